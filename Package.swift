@@ -1,0 +1,103 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "swift-mcpo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mcpo", targets: ["mcpo"]),
+        .executable(name: "mcp-example-server", targets: ["mcp-example-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+    ],
+    targets: [
+        // One order-preserving JSON value type shared by every layer.
+        .target(
+            name: "JSONValue",
+            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")],
+            swiftSettings: strict
+        ),
+        // Layer 1: what to serve and how (CLI-independent settings, server specs, config files).
+        .target(
+            name: "MCPOConfig",
+            dependencies: ["JSONValue"],
+            swiftSettings: strict
+        ),
+        // posix_spawn's chdir action, hidden from Swift behind _GNU_SOURCE.
+        .target(name: "CSpawnShim"),
+        // Layer 2: our MCP client (JSON-RPC 2.0, transports, process supervision).
+        .target(
+            name: "MCPClient",
+            dependencies: [
+                "JSONValue", "MCPOConfig", "CSpawnShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Layer 3: pure translation between MCP and OpenAPI/REST; no I/O.
+        .target(
+            name: "MCPBridge",
+            dependencies: ["JSONValue"],
+            swiftSettings: strict
+        ),
+        // Layer 4: the HTTP face (routes, auth, CORS, docs, TLS).
+        .target(
+            name: "MCPOHTTP",
+            dependencies: [
+                "JSONValue", "MCPOConfig", "MCPClient", "MCPBridge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Layer 5: the command line, mcpo-compatible.
+        .target(
+            name: "MCPOCommand",
+            dependencies: [
+                "MCPOConfig", "MCPClient", "MCPOHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "mcpo", dependencies: ["MCPOCommand"], swiftSettings: strict),
+        // A real stdio MCP server with a few useful tools, for README's first command and the tests.
+        .executableTarget(name: "mcp-example-server", dependencies: ["JSONValue"], swiftSettings: strict),
+        .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
+        .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "JSONValue",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,151 @@
+import JSONValue
+
+/// The HTTP answer for a tool call: a status and a JSON body.
+public struct HTTPAnswer: Sendable, Hashable {
+    public let status: Int
+    public let body: JSON
+
+    public init(status: Int, body: JSON) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// Answers that do not depend on a tool, worded as FastAPI words them.
+public enum StandardAnswers {
+    public static let notFound = HTTPAnswer(status: 404, body: ["detail": "Not Found"])
+    public static let methodNotAllowed = HTTPAnswer(status: 405, body: ["detail": "Method Not Allowed"])
+}
+
+/// Turns an MCP `CallToolResult` into the HTTP answer.
+///
+/// - `isError: true` → 500 `{"detail": {"message": <all text items joined by "\n">}}`
+///   ("Unknown tool execution error" when there is no text), plus `structuredContent` when the tool sent one.
+///   The text is the tool's own words, not mcpo's Python-repr double wrapping.
+/// - `structuredContent` present and not null → 200 with it as the body: it is the tool's typed result.
+///   Except the Python SDK's wrapper: FastMCP/MCPServer wrap a non-object return value as `{"result": v}`
+///   and declare an `outputSchema` whose only property is `result`. That wrapper is an SDK artefact, not
+///   the tool's answer, so such a result is answered from `content` exactly as mcpo answers it (`"hello"`,
+///   not `{"result":"hello"}`); drop-in users see the same bodies.
+/// - otherwise each `content` item becomes a value: text is JSON-parsed when it parses (as mcpo does,
+///   so `"[1,2]"` becomes an array; `hello` stays a string); image and audio become
+///   `data:<mimeType>;base64,<data>`; an embedded resource becomes its `text`, or a data URL of its
+///   `blob`; a `resource_link` becomes `{uri, name, title?, description?, mimeType?, size?}`; an unknown
+///   item passes through unchanged. One item → that value is the body; none or several → an array.
+public enum ToolResultMapper {
+    public static func answer(for callToolResult: JSON, outputSchema: JSON? = nil) -> HTTPAnswer {
+        let content = callToolResult["content"]?.arrayValue ?? []
+        if callToolResult["isError"]?.boolValue == true {
+            let texts = content.compactMap { item in
+                item["type"]?.stringValue == "text" ? item["text"]?.stringValue : nil
+            }
+            var detail: JSON = [
+                "message": .string(texts.isEmpty ? "Unknown tool execution error" : texts.joined(separator: "\n"))
+            ]
+            if let structured = callToolResult["structuredContent"], !structured.isNull {
+                detail["structuredContent"] = structured
+            }
+            return HTTPAnswer(status: 500, body: ["detail": detail])
+        }
+        if let structured = callToolResult["structuredContent"], !structured.isNull {
+            guard isResultWrapper(structured, outputSchema: outputSchema) else {
+                return HTTPAnswer(status: 200, body: structured)
+            }
+            if content.isEmpty, let unwrapped = structured["result"] {
+                return HTTPAnswer(status: 200, body: unwrapped)
+            }
+        }
+        let values = content.map(value(of:))
+        return HTTPAnswer(status: 200, body: values.count == 1 ? values[0] : .array(values))
+    }
+
+    /// Whether `structured` is the Python SDK's `{"result": v}` wrapper of a non-object return value.
+    static func isResultWrapper(_ structured: JSON, outputSchema: JSON?) -> Bool {
+        guard let object = structured.objectValue, object.count == 1, object["result"] != nil,
+            let properties = outputSchema?["properties"]?.objectValue, properties.count == 1,
+            properties["result"] != nil
+        else { return false }
+        return true
+    }
+
+    static func value(of item: JSON) -> JSON {
+        switch item["type"]?.stringValue {
+        case "text":
+            guard let text = item["text"]?.stringValue else { return item }
+            return (try? JSON.parse(text)) ?? .string(text)
+        case "image", "audio":
+            guard let data = item["data"]?.stringValue else { return item }
+            return .string(dataURL(mimeType: item["mimeType"]?.stringValue, base64: data))
+        case "resource":
+            guard let resource = item["resource"] else { return item }
+            if let text = resource["text"]?.stringValue { return .string(text) }
+            if let blob = resource["blob"]?.stringValue {
+                return .string(dataURL(mimeType: resource["mimeType"]?.stringValue, base64: blob))
+            }
+            return item
+        case "resource_link":
+            var link: JSON = [:]
+            for key in ["uri", "name", "title", "description", "mimeType", "size"] {
+                if let value = item[key], !value.isNull { link[key] = value }
+            }
+            return link
+        default:
+            return item
+        }
+    }
+
+    private static func dataURL(mimeType: String?, base64: String) -> String {
+        "data:\(mimeType ?? "application/octet-stream");base64,\(base64)"
+    }
+}
+
+/// Why a tool call got no result from its MCP server.
+public enum UpstreamFailure: Sendable, Error, Hashable {
+    /// The server answered the JSON-RPC request with an error object.
+    case rpcError(code: Int, message: String, data: JSON?)
+    /// The connection broke while the call was under way (502).
+    case disconnected(server: String, reason: String)
+    /// No answer within the call timeout (504).
+    case timedOut(server: String, seconds: Double)
+    /// The server is not connected at all, e.g. still starting or failed to start (503).
+    case unavailable(server: String, reason: String)
+}
+
+/// Turns an upstream failure into the HTTP answer, with mcpo's status codes for JSON-RPC errors
+/// (-32700 and -32600 → 400, -32601 → 404, -32602 → 422, anything else → 500) and
+/// `{"detail": {"message": …, "data"?: …}}` bodies.
+public enum FailureMapper {
+    public static func answer(for failure: UpstreamFailure) -> HTTPAnswer {
+        switch failure {
+        case .rpcError(let code, let message, let data):
+            var detail: JSON = ["message": .string(message)]
+            if let data, !data.isNull { detail["data"] = data }
+            return HTTPAnswer(status: status(forRPCCode: code), body: ["detail": detail])
+        case .disconnected(let server, let reason):
+            return message(502, "MCP server '\(server)' disconnected: \(reason)")
+        case .timedOut(let server, let seconds):
+            return message(504, "MCP server '\(server)' did not answer within \(format(seconds)) s")
+        case .unavailable(let server, let reason):
+            return message(503, "MCP server '\(server)' is unavailable: \(reason)")
+        }
+    }
+
+    static func status(forRPCCode code: Int) -> Int {
+        switch code {
+        case -32700, -32600: 400
+        case -32601: 404
+        case -32602: 422
+        default: 500
+        }
+    }
+
+    private static func message(_ status: Int, _ text: String) -> HTTPAnswer {
+        HTTPAnswer(status: status, body: ["detail": ["message": .string(text)]])
+    }
+
+    /// `30` rather than `30.0`, `2.5` as is.
+    private static func format(_ seconds: Double) -> String {
+        if seconds.isFinite, seconds == seconds.rounded(), abs(seconds) < 1e15 { return String(Int64(seconds)) }
+        return String(seconds)
+    }
+}

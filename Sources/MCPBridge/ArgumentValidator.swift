@@ -1,0 +1,165 @@
+import JSONValue
+
+/// Validates and shapes tool arguments before anything is sent upstream.
+///
+/// # Validation rules
+///
+/// The tool's own `inputSchema` (JSON Schema, draft-07 or 2020-12) is the contract; failures answer
+/// HTTP 422 with FastAPI's body `{"detail": [{"type", "loc", "msg", "input"[, "ctx"]}, …]}`, pydantic v2
+/// wording, `loc` starting with `"body"`. Every issue is reported, not only the first.
+///
+/// **Body**
+/// - Tools whose schema declares no properties and allows no extra keys take no body: whatever is sent
+///   is ignored and the tool gets `{}` (as with mcpo).
+/// - Empty or all-whitespace body (or `null`): `{}` when no property is required, else
+///   `missing` at `["body"]`. (mcpo refused an empty body even for all-optional tools.)
+/// - The body is read as JSON whatever the Content-Type (`curl -d` sends form-urlencoded).
+///   Invalid JSON: `json_invalid` at `["body", <byte offset>]`, `ctx.error` = the parser's message.
+/// - A body that is not a JSON object: `model_attributes_type` at `["body"]`.
+///
+/// **Checked keywords**: `type` (also lists), `enum` (`enum`), `const` (`literal_error`),
+/// `minimum`/`maximum`/`exclusiveMinimum`/`exclusiveMaximum` (both the number and the draft-04
+/// boolean forms; `greater_than_equal`, `greater_than`, `less_than_equal`, `less_than`), `multipleOf`,
+/// `minLength`/`maxLength` (Unicode scalars; `string_too_short`/`string_too_long`), `pattern`
+/// (unanchored search; `string_pattern_mismatch`; a pattern Swift's regex engine cannot compile is not
+/// checked), `items`/`prefixItems`/`additionalItems`, `minItems`/`maxItems` (`too_short`/`too_long`),
+/// `uniqueItems` (`unique_items`), `contains`/`minContains`/`maxContains`, `properties`, `required`
+/// (`missing`, `input` = the object lacking the field), `patternProperties`, `additionalProperties`,
+/// `unevaluatedProperties`, `propertyNames`, `minProperties`/`maxProperties`, `dependentRequired`,
+/// `dependentSchemas`, `dependencies`, `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`, and local
+/// `$ref`s (`#`, `#/…` pointers, `#anchor`), with a guard against references that loop in place.
+/// Not checked: `format`, content keywords, and external `$ref`s (the server still validates those).
+/// Locations are nested: `["body", "items", 0, "sku"]`. Issue types pydantic has no word for are ours:
+/// `union_type`, `one_of_ambiguous`, `unique_items`, `contains`, `not` (the value matches a `not`
+/// schema) and `not_allowed` (the schema is `false`, e.g. a tuple item beyond `additionalItems: false`).
+///
+/// **Unions**: branches of `anyOf` and `oneOf` are first tried without coercion, and only if none
+/// matches, with it; so `"5"` stays a string for `anyOf: [string, integer]`. When several branches match,
+/// the one that accounts for the most object keys is used, then the earlier one; `oneOf` refuses a tie
+/// (`one_of_ambiguous`). When no branch matches, the issues of the branch that came closest are reported
+/// (a `null`-only branch is ignored for non-null input, a branch whose `const`/`enum` discriminator
+/// failed counts as far); when every branch rejected the very kind of value, one `union_type` issue
+/// lists what would have been accepted ("Input should be a valid string or a valid list").
+///
+/// **Lenient where LLM callers are sloppy** (pydantic's lax mode):
+/// - integer: `"5"`, `" 5 "`, `"5.0"` → `5`; a whole number `5.0` → `5`. `"5.5"` and `"1e3"` →
+///   `int_parsing`; `5.5` → `int_from_float`; anything else → `int_type`.
+/// - number: `"3.5"` → `3.5` (`float_parsing` for other text, `float_type` otherwise).
+/// - boolean: `"true"/"false"`, `"1"/"0"`, `"yes"/"no"`, `"on"/"off"`, `"t"/"f"`, `"y"/"n"` (any case)
+///   and the numbers `1`/`0` → `true`/`false` (`bool_parsing` for other text or numbers).
+/// - string: nothing is converted; a number is `string_type`. Arrays and objects are never converted.
+/// - `null` for an optional property whose schema does not accept null: the key is dropped.
+///   `null` for a required property is checked like any value (usually a type error).
+/// - Unknown keys are dropped, at every level, unless the object's schema accepts more keys
+///   (`additionalProperties: true`, an `additionalProperties` schema — then they are checked against it —
+///   or a matching `patternProperties`). A key counts as known when any applied schema (including the
+///   matching `allOf`/`anyOf`/`oneOf`/`if` branches and `$ref` targets) declares it in `properties` or
+///   `required`. An object schema that declares none of `properties` (non-empty), `patternProperties`,
+///   `additionalProperties` or `unevaluatedProperties` is free-form and keeps every key.
+///   `additionalProperties: false` therefore drops extra keys instead of refusing the call.
+///
+/// **Never done**: defaults are not injected (the server applies its own), `format` is not enforced.
+///
+/// The result of a successful validation is the cleaned arguments: coerced values, dropped keys, and
+/// the keys in the order the caller sent them.
+public struct ArgumentValidator: Sendable {
+    public let inputSchema: JSON
+    private let resolver: LocalReferenceResolver
+    /// The schema declares at least one property (at its root, or in a root-level `allOf`/`anyOf`/`oneOf`
+    /// branch or `$ref`), so the operation publishes a request body.
+    public let declaresProperties: Bool
+    /// At least one property is required (by the root or a root-level `allOf` branch or `$ref`), so an
+    /// empty body is refused.
+    public let requiresArguments: Bool
+    /// The tool takes arguments at all: declared properties, or room for extra keys.
+    public let acceptsArguments: Bool
+
+    public init(inputSchema: JSON) {
+        self.inputSchema = inputSchema
+        let resolver = LocalReferenceResolver(root: inputSchema)
+        self.resolver = resolver
+        let shape = ArgumentShape(of: inputSchema, resolver: resolver)
+        declaresProperties = shape.declaresProperties
+        requiresArguments = shape.declaresProperties && shape.requiresProperties
+        acceptsArguments = shape.declaresProperties || shape.allowsExtraKeys
+    }
+
+    /// From the raw HTTP body, whatever its Content-Type.
+    public func arguments(fromBody body: [UInt8]) -> Result<JSON, ValidationFailure> {
+        guard acceptsArguments else { return .success([:]) }
+        let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let parsed: JSON
+        if isBlank {
+            parsed = .null
+        } else {
+            do {
+                parsed = try JSON.parse(body)
+            } catch {
+                return .failure(
+                    ValidationFailure(issues: [Issues.invalidJSON(offset: error.offset, message: error.message)]))
+            }
+        }
+        if parsed.isNull {
+            guard !requiresArguments else {
+                return .failure(ValidationFailure(issues: [Issues.missing(["body"], container: .null)]))
+            }
+            return .success([:])
+        }
+        return validate(parsed)
+    }
+
+    /// Checks an already decoded arguments object and returns it cleaned (see the rules above).
+    public func validate(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
+        guard acceptsArguments else { return .success([:]) }
+        guard case .object = arguments else {
+            return .failure(ValidationFailure(issues: [Issues.notAnObjectBody(arguments)]))
+        }
+        var evaluator = SchemaEvaluator(resolver: resolver)
+        let (cleaned, issues) = evaluator.check(arguments, against: inputSchema, at: ["body"], lax: true)
+        return issues.isEmpty ? .success(cleaned) : .failure(ValidationFailure(issues: issues))
+    }
+}
+
+/// What the root of an input schema says about the arguments object as a whole, looking through the
+/// subschemas that apply to the same object (`allOf`, `anyOf`, `oneOf`, `if`/`then`/`else`, `$ref`).
+private struct ArgumentShape {
+    var declaresProperties = false
+    var requiresProperties = false
+    var allowsExtraKeys = false
+
+    init(of schema: JSON, resolver: LocalReferenceResolver) {
+        var visited: Set<[String]> = []
+        visit(schema, resolver: resolver, mandatory: true, visited: &visited)
+    }
+
+    /// `mandatory`: every valid argument object must satisfy this subschema (root, `allOf`, `$ref`), so
+    /// its `required` counts.
+    private mutating func visit(
+        _ schema: JSON, resolver: LocalReferenceResolver, mandatory: Bool, visited: inout Set<[String]>
+    ) {
+        guard case .object = schema else { return }
+        if !(schema["properties"]?.objectValue?.isEmpty ?? true) { declaresProperties = true }
+        if mandatory, !(schema["required"]?.arrayValue?.isEmpty ?? true) { requiresProperties = true }
+        switch schema["additionalProperties"] {
+        case .bool(true)?, .object?: allowsExtraKeys = true
+        default: break
+        }
+        if !(schema["patternProperties"]?.objectValue?.isEmpty ?? true) { allowsExtraKeys = true }
+        if let text = schema["$ref"]?.stringValue, let path = resolver.targetPath(of: SchemaReference(text)),
+            visited.insert(path).inserted, let target = resolver.schema(at: path)
+        {
+            visit(target, resolver: resolver, mandatory: mandatory, visited: &visited)
+        }
+        for branch in schema["allOf"]?.arrayValue ?? [] {
+            visit(branch, resolver: resolver, mandatory: mandatory, visited: &visited)
+        }
+        for keyword in ["anyOf", "oneOf"] {
+            for branch in schema[keyword]?.arrayValue ?? [] {
+                visit(branch, resolver: resolver, mandatory: false, visited: &visited)
+            }
+        }
+        for keyword in ["then", "else"] {
+            if let branch = schema[keyword] { visit(branch, resolver: resolver, mandatory: false, visited: &visited) }
+        }
+    }
+}

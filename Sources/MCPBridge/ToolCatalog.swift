@@ -1,0 +1,55 @@
+import JSONValue
+
+/// The REST view of one server's tools: one operation per tool, in `tools/list` order.
+public struct ToolCatalog: Sendable {
+    public let operations: [ToolOperation]
+    private let indexByPath: [String: Int]
+
+    /// A second tool with an already listed name is left out: it could never be reached by its path.
+    public init(tools: [ToolDefinition]) {
+        var operations: [ToolOperation] = []
+        var indexByPath: [String: Int] = [:]
+        var operationIds = UniqueNames()
+        for tool in tools {
+            let path = "/" + tool.name
+            guard indexByPath[path] == nil else { continue }
+            indexByPath[path] = operations.count
+            operations.append(
+                ToolOperation(
+                    tool: tool, path: path, operationId: operationIds.claim(Naming.operationIdBase(forTool: tool.name)))
+            )
+        }
+        self.operations = operations
+        self.indexByPath = indexByPath
+    }
+
+    /// The operation served at `path` (`"/echo"`), compared exactly as the tool name was listed.
+    public func operation(forPath path: String) -> ToolOperation? {
+        indexByPath[path].map { operations[$0] }
+    }
+}
+
+/// One tool as a REST operation.
+public struct ToolOperation: Sendable {
+    public let tool: ToolDefinition
+    /// `"/"` + the raw tool name, e.g. `"/dash-name.v2"`.
+    public let path: String
+    /// `tool_<name>_post` as mcpo spells it, with `_2`, `_3` … appended when two names spell the same
+    /// (`a-b` and `a_b`); the earlier tool in `tools/list` keeps the plain id.
+    public let operationId: String
+    /// The input schema declares at least one property, so the operation takes a JSON body.
+    public let hasBody: Bool
+    /// At least one property is required, so an empty body is refused.
+    public let bodyRequired: Bool
+    public let validator: ArgumentValidator
+
+    init(tool: ToolDefinition, path: String, operationId: String) {
+        self.tool = tool
+        self.path = path
+        self.operationId = operationId
+        let validator = ArgumentValidator(inputSchema: tool.inputSchema)
+        self.validator = validator
+        self.hasBody = validator.declaresProperties
+        self.bodyRequired = validator.requiresArguments
+    }
+}

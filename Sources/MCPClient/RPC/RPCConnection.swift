@@ -1,0 +1,242 @@
+import JSONValue
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// What the server sent that is not a response to one of our requests.
+public enum ServerMessage: Sendable {
+    case notification(method: String, params: JSON?)
+}
+
+/// JSON-RPC 2.0 over any transport: any number of requests in flight, matched to responses by id.
+///
+/// Every wait is bounded: a request ends with its result, an error, its timeout, the caller's
+/// cancellation (which is sent upstream as `notifications/cancelled`), or the end of the transport.
+public final class RPCConnection: TransportReceiver {
+    public typealias NotificationHandler = @Sendable (_ method: String, _ params: JSON?) -> Void
+
+    private typealias Waiter = CheckedContinuation<Result<JSON, MCPClientError>, Never>
+
+    private struct Pending {
+        var waiter: Waiter
+        var timer: Scheduled<Void>?
+    }
+
+    private struct State {
+        var nextID = 1
+        var pending: [Int: Pending] = [:]
+        /// Ids whose caller was cancelled before its waiter was registered.
+        var cancelledEarly: Set<Int> = []
+        var closedReason: String?
+    }
+
+    private let state = Mutex(State())
+    private let transportBox = Mutex<(any MCPTransport)?>(nil)
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private let serverName: String
+    private let onNotification: NotificationHandler
+    private let onClose: @Sendable (String) -> Void
+
+    private init(
+        serverName: String, eventLoop: any EventLoop, logger: Logger,
+        onNotification: @escaping NotificationHandler, onClose: @escaping @Sendable (String) -> Void
+    ) {
+        self.serverName = serverName
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.onNotification = onNotification
+        self.onClose = onClose
+    }
+
+    /// Opens a connection over the transport that `connect` makes for it.
+    public static func open(
+        serverName: String,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onNotification: @escaping NotificationHandler,
+        onClose: @escaping @Sendable (String) -> Void,
+        connect: (any TransportReceiver) async throws(MCPClientError) -> any MCPTransport
+    ) async throws(MCPClientError) -> RPCConnection {
+        let connection = RPCConnection(
+            serverName: serverName, eventLoop: eventLoopGroup.next(), logger: logger,
+            onNotification: onNotification, onClose: onClose)
+        let transport = try await connect(connection)
+        connection.transportBox.withLock { $0 = transport }
+        return connection
+    }
+
+    public var isClosed: Bool { state.withLock { $0.closedReason != nil } }
+
+    /// Sends a request and waits for its result.
+    public func request(_ method: String, params: JSON?, timeout: Double) async throws(MCPClientError) -> JSON {
+        let id: Int
+        switch state.withLock({ state -> Result<Int, MCPClientError> in
+            if let reason = state.closedReason { return .failure(.disconnected(reason: reason)) }
+            defer { state.nextID += 1 }
+            return .success(state.nextID)
+        }) {
+        case .success(let next): id = next
+        case .failure(let error): throw error
+        }
+        var message: OrderedJSONObject = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
+        if let params { message["params"] = params }
+        let bytes = JSON.object(message).bytes
+
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: Waiter) in
+                guard register(id: id, waiter: waiter, timeout: timeout) else { return }
+                send(bytes).whenFailure { [self] error in
+                    finish(id, with: .failure(.disconnected(reason: "cannot write to the server: \(error)")))
+                }
+            }
+        } onCancel: {
+            cancel(id: id, reason: "The HTTP client went away")
+        }
+        return try result.get()
+    }
+
+    /// Sends a notification (no answer expected).
+    public func notify(_ method: String, params: JSON?) {
+        var message: OrderedJSONObject = ["jsonrpc": "2.0", "method": .string(method)]
+        if let params { message["params"] = params }
+        _ = send(JSON.object(message).bytes)
+    }
+
+    /// Fails every request in flight and ends the transport.
+    public func close(reason: String) async {
+        markClosed(reason: reason)
+        let transport = transportBox.withLock { $0 }
+        await transport?.shutdown()
+    }
+
+    // MARK: - Waiters
+
+    /// False when the request ended before it could wait (cancelled or closed); it must not be sent then.
+    private func register(id: Int, waiter: Waiter, timeout: Double) -> Bool {
+        let early: Result<JSON, MCPClientError>? = state.withLock { state in
+            if state.cancelledEarly.remove(id) != nil { return .failure(.cancelled) }
+            if let reason = state.closedReason { return .failure(.disconnected(reason: reason)) }
+            let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1_000_000_000))) { [self] in
+                if finish(id, with: .failure(.timedOut(seconds: timeout))) {
+                    notify("notifications/cancelled", params: ["requestId": .int(id), "reason": "Request timed out"])
+                }
+            }
+            state.pending[id] = Pending(waiter: waiter, timer: timer)
+            return nil
+        }
+        if let early {
+            waiter.resume(returning: early)
+            return false
+        }
+        return true
+    }
+
+    /// Resumes the waiter of `id` if it is still waiting; false when it was already finished.
+    @discardableResult
+    private func finish(_ id: Int, with result: Result<JSON, MCPClientError>) -> Bool {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
+        pending.timer?.cancel()
+        pending.waiter.resume(returning: result)
+        return true
+    }
+
+    private func cancel(id: Int, reason: String) {
+        let registered = state.withLock { state in
+            if state.pending[id] != nil { return true }
+            state.cancelledEarly.insert(id)
+            return false
+        }
+        if registered, finish(id, with: .failure(.cancelled)) {
+            notify("notifications/cancelled", params: ["requestId": .int(id), "reason": .string(reason)])
+        }
+    }
+
+    private func markClosed(reason: String) {
+        let orphans = state.withLock { state -> [Pending] in
+            if state.closedReason == nil { state.closedReason = reason }
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        for pending in orphans {
+            pending.timer?.cancel()
+            pending.waiter.resume(returning: .failure(.disconnected(reason: reason)))
+        }
+    }
+
+    private func send(_ bytes: [UInt8]) -> EventLoopFuture<Void> {
+        guard let transport = transportBox.withLock({ $0 }) else {
+            return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: "not connected"))
+        }
+        return transport.send(ByteBuffer(bytes: bytes))
+    }
+
+    // MARK: - TransportReceiver
+
+    public func receive(message: ByteBuffer) {
+        let parsed: JSON
+        do {
+            parsed = try JSON.parse(message.readableBytesView)
+        } catch {
+            logger.warning(
+                "[\(serverName)] ignored output that is not JSON-RPC (\(error)): \(String(buffer: message).prefix(200))"
+            )
+            return
+        }
+        switch parsed {
+        case .array(let batch):
+            batch.forEach(dispatch)
+        default:
+            dispatch(parsed)
+        }
+    }
+
+    public func transportClosed(reason: String) {
+        markClosed(reason: reason)
+        onClose(reason)
+    }
+
+    private func dispatch(_ message: JSON) {
+        guard case .object(let object) = message else {
+            logger.warning("[\(serverName)] ignored a JSON-RPC message that is not an object")
+            return
+        }
+        let method = object["method"]?.stringValue
+        let id = object["id"]
+        if method == nil, let id {
+            guard let number = id.intValue else {
+                logger.warning("[\(serverName)] ignored a response with an id we never sent: \(id)")
+                return
+            }
+            if let error = object["error"] {
+                finish(
+                    number,
+                    with: .failure(
+                        .rpc(
+                            code: error["code"]?.intValue ?? -32603,
+                            message: error["message"]?.stringValue ?? "(no message)",
+                            data: error["data"].flatMap { $0.isNull ? nil : $0 })))
+            } else {
+                finish(number, with: .success(object["result"] ?? .null))
+            }
+        } else if let method, let id {
+            answerServerRequest(id: id, method: method)
+        } else if let method {
+            onNotification(method, object["params"])
+        } else {
+            logger.warning("[\(serverName)] ignored a JSON-RPC message with neither method nor id")
+        }
+    }
+
+    /// The proxy advertises no client capabilities, so only `ping` gets a real answer.
+    private func answerServerRequest(id: JSON, method: String) {
+        var reply: OrderedJSONObject = ["jsonrpc": "2.0", "id": id]
+        if method == "ping" {
+            reply["result"] = [:]
+        } else {
+            reply["error"] = ["code": -32601, "message": .string("Method not supported by the proxy: \(method)")]
+        }
+        _ = send(JSON.object(reply).bytes)
+    }
+}

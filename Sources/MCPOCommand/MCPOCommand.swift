@@ -1,0 +1,257 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MCPOConfig
+import MCPOHTTP
+
+/// `mcpo`: every mcpo 0.0.20 flag with its meaning, plus a few of our own.
+///
+/// As in mcpo, `-h` is the host (help is `--help` only), `-v` is the document version, and everything
+/// after `--` is the server command (or, for remote server types, its URL).
+public struct MCPOCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mcpo",
+        abstract: "Serve MCP server tools as a REST API with an OpenAPI document.",
+        usage: """
+            mcpo [options] -- <server command> [args...]
+            mcpo [options] --server-type streamable-http -- <url>
+            mcpo [options] --config <mcp.json> [--hot-reload]
+            """,
+        discussion: "Documentation: README.md and docs/ in the swift-mcpo repository.",
+        version: ProxyVersion.current,
+        helpNames: [.long]
+    )
+
+    @Option(name: [.customLong("host"), .customShort("h")], help: "Address to bind.")
+    var host: String = "0.0.0.0"
+
+    @Option(name: [.customLong("port"), .customShort("p")], help: "Port to bind (0 picks a free one).")
+    var port: Int = 8000
+
+    @Option(
+        name: [.customLong("api-key"), .customShort("k")],
+        help: "API key required as 'Authorization: Bearer <key>' on tool routes; repeat for several keys.")
+    var apiKeys: [String] = []
+
+    @Flag(name: .customLong("strict-auth"), help: "With --api-key: protect every route, documents included.")
+    var strictAuth = false
+
+    @Option(name: .customLong("cors-allow-origins"), help: "Allowed CORS origin; repeatable (default: *).")
+    var corsAllowOrigins: [String] = []
+
+    @Option(
+        name: [.customLong("server-type"), .customLong("type")],
+        help: "stdio, sse or streamable-http (also streamable_http, streamablehttp).")
+    var serverType: String = "stdio"
+
+    @Option(
+        name: [.customLong("header"), .customShort("H")],
+        help: "JSON object of headers for a remote server, e.g. '{\"Authorization\":\"Bearer x\"}'.")
+    var header: String?
+
+    @Option(name: [.customLong("config"), .customShort("c")], help: "Config file (Claude Desktop mcpServers format).")
+    var config: String?
+
+    @Flag(name: .customLong("hot-reload"), help: "Follow edits of the config file.")
+    var hotReload = false
+
+    @Option(name: [.customLong("name"), .customShort("n")], help: "OpenAPI info.title.")
+    var name: String?
+
+    @Option(name: [.customLong("description"), .customShort("d")], help: "OpenAPI info.description.")
+    var description: String?
+
+    @Option(name: [.customLong("version"), .customShort("v")], help: "OpenAPI info.version.")
+    var documentVersion: String?
+
+    @Option(name: [.customLong("ssl-certfile"), .customShort("t")], help: "TLS certificate (PEM) to serve HTTPS.")
+    var sslCertfile: String?
+
+    @Option(name: [.customLong("ssl-keyfile"), .customShort("K")], help: "TLS private key (PEM) to serve HTTPS.")
+    var sslKeyfile: String?
+
+    @Option(name: .customLong("root-path"), help: "Path prefix added by a reverse proxy in front (e.g. /api).")
+    var rootPath: String = ""
+
+    @Option(name: .customLong("path-prefix"), help: "Config mode: prefix of every server's routes (default /).")
+    var pathPrefix: String = "/"
+
+    @Option(
+        name: [.customLong("env"), .customShort("e")],
+        help: "KEY=VALUE set in the environment of the proxy and its servers; repeatable.")
+    var env: [String] = []
+
+    @Option(name: .customLong("env-path"), help: ".env file loaded into the environment (existing values win).")
+    var envPath: String?
+
+    @Option(name: .customLong("log-level"), help: "debug, info, warning, error or critical (env LOG_LEVEL).")
+    var logLevel: String?
+
+    @Option(
+        name: .customLong("docs-assets"),
+        help:
+            "Folder with swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js for offline /docs (env MCPO_DOCS_ASSETS)."
+    )
+    var docsAssets: String?
+
+    @Option(name: .customLong("timeout"), help: "Seconds one tool call may take (env MCPO_TIMEOUT; default 300).")
+    var timeout: Double?
+
+    @Option(name: .customLong("startup-timeout"), help: "Seconds a server may take to start and list its tools.")
+    var startupTimeout: Double = 60
+
+    @Option(name: .customLong("max-body-size"), help: "Largest accepted request body in bytes (default 16 MiB).")
+    var maxBodySize: Int = 16 * 1024 * 1024
+
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds to let calls in flight finish on SIGTERM.")
+    var shutdownTimeout: Double = 10
+
+    @Argument(parsing: .postTerminator, help: "The server command and its arguments, or the server URL.")
+    var serverCommand: [String] = []
+
+    public init() {}
+
+    /// Parses the process arguments and runs; what `main.swift` calls (a library cannot hold `@main`).
+    public static func runAsMain() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    public func run() async throws {
+        let logger = try makeLogger()
+        try applyEnvironment()
+        let settings = try proxySettings()
+        let entry = try serverEntry()
+        logger.info(
+            "starting mcpo \(ProxyVersion.current): \(entry.transport.kindName) server '\(entry.name)', API key \(settings.apiKeys.isEmpty ? "not provided" : "provided"), CORS \(settings.corsAllowOrigins.joined(separator: " "))"
+        )
+        let proxy = try ProxyServer(settings: settings, entry: entry, logger: logger)
+        do {
+            try await proxy.run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    // MARK: - From flags to settings
+
+    func proxySettings() throws -> ProxySettings {
+        var settings = ProxySettings()
+        settings.host = host
+        settings.port = port
+        settings.apiKeys = apiKeys.filter { !$0.isEmpty }
+        settings.strictAuth = strictAuth
+        settings.corsAllowOrigins = corsAllowOrigins.isEmpty ? ["*"] : corsAllowOrigins
+        settings.title = name
+        settings.description = description
+        settings.version = documentVersion
+        settings.rootPath = try normalizedRootPath(rootPath)
+        settings.pathPrefix = pathPrefix
+        settings.docsAssetsDirectory = docsAssets ?? ProcessInfo.processInfo.environment["MCPO_DOCS_ASSETS"]
+        settings.maxRequestBodyBytes = maxBodySize
+        settings.startupTimeoutSeconds = startupTimeout
+        settings.shutdownGraceSeconds = shutdownTimeout
+        if let timeout = try timeout ?? ProcessInfo.processInfo.environment["MCPO_TIMEOUT"].map(parseSeconds) {
+            guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
+            settings.callTimeoutSeconds = timeout
+        }
+        switch (sslCertfile, sslKeyfile) {
+        case (let cert?, let key?): settings.tls = TLSFiles(certificateFile: cert, keyFile: key)
+        case (nil, nil): break
+        default: throw ValidationError("--ssl-certfile and --ssl-keyfile go together")
+        }
+        return settings
+    }
+
+    func serverEntry() throws -> ServerEntry {
+        if config != nil || hotReload {
+            throw ValidationError("--config and --hot-reload are not yet supported by this build of swift-mcpo")
+        }
+        guard !serverCommand.isEmpty else {
+            throw ValidationError(
+                "Give the MCP server command after '--', e.g. mcpo --port 8000 -- uvx mcp-server-time")
+        }
+        guard let type = TransportName.normalized(serverType) else {
+            throw ValidationError(
+                "Unknown --server-type '\(serverType)': use stdio, sse or streamable-http (also streamable_http, streamablehttp)"
+            )
+        }
+        switch type {
+        case "stdio":
+            let command = StdioCommand(command: serverCommand[0], arguments: Array(serverCommand.dropFirst()))
+            return ServerEntry(
+                name: URL(fileURLWithPath: serverCommand[0]).lastPathComponent, transport: .stdio(command))
+        default:
+            throw ValidationError("--server-type \(type) is not yet supported by this build of swift-mcpo")
+        }
+    }
+
+    private func normalizedRootPath(_ path: String) throws -> String {
+        guard !path.isEmpty, path != "/" else { return "" }
+        var result = path.hasPrefix("/") ? path : "/" + path
+        while result.hasSuffix("/") { result.removeLast() }
+        return result
+    }
+
+    private func parseSeconds(_ text: String) throws -> Double {
+        guard let value = Double(text) else { throw ValidationError("'\(text)' is not a number of seconds") }
+        return value
+    }
+
+    // MARK: - Environment and logging
+
+    /// `--env-path` first (without overriding what is set), then `-e` values, which win.
+    private func applyEnvironment() throws {
+        if let envPath {
+            for (key, value) in try DotEnvFile.parse(path: envPath) where getenv(key) == nil {
+                setenv(key, value, 1)
+            }
+        }
+        for assignment in env {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ValidationError("--env expects KEY=VALUE, got '\(assignment)'")
+            }
+            setenv(String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...]), 1)
+        }
+    }
+
+    private func makeLogger() throws -> Logger {
+        let requested = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+        let level = LogLevelName.parse(requested)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level ?? .info
+            return handler
+        }
+        let logger = Logger(label: "mcpo")
+        if level == nil {
+            logger.warning("unknown log level '\(requested)'; using info")
+        }
+        return logger
+    }
+}
+
+/// Python's level names, as mcpo takes them.
+enum LogLevelName {
+    static func parse(_ text: String) -> Logger.Level? {
+        switch text.lowercased() {
+        case "trace": .trace
+        case "debug": .debug
+        case "info": .info
+        case "notice": .notice
+        case "warning", "warn": .warning
+        case "error": .error
+        case "critical", "fatal": .critical
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// Everything the HTTP face needs to know, independent of where it came from (flags, environment, files).
+public struct ProxySettings: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 8000
+    /// Any of these keys is accepted; empty means no authentication.
+    public var apiKeys: [String] = []
+    /// Protect every route, documents included, and accept Basic `any:<key>` too.
+    public var strictAuth: Bool = false
+    public var corsAllowOrigins: [String] = ["*"]
+    /// Overrides of the document's `info`; nil keeps what the server reports (single-server mode).
+    public var title: String?
+    public var description: String?
+    public var version: String?
+    public var rootPath: String = ""
+    public var pathPrefix: String = "/"
+    public var tls: TLSFiles?
+    /// Folder with swagger-ui-bundle.js, swagger-ui.css and redoc.standalone.js; nil loads them from a CDN.
+    public var docsAssetsDirectory: String?
+    public var maxRequestBodyBytes: Int = 16 * 1024 * 1024
+    /// Default bound on one tool call.
+    public var callTimeoutSeconds: Double = 300
+    /// Bound on connecting to a server (spawn or connect, then the handshake and the first tools/list).
+    public var startupTimeoutSeconds: Double = 60
+    /// How long SIGINT/SIGTERM waits for calls in flight before stopping.
+    public var shutdownGraceSeconds: Double = 10
+
+    public init() {}
+}
+
+public struct TLSFiles: Sendable, Equatable {
+    public var certificateFile: String
+    public var keyFile: String
+
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSONValue
+import Logging
+import MCPBridge
+import MCPClient
+import NIOCore
+
+/// Answers every request: CORS, then the API key, then the route from the current table.
+struct ProxyResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let routes: RouteTableStore
+    let authenticator: APIKeyAuthenticator
+    let cors: CORSPolicy
+    let rootPath: String
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let origin = request.headers[.origin]
+        if request.method == .options, let origin, request.headers[.accessControlRequestMethod] != nil {
+            let (status, headers) = cors.preflight(
+                origin: origin, requestedHeaders: request.headers[.accessControlRequestHeaders])
+            let text = status == .ok ? "OK" : "Disallowed CORS origin"
+            return Response(
+                status: status, headers: headers.merging([.contentType: "text/plain; charset=utf-8"]),
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        var response = await route(request)
+        cors.decorate(&response.headers, origin: origin)
+        return response
+    }
+
+    private func route(_ request: Request) async -> Response {
+        let path = localPath(of: request.uri.path)
+        let table = routes.table
+        guard let endpoint = table.endpoints[path] else {
+            if let denial = deny(request, toolRoute: false) { return denial }
+            if path.count > 1, path.hasSuffix("/"), table.endpoints[String(path.dropLast())] != nil {
+                return redirect(to: String(request.uri.path.dropLast()), query: request.uri.query)
+            }
+            return JSONResponse.answer(StandardAnswers.notFound)
+        }
+        switch endpoint {
+        case .page(let page):
+            if let denial = deny(request, toolRoute: false) { return denial }
+            guard request.method == .get || request.method == .head else {
+                return JSONResponse.answer(StandardAnswers.methodNotAllowed, headers: [.allow: "GET"])
+            }
+            let body = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: page.body)
+            var headers: HTTPFields = [.contentType: page.contentType]
+            headers[.contentLength] = String(page.body.readableBytes)
+            return Response(status: .ok, headers: headers, body: body)
+        case .tool(let tool):
+            if let denial = deny(request, toolRoute: true) { return denial }
+            guard request.method == .post else {
+                return JSONResponse.answer(StandardAnswers.methodNotAllowed, headers: [.allow: "POST"])
+            }
+            return await ToolCallHandler(endpoint: tool, maxBodyBytes: maxBodyBytes, logger: logger).handle(request)
+        }
+    }
+
+    /// The path without `--root-path`: routes answer with and without it, as mcpo's do.
+    private func localPath(of rawPath: String) -> String {
+        let path = rawPath.removingPercentEncoding ?? rawPath
+        guard !rootPath.isEmpty, path.hasPrefix(rootPath) else { return path }
+        let rest = String(path.dropFirst(rootPath.count))
+        if rest.isEmpty { return "/" }
+        return rest.hasPrefix("/") ? rest : path
+    }
+
+    private func deny(_ request: Request, toolRoute: Bool) -> Response? {
+        guard request.method != .options, authenticator.guards(toolRoute: toolRoute) else { return nil }
+        switch authenticator.check(authorization: request.headers[.authorization]) {
+        case .allowed:
+            return nil
+        case .denied(let status, let detail, let challenge):
+            var headers = HTTPFields()
+            if let challenge { headers[.wwwAuthenticate] = challenge }
+            return JSONResponse.answer(HTTPAnswer(status: status, body: ["detail": .string(detail)]), headers: headers)
+        }
+    }
+
+    private func redirect(to path: String, query: String?) -> Response {
+        let location = query.map { "\(path)?\($0)" } ?? path
+        return Response(status: .temporaryRedirect, headers: [.location: location])
+    }
+}
+
+/// JSON bodies for answers.
+enum JSONResponse {
+    static func answer(_ answer: HTTPAnswer, headers: HTTPFields = [:]) -> Response {
+        json(status: answer.status, bytes: answer.body.bytes, headers: headers)
+    }
+
+    static func json(status: Int, bytes: [UInt8], headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        fields[.contentLength] = String(bytes.count)
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension HTTPFields {
+    fileprivate func merging(_ other: HTTPFields) -> HTTPFields {
+        var result = self
+        for field in other { result[field.name] = field.value }
+        return result
+    }
+}

@@ -1,0 +1,63 @@
+import JSONValue
+import MCPBridge
+import MCPClient
+import NIOCore
+import Synchronization
+
+/// What one request path leads to.
+enum Endpoint: Sendable {
+    case tool(ToolEndpoint)
+    case page(StaticPage)
+}
+
+/// A tool route: its translated operation and the server that runs it.
+struct ToolEndpoint: Sendable {
+    let operation: ToolOperation
+    let server: UpstreamServer
+    let callTimeout: Double
+}
+
+/// A document or page, served as is to GET and HEAD.
+struct StaticPage: Sendable {
+    let body: ByteBuffer
+    let contentType: String
+
+    init(bytes: [UInt8], contentType: String) {
+        self.body = ByteBuffer(bytes: bytes)
+        self.contentType = contentType
+    }
+
+    init(html: String) {
+        self.init(bytes: Array(html.utf8), contentType: "text/html; charset=utf-8")
+    }
+}
+
+/// Every route the proxy answers at one moment, built once and never changed.
+///
+/// Tools change (list_changed, reconnects, reloads); a new table is built and swapped in whole, so a
+/// request sees either the old routes or the new ones, never a mix.
+final class RouteTable: Sendable {
+    let endpoints: [String: Endpoint]
+
+    init(endpoints: [String: Endpoint]) {
+        self.endpoints = endpoints
+    }
+
+    static let empty = RouteTable(endpoints: [:])
+}
+
+/// Holds the current table. Reading takes a lock for the time of one pointer copy; no lock is ever
+/// held across an await.
+final class RouteTableStore: Sendable {
+    private let current: Mutex<RouteTable>
+
+    init(_ table: RouteTable = .empty) {
+        self.current = Mutex(table)
+    }
+
+    var table: RouteTable { current.withLock { $0 } }
+
+    func replace(with table: RouteTable) {
+        current.withLock { $0 = table }
+    }
+}

@@ -1,0 +1,196 @@
+"""Tool definitions shared by fastmcp_v1.py (mcp 1.x) and mcpserver_v2.py (mcp 2.x).
+
+Both SDKs derive the tool schemas from the Python signatures, so the two servers expose
+the same tools; only the Context/Image classes and the server object differ, and they are
+passed in by the caller. No `from __future__ import annotations` here: the SDKs resolve
+annotations at registration time and the Context class is a closure variable.
+"""
+
+import argparse
+import asyncio
+import base64
+import os
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+# A valid 1x1 transparent PNG.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+class Item(BaseModel):
+    sku: str
+    qty: int = Field(1, ge=1, description="Quantity")
+
+
+class Address(BaseModel):
+    street: str
+    city: str
+    zip: Optional[str] = None
+
+
+class Node(BaseModel):
+    name: str
+    children: list["Node"] = []
+
+
+Node.model_rebuild()
+
+
+class WeatherModel(BaseModel):
+    temperature: float
+    conditions: str
+
+
+def late_tool(x: int) -> int:
+    """Registered at runtime by add_tool; returns x*2."""
+    return x * 2
+
+
+def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bool = False) -> None:
+    """Register every fixture tool on a FastMCP (1.x) or MCPServer (2.x) instance."""
+
+    Context = context_cls  # noqa: N806 - used as a type annotation below
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Return the text unchanged."""
+        return text
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    @server.tool()
+    def create_order(
+        customer: str,
+        priority: Literal["low", "normal", "high"],
+        items: list[Item],
+        address: Address,
+        tags: list[str] = [],
+        note: Optional[str] = None,
+        discount: float = 0.0,
+        gift: bool = False,
+    ) -> dict:
+        """Create an order; returns exactly the arguments that arrived."""
+        return {
+            "customer": customer,
+            "priority": priority,
+            "items": [item.model_dump() for item in items],
+            "address": address.model_dump(),
+            "tags": tags,
+            "note": note,
+            "discount": discount,
+            "gift": gift,
+        }
+
+    @server.tool()
+    def tree_size(root: Node) -> int:
+        """Count the nodes of a recursive tree."""
+
+        def count(node: Node) -> int:
+            return 1 + sum(count(child) for child in node.children)
+
+        return count(root)
+
+    @server.tool()
+    def explode(message: str = "kaboom") -> str:
+        """Always raises ValueError(message)."""
+        raise ValueError(message)
+
+    @server.tool()
+    def pixel() -> image_cls:  # type: ignore[valid-type]
+        """Return a 1x1 PNG image."""
+        return image_cls(data=PIXEL_PNG, format="png")
+
+    @server.tool()
+    def json_text() -> str:
+        """Return a string that happens to be JSON."""
+        return '{"parsed": true, "n": 3}'
+
+    @server.tool()
+    async def slow(seconds: float = 1.0) -> str:
+        """Sleep, then answer."""
+        await asyncio.sleep(seconds)
+        return f"slept {seconds}"
+
+    @server.tool()
+    def crash() -> str:
+        """Kill the server process in the middle of the call (exit code 3)."""
+        os._exit(3)
+
+    @server.tool()
+    def env_var(name: str) -> str:
+        """Return an environment variable of the server process, or <unset>."""
+        return os.environ.get(name, "<unset>")
+
+    @server.tool()
+    def big(size: int) -> str:
+        """Return a string of `size` 'x' characters."""
+        return "x" * size
+
+    @server.tool()
+    def length(text: str) -> int:
+        """Return len(text)."""
+        return len(text)
+
+    @server.tool()
+    def structured(city: str) -> WeatherModel:
+        """Weather with an output schema (structuredContent)."""
+        return WeatherModel(temperature=21.5, conditions=f"sunny in {city}")
+
+    @server.tool()
+    async def whoami(delay_ms: int = 0, tag: str = "") -> str:
+        """Sleep delay_ms milliseconds, then return the tag."""
+        await asyncio.sleep(delay_ms / 1000)
+        return tag
+
+    @server.tool()
+    async def add_tool(ctx: Context) -> str:  # type: ignore[valid-type]
+        """Register late_tool(x) at runtime and send notifications/tools/list_changed."""
+        names = {tool.name for tool in await server.list_tools()}
+        if "late_tool" not in names:
+            server.add_tool(late_tool)
+        # Handshake-era clients (initialize): a plain notification on the session.
+        await ctx.session.send_tool_list_changed()
+        if modern_notify:
+            # mcp 2.x, 2026-07-28 clients: change events travel on subscriptions/listen.
+            await ctx.notify_tools_changed()
+        return "added late_tool"
+
+    @server.tool()
+    async def log_something(message: str, ctx: Context) -> str:  # type: ignore[valid-type]
+        """Emit an MCP log notification (notifications/message), then return 'logged'."""
+        await ctx.info(message)
+        return "logged"
+
+
+def advertise_tools_list_changed(lowlevel_server: Any, notification_options_cls: Any) -> None:
+    """Make initialize answer `capabilities.tools.listChanged: true` (the SDKs default to false)."""
+    original = lowlevel_server.get_capabilities
+
+    def get_capabilities(notification_options: Any = None, *args: Any, **kwargs: Any) -> Any:
+        options = notification_options or notification_options_cls()
+        options.tools_changed = True
+        return original(options, *args, **kwargs)
+
+    lowlevel_server.get_capabilities = get_capabilities
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--json-response", action="store_true", help="streamable-http: JSON instead of SSE bodies")
+    parser.add_argument("--stateless", action="store_true", help="streamable-http: stateless mode")
+    args = parser.parse_args()
+    # Lets a test find this process (and check it is gone after the proxy stops).
+    pid_file = os.environ.get("FIXTURE_PID_FILE")
+    if pid_file:
+        with open(pid_file, "w") as handle:
+            handle.write(str(os.getpid()))
+    return args
