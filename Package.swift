@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "mcpo", targets: ["mcpo"]),
         .executable(name: "mcp-example-server", targets: ["mcp-example-server"]),
+        .executable(name: "mcp-bench-server", targets: ["mcp-bench-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1", traits: []),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
         // One order-preserving JSON value type shared by every layer.
@@ -34,7 +36,7 @@ let package = Package(
         // Layer 1: what to serve and how (CLI-independent settings, server specs, config files).
         .target(
             name: "MCPOConfig",
-            dependencies: ["JSONValue"],
+            dependencies: ["JSONValue", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // posix_spawn's chdir action, hidden from Swift behind _GNU_SOURCE.
@@ -46,6 +48,8 @@ let package = Package(
                 "JSONValue", "MCPOConfig", "CSpawnShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -68,6 +72,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,7 +82,7 @@ let package = Package(
         .target(
             name: "MCPOCommand",
             dependencies: [
-                "MCPOConfig", "MCPClient", "MCPOHTTP",
+                "JSONValue", "MCPOConfig", "MCPClient", "MCPOHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -86,7 +91,19 @@ let package = Package(
         .executableTarget(name: "mcpo", dependencies: ["MCPOCommand"], swiftSettings: strict),
         // A real stdio MCP server with a few useful tools, for README's first command and the tests.
         .executableTarget(name: "mcp-example-server", dependencies: ["JSONValue"], swiftSettings: strict),
+        // The benchmark's stub MCP server (stdio and streamable HTTP), built to never be the bottleneck.
+        .executableTarget(
+            name: "mcp-bench-server",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
+        .testTarget(name: "MCPOConfigTests", dependencies: ["MCPOConfig", "JSONValue"], swiftSettings: strict),
+        .testTarget(name: "MCPClientTests", dependencies: ["MCPClient", "JSONValue"], swiftSettings: strict),
         .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

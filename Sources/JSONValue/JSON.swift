@@ -47,9 +47,19 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// Whether the text is written as an integer (no fraction or exponent).
     public var isIntegerLiteral: Bool { !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) }
 
+    /// Numeric equality (`1 == 1.0 == 1e0`); integers written as such compare exactly, so two large
+    /// integers that round to the same double are still different.
     public static func == (lhs: JSONNumber, rhs: JSONNumber) -> Bool {
-        lhs.text == rhs.text || lhs.doubleValue == rhs.doubleValue
+        if lhs.text == rhs.text { return true }
+        if lhs.isIntegerLiteral && rhs.isIntegerLiteral {
+            if let left = Int(lhs.text), let right = Int(rhs.text) { return left == right }
+            return lhs.normalizedIntegerText == rhs.normalizedIntegerText
+        }
+        return lhs.doubleValue == rhs.doubleValue
     }
+
+    /// An integer literal without a minus sign on zero (JSON allows no leading zeros or plus sign).
+    private var normalizedIntegerText: String { text == "-0" ? "0" : text }
     public func hash(into hasher: inout Hasher) { hasher.combine(doubleValue) }
 }
 

@@ -25,6 +25,50 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .protocolViolation(let text): "protocol violation: \(text)"
         }
     }
+
+    /// The reason without the category prefix, for `unavailable` answers that quote an earlier failure.
+    public var reason: String {
+        switch self {
+        case .disconnected(let reason), .unavailable(let reason): reason
+        default: description
+        }
+    }
+}
+
+/// An HTTP answer that refused a message without a JSON-RPC error in its body. Only the MCP client acts
+/// on it (era detection, session renewal); callers see it as `MCPClientError` (`clientError`).
+struct HTTPRefusal: Error, Sendable, Equatable {
+    var status: Int
+    var detail: String
+    /// A 404 for a request that carried an `Mcp-Session-Id`: the server forgot the session.
+    var sessionExpired = false
+
+    var clientError: MCPClientError {
+        // A forgotten session that could not be renewed: the server is there but not serving us (503).
+        sessionExpired ? .unavailable(reason: detail) : .disconnected(reason: detail)
+    }
+}
+
+/// Why a request failed, as the client's internals see it.
+enum RequestFailure: Error, Sendable, Equatable {
+    case client(MCPClientError)
+    case refused(HTTPRefusal)
+
+    init(_ error: any Error) {
+        switch error {
+        case let failure as RequestFailure: self = failure
+        case let error as MCPClientError: self = .client(error)
+        case let refusal as HTTPRefusal: self = .refused(refusal)
+        default: self = .client(.disconnected(reason: "cannot deliver the message: \(error)"))
+        }
+    }
+
+    var clientError: MCPClientError {
+        switch self {
+        case .client(let error): error
+        case .refused(let refusal): refusal.clientError
+        }
+    }
 }
 
 func formatSeconds(_ seconds: Double) -> String {

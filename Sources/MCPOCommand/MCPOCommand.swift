@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONValue
 import Logging
 import MCPOConfig
 import MCPOHTTP
@@ -129,12 +130,19 @@ public struct MCPOCommand: AsyncParsableCommand {
         let logger = try makeLogger()
         try applyEnvironment()
         let settings = try proxySettings()
-        let entry = try serverEntry()
-        logger.info(
-            "starting mcpo \(ProxyVersion.current): \(entry.transport.kindName) server '\(entry.name)', API key \(settings.apiKeys.isEmpty ? "not provided" : "provided"), CORS \(settings.corsAllowOrigins.joined(separator: " "))"
-        )
-        let proxy = try ProxyServer(settings: settings, entry: entry, logger: logger)
+        let mode = try proxyMode(logger: logger)
+        switch mode {
+        case .single(let entry):
+            logger.info(
+                "starting mcpo \(ProxyVersion.current): \(entry.transport.kindName) server '\(entry.name)', API key \(settings.apiKeys.isEmpty ? "not provided" : "provided"), CORS \(settings.corsAllowOrigins.joined(separator: " "))"
+            )
+        case .config(let path, let hotReload):
+            logger.info(
+                "starting mcpo \(ProxyVersion.current): config \(path)\(hotReload ? " (hot reload)" : ""), path prefix \(settings.pathPrefix), API key \(settings.apiKeys.isEmpty ? "not provided" : "provided")"
+            )
+        }
         do {
+            let proxy = try ProxyServer(settings: settings, mode: mode, logger: logger)
             try await proxy.run()
         } catch {
             logger.critical("\(error)")
@@ -172,26 +180,59 @@ public struct MCPOCommand: AsyncParsableCommand {
         return settings
     }
 
-    func serverEntry() throws -> ServerEntry {
-        if config != nil || hotReload {
-            throw ValidationError("--config and --hot-reload are not yet supported by this build of swift-mcpo")
+    func proxyMode(logger: Logger) throws -> ProxyMode {
+        if let config {
+            if !serverCommand.isEmpty {
+                logger.warning("--config is given: the command after '--' is ignored")
+            }
+            return .config(path: config, hotReload: hotReload)
         }
+        if hotReload { throw ValidationError("--hot-reload needs --config <file>") }
+        return .single(try serverEntry(logger: logger))
+    }
+
+    func serverEntry(logger: Logger) throws -> ServerEntry {
         guard !serverCommand.isEmpty else {
             throw ValidationError(
-                "Give the MCP server command after '--', e.g. mcpo --port 8000 -- uvx mcp-server-time")
+                "Give the MCP server command after '--' (or --config <file>), e.g. mcpo --port 8000 -- uvx mcp-server-time"
+            )
         }
         guard let type = TransportName.normalized(serverType) else {
             throw ValidationError(
                 "Unknown --server-type '\(serverType)': use stdio, sse or streamable-http (also streamable_http, streamablehttp)"
             )
         }
-        switch type {
-        case "stdio":
+        if type == "stdio" {
+            if header != nil { logger.warning("--header applies to remote servers only; ignored for stdio") }
             let command = StdioCommand(command: serverCommand[0], arguments: Array(serverCommand.dropFirst()))
-            return ServerEntry(
-                name: URL(fileURLWithPath: serverCommand[0]).lastPathComponent, transport: .stdio(command))
-        default:
-            throw ValidationError("--server-type \(type) is not yet supported by this build of swift-mcpo")
+            let name = URL(fileURLWithPath: serverCommand[0]).lastPathComponent
+            return ServerEntry(name: name, transport: .stdio(command))
+        }
+        let url = serverCommand[0]
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", parsed.host != nil
+        else {
+            throw ValidationError("--server-type \(type) expects an http(s) URL after '--', got '\(url)'")
+        }
+        if serverCommand.count > 1 {
+            logger.warning("only the URL after '--' is used; ignored: \(serverCommand.dropFirst().joined(separator: " "))")
+        }
+        let endpoint = RemoteEndpoint(url: url, headers: try parsedHeaders())
+        let name = parsed.host ?? "remote"
+        return ServerEntry(name: name, transport: type == "sse" ? .sse(endpoint) : .streamableHTTP(endpoint))
+    }
+
+    /// `--header` is a JSON object of header names to string values, as in mcpo.
+    private func parsedHeaders() throws -> [(name: String, value: String)] {
+        guard let header else { return [] }
+        guard case .object(let object) = try? JSON.parse(header) else {
+            throw ValidationError("--header expects a JSON object such as '{\"Authorization\": \"Bearer x\"}'")
+        }
+        return try object.map { name, value in
+            guard let text = value.stringValue else {
+                throw ValidationError("--header: the value of '\(name)' must be a string")
+            }
+            return (name: name, value: text)
         }
     }
 

@@ -1,3 +1,5 @@
+import JSONValue
+
 /// How to reach one upstream MCP server.
 public enum ServerTransport: Sendable, Equatable {
     case stdio(StdioCommand)
@@ -61,6 +63,10 @@ public enum TransportName {
 }
 
 /// One upstream server as the proxy serves it.
+///
+/// Two entries are equal when every field is: hot reload restarts a server exactly when its entry changed.
+/// The JSON fields (`oauth`, `clientHeaderForwarding`, `rawConfig`) compare objects regardless of key order,
+/// as mcpo's dict comparison does, so reordering keys in the file is not a change.
 public struct ServerEntry: Sendable, Equatable {
     public var name: String
     public var transport: ServerTransport
@@ -70,16 +76,26 @@ public struct ServerEntry: Sendable, Equatable {
     public var enabledTools: Set<String>?
     /// Per-call timeout for this server, overriding the global default.
     public var callTimeoutSeconds: Double?
+    /// The `oauth` object as written (after `${VAR}` expansion); checked to be an object, otherwise uninterpreted.
+    public var oauth: JSON?
+    /// The `client_header_forwarding` object as written; validated as mcpo does, without effect (as in mcpo).
+    public var clientHeaderForwarding: JSON?
+    /// The whole entry as written in the config file, known keys after `${VAR}` expansion.
+    public var rawConfig: JSON
 
     public init(
         name: String, transport: ServerTransport, disabledTools: Set<String> = [], enabledTools: Set<String>? = nil,
-        callTimeoutSeconds: Double? = nil
+        callTimeoutSeconds: Double? = nil, oauth: JSON? = nil, clientHeaderForwarding: JSON? = nil,
+        rawConfig: JSON = [:]
     ) {
         self.name = name
         self.transport = transport
         self.disabledTools = disabledTools
         self.enabledTools = enabledTools
         self.callTimeoutSeconds = callTimeoutSeconds
+        self.oauth = oauth
+        self.clientHeaderForwarding = clientHeaderForwarding
+        self.rawConfig = rawConfig
     }
 
     /// Whether a tool of this server is served.
@@ -87,5 +103,29 @@ public struct ServerEntry: Sendable, Equatable {
         if disabledTools.contains(tool) { return false }
         if let enabledTools { return enabledTools.contains(tool) }
         return true
+    }
+
+    public static func == (lhs: ServerEntry, rhs: ServerEntry) -> Bool {
+        lhs.name == rhs.name && lhs.transport == rhs.transport && lhs.disabledTools == rhs.disabledTools
+            && lhs.enabledTools == rhs.enabledTools && lhs.callTimeoutSeconds == rhs.callTimeoutSeconds
+            && equivalent(lhs.oauth, rhs.oauth) && equivalent(lhs.clientHeaderForwarding, rhs.clientHeaderForwarding)
+            && equivalent(lhs.rawConfig, rhs.rawConfig)
+    }
+}
+
+/// JSON equality that ignores the order of object members (arrays stay ordered).
+private func equivalent(_ lhs: JSON?, _ rhs: JSON?) -> Bool {
+    switch (lhs, rhs) {
+    case (nil, nil):
+        return true
+    case (.object(let left)?, .object(let right)?):
+        guard left.count == right.count else { return false }
+        return left.allSatisfy { key, value in right[key].map { equivalent(value, $0) } ?? false }
+    case (.array(let left)?, .array(let right)?):
+        return left.count == right.count && zip(left, right).allSatisfy { equivalent($0, $1) }
+    case (let left?, let right?):
+        return left == right
+    default:
+        return false
     }
 }

@@ -8,41 +8,92 @@ import MCPOConfig
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import UnixSignals
+
+/// What the proxy serves.
+public enum ProxyMode: Sendable {
+    /// One server at the root (`mcpo -- <command>` or `--server-type … -- <url>`).
+    case single(ServerEntry)
+    /// Every server of a config file under `/<prefix><name>/`; with `hotReload`, edits are followed.
+    case config(path: String, hotReload: Bool)
+}
 
 /// The proxy: upstream servers behind an HTTP face, from start to graceful stop.
 public final class ProxyServer: Sendable {
     public static let clientIdentity = ClientIdentity(name: "swift-mcpo", version: ProxyVersion.current)
 
     private let settings: ProxySettings
-    private let server: UpstreamServer
-    private let routes = RouteTableStore()
-    private let assets: DocsAssets
+    private let mode: ProxyMode
+    private let fleet: ServerFleet
     private let logger: Logger
 
-    /// Single-server mode: one upstream server whose tools are served at the root.
-    public init(settings: ProxySettings, entry: ServerEntry, logger: Logger) throws {
+    public init(settings: ProxySettings, mode: ProxyMode, logger: Logger) throws {
         self.settings = settings
+        self.mode = mode
         self.logger = logger
-        self.assets = try settings.docsAssetsDirectory.map(DocsAssets.load(from:)) ?? .cdn
-        self.server = UpstreamServer(
-            entry: entry, client: Self.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
-            logger: logger)
+        let assets = try settings.docsAssetsDirectory.map(DocsAssets.load(from:)) ?? .cdn
+        let layout: ServerFleet.Layout
+        switch mode {
+        case .single: layout = .single
+        case .config: layout = .config(pathPrefix: Self.normalizedPathPrefix(settings.pathPrefix))
+        }
+        self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, logger: logger)
     }
 
-    /// Connects to the server, then serves HTTP until SIGINT or SIGTERM. Throws when either cannot start.
-    public func run() async throws {
-        let snapshot: UpstreamSnapshot
-        do {
-            snapshot = try await server.start()
-        } catch {
-            await server.shutdown()
-            throw ProxyStartupError(description: "cannot start MCP server '\(server.name)': \(error)")
-        }
-        install(snapshot)
-        server.observe { [weak self] snapshot in self?.install(snapshot) }
+    /// `tools` → `/tools/`, as mcpo normalises `--path-prefix`; the mount point is then `<prefix><name>`.
+    static func normalizedPathPrefix(_ prefix: String) -> String {
+        var result = prefix.hasPrefix("/") ? prefix : "/" + prefix
+        if !result.hasSuffix("/") { result += "/" }
+        return result
+    }
 
+    /// Starts the servers, then serves HTTP until SIGINT or SIGTERM. Throws when the proxy cannot start.
+    public func run() async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: UpstreamShutdown(fleet: fleet))
+        ]
+        switch mode {
+        case .single(let entry):
+            try await startSingle(entry)
+        case .config(let path, let hotReload):
+            let config: ProxyConfig
+            do {
+                config = try ConfigLoader.load(path: path)
+            } catch {
+                throw ProxyStartupError(description: error.description)
+            }
+            for warning in config.warnings { logger.warning("\(warning)") }
+            let reloader = ConfigReloader(fleet: fleet, logger: logger)
+            await reloader.startAll(
+                config, firstAttemptBound: .milliseconds(Int64(settings.startupTimeoutSeconds * 1000)))
+            if config.servers.isEmpty { logger.warning("\(path) serves no MCP servers") }
+            services.append(
+                .init(
+                    service: ConfigReloadService(
+                        path: path, watchFile: hotReload, reloader: reloader, logger: logger)))
+        }
+        fleet.rebuildRoutes()
+        try await serveHTTP(extraServices: services)
+    }
+
+    private func startSingle(_ entry: ServerEntry) async throws {
+        let server = fleet.makeServer(for: entry)
+        fleet.setServers([server])
+        if case .stdio = entry.transport {
+            do {
+                try await server.upstream.start()
+            } catch {
+                await server.upstream.shutdown()
+                throw ProxyStartupError(description: "cannot start MCP server '\(entry.name)': \(error)")
+            }
+        }
+        // Remote servers may be down now and up later: serve 503 meanwhile and keep trying.
+        server.upstream.startInBackground()
+    }
+
+    private func serveHTTP(extraServices: [ServiceGroupConfiguration.ServiceConfiguration]) async throws {
         let responder = ProxyResponder(
-            routes: routes,
+            routes: fleet.routes,
             authenticator: APIKeyAuthenticator(keys: settings.apiKeys, strict: settings.strictAuth),
             cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
             rootPath: settings.rootPath,
@@ -61,10 +112,7 @@ public final class ProxyServer: Sendable {
             },
             logger: quietHTTPLogger())
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: UpstreamShutdown(servers: [server])),
-                .init(service: app),
-            ],
+            services: extraServices + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: quietHTTPLogger())
         groupConfiguration.maximumGracefulShutdownDuration = Duration.milliseconds(
@@ -73,21 +121,12 @@ public final class ProxyServer: Sendable {
         do {
             try await group.run()
         } catch {
-            await server.shutdown()
+            await fleet.shutdownAll()
             throw ProxyStartupError(description: "the HTTP server stopped: \(error)")
         }
-        await server.shutdown()
+        await fleet.shutdownAll()
+        await UpstreamServer.shutdownSharedHTTPClient()
         logger.info("mcpo stopped")
-    }
-
-    private func install(_ snapshot: UpstreamSnapshot) {
-        var builder = RouteTableBuilder(settings: settings, assets: assets)
-        let problems = builder.mount(
-            server: server, snapshot: snapshot, prefix: "",
-            callTimeout: server.entry.callTimeoutSeconds ?? settings.callTimeoutSeconds)
-        builder.addAssets()
-        for problem in problems { logger.warning("\(problem)") }
-        routes.replace(with: builder.build())
     }
 
     private func httpServerBuilder() throws -> HTTPServerBuilder {
@@ -124,14 +163,52 @@ public enum ProxyVersion {
 
 /// Stops the upstream servers after the HTTP server has drained (services stop in reverse order).
 private struct UpstreamShutdown: Service {
-    let servers: [UpstreamServer]
+    let fleet: ServerFleet
 
     func run() async throws {
         try? await gracefulShutdown()
-        await withTaskGroup(of: Void.self) { group in
-            for server in servers {
-                group.addTask { await server.shutdown() }
+        await fleet.shutdownAll()
+    }
+}
+
+/// Reloads the config on SIGHUP always, and on file changes with `--hot-reload`, one reload at a time.
+private struct ConfigReloadService: Service {
+    let path: String
+    let watchFile: Bool
+    let reloader: ConfigReloader
+    let logger: Logger
+
+    func run() async throws {
+        let watcher = watchFile ? ConfigWatcher(path: path) : nil
+        defer { watcher?.stop() }
+        let (triggers, trigger) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        try? await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { trigger.yield("SIGHUP") }
+                }
+                if let watcher {
+                    group.addTask {
+                        for await _ in watcher.changes() { trigger.yield("file change") }
+                    }
+                }
+                group.addTask {
+                    for await reason in triggers { await reload(because: reason) }
+                }
             }
         }
+    }
+
+    private func reload(because reason: String) async {
+        let config: ProxyConfig
+        do {
+            config = try ConfigLoader.load(path: path)
+        } catch {
+            logger.error("reload (\(reason)) rejected, still serving the previous config: \(error)")
+            return
+        }
+        for warning in config.warnings { logger.warning("\(warning)") }
+        let summary = await reloader.apply(config)
+        logger.info("reload (\(reason)): \(summary)")
     }
 }

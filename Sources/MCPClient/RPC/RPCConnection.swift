@@ -16,7 +16,7 @@ public enum ServerMessage: Sendable {
 public final class RPCConnection: TransportReceiver {
     public typealias NotificationHandler = @Sendable (_ method: String, _ params: JSON?) -> Void
 
-    private typealias Waiter = CheckedContinuation<Result<JSON, MCPClientError>, Never>
+    private typealias Waiter = CheckedContinuation<Result<JSON, RequestFailure>, Never>
 
     private struct Pending {
         var waiter: Waiter
@@ -69,11 +69,28 @@ public final class RPCConnection: TransportReceiver {
 
     public var isClosed: Bool { state.withLock { $0.closedReason != nil } }
 
-    /// Sends a request and waits for its result.
-    public func request(_ method: String, params: JSON?, timeout: Double) async throws(MCPClientError) -> JSON {
+    /// The transport underneath (the session layer drives an HTTP session through it).
+    var transport: (any MCPTransport)? { transportBox.withLock { $0 } }
+
+    /// Sends a request and waits for its result; `timeout` nil waits as long as the connection lives
+    /// (`subscriptions/listen`, whose response only ends the subscription).
+    public func request(
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+    ) async throws(MCPClientError) -> JSON {
+        do {
+            return try await detailedRequest(method, params: params, timeout: timeout, headers: headers)
+        } catch {
+            throw error.clientError
+        }
+    }
+
+    /// `request`, with HTTP refusals kept apart (era detection and session renewal act on them).
+    func detailedRequest(
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+    ) async throws(RequestFailure) -> JSON {
         let id: Int
-        switch state.withLock({ state -> Result<Int, MCPClientError> in
-            if let reason = state.closedReason { return .failure(.disconnected(reason: reason)) }
+        switch state.withLock({ state -> Result<Int, RequestFailure> in
+            if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
             defer { state.nextID += 1 }
             return .success(state.nextID)
         }) {
@@ -82,13 +99,16 @@ public final class RPCConnection: TransportReceiver {
         }
         var message: OrderedJSONObject = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
         if let params { message["params"] = params }
-        let bytes = JSON.object(message).bytes
+        let outbound = OutboundMessage(
+            kind: .request(id: id), method: method, name: Self.mirroredName(method: method, params: params),
+            headers: headers, body: ByteBuffer(bytes: JSON.object(message).bytes))
 
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
                 guard register(id: id, waiter: waiter, timeout: timeout) else { return }
-                send(bytes).whenFailure { [self] error in
-                    finish(id, with: .failure(.disconnected(reason: "cannot write to the server: \(error)")))
+                send(outbound).whenFailure { [self] error in
+                    // Transports fail with the precise reason (unreachable, HTTP status, expired session...).
+                    finish(id, with: .failure(RequestFailure(error)))
                 }
             }
         } onCancel: {
@@ -97,11 +117,22 @@ public final class RPCConnection: TransportReceiver {
         return try result.get()
     }
 
-    /// Sends a notification (no answer expected).
-    public func notify(_ method: String, params: JSON?) {
+    /// Sends a notification (no answer expected); the future tells whether the server took it.
+    @discardableResult
+    public func notify(_ method: String, params: JSON?) -> EventLoopFuture<Void> {
         var message: OrderedJSONObject = ["jsonrpc": "2.0", "method": .string(method)]
         if let params { message["params"] = params }
-        _ = send(JSON.object(message).bytes)
+        return send(
+            OutboundMessage(kind: .notification, method: method, body: ByteBuffer(bytes: JSON.object(message).bytes)))
+    }
+
+    /// The value HTTP transports mirror into `Mcp-Name` (2026-07-28), for the methods that name a target.
+    static func mirroredName(method: String, params: JSON?) -> String? {
+        switch method {
+        case "tools/call", "prompts/get": params?["name"]?.stringValue
+        case "resources/read": params?["uri"]?.stringValue
+        default: nil
+        }
     }
 
     /// Fails every request in flight and ends the transport.
@@ -111,16 +142,25 @@ public final class RPCConnection: TransportReceiver {
         await transport?.shutdown()
     }
 
+    /// Like `close`, but reported to the owner as the end of the connection (as if the transport closed).
+    func terminate(reason: String) async {
+        if markClosed(reason: reason) { onClose(reason) }
+        let transport = transportBox.withLock { $0 }
+        await transport?.shutdown()
+    }
+
     // MARK: - Waiters
 
     /// False when the request ended before it could wait (cancelled or closed); it must not be sent then.
-    private func register(id: Int, waiter: Waiter, timeout: Double) -> Bool {
-        let early: Result<JSON, MCPClientError>? = state.withLock { state in
-            if state.cancelledEarly.remove(id) != nil { return .failure(.cancelled) }
-            if let reason = state.closedReason { return .failure(.disconnected(reason: reason)) }
-            let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1_000_000_000))) { [self] in
-                if finish(id, with: .failure(.timedOut(seconds: timeout))) {
-                    notify("notifications/cancelled", params: ["requestId": .int(id), "reason": "Request timed out"])
+    private func register(id: Int, waiter: Waiter, timeout: Double?) -> Bool {
+        let early: Result<JSON, RequestFailure>? = state.withLock { state in
+            if state.cancelledEarly.remove(id) != nil { return .failure(.client(.cancelled)) }
+            if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
+            let timer = timeout.map { seconds in
+                eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1_000_000_000))) { [self] in
+                    if finish(id, with: .failure(.client(.timedOut(seconds: seconds)))) {
+                        abandon(id: id, reason: "Request timed out")
+                    }
                 }
             }
             state.pending[id] = Pending(waiter: waiter, timer: timer)
@@ -135,7 +175,7 @@ public final class RPCConnection: TransportReceiver {
 
     /// Resumes the waiter of `id` if it is still waiting; false when it was already finished.
     @discardableResult
-    private func finish(_ id: Int, with result: Result<JSON, MCPClientError>) -> Bool {
+    private func finish(_ id: Int, with result: Result<JSON, RequestFailure>) -> Bool {
         guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
         pending.timer?.cancel()
         pending.waiter.resume(returning: result)
@@ -148,28 +188,41 @@ public final class RPCConnection: TransportReceiver {
             state.cancelledEarly.insert(id)
             return false
         }
-        if registered, finish(id, with: .failure(.cancelled)) {
+        if registered, finish(id, with: .failure(.client(.cancelled))) {
+            abandon(id: id, reason: reason)
+        }
+    }
+
+    /// Tells the server we stopped waiting: by `notifications/cancelled`, or by the transport closing the
+    /// request's response stream where that is the protocol's cancellation.
+    private func abandon(id: Int, reason: String) {
+        guard let transport = transportBox.withLock({ $0 }) else { return }
+        if transport.abandonRequest(id: id) == .notifyServer {
             notify("notifications/cancelled", params: ["requestId": .int(id), "reason": .string(reason)])
         }
     }
 
-    private func markClosed(reason: String) {
-        let orphans = state.withLock { state -> [Pending] in
-            if state.closedReason == nil { state.closedReason = reason }
+    /// True when this call closed the connection (false when it was closed already).
+    @discardableResult
+    private func markClosed(reason: String) -> Bool {
+        let (first, orphans) = state.withLock { state -> (Bool, [Pending]) in
+            let first = state.closedReason == nil
+            if first { state.closedReason = reason }
             defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            return (first, Array(state.pending.values))
         }
         for pending in orphans {
             pending.timer?.cancel()
-            pending.waiter.resume(returning: .failure(.disconnected(reason: reason)))
+            pending.waiter.resume(returning: .failure(.client(.disconnected(reason: reason))))
         }
+        return first
     }
 
-    private func send(_ bytes: [UInt8]) -> EventLoopFuture<Void> {
+    private func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
         guard let transport = transportBox.withLock({ $0 }) else {
             return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: "not connected"))
         }
-        return transport.send(ByteBuffer(bytes: bytes))
+        return transport.send(message)
     }
 
     // MARK: - TransportReceiver
@@ -193,8 +246,11 @@ public final class RPCConnection: TransportReceiver {
     }
 
     public func transportClosed(reason: String) {
-        markClosed(reason: reason)
-        onClose(reason)
+        if markClosed(reason: reason) { onClose(reason) }
+    }
+
+    public func isAwaitingResponse(to id: Int) -> Bool {
+        state.withLock { $0.pending[id] != nil }
     }
 
     private func dispatch(_ message: JSON) {
@@ -213,10 +269,11 @@ public final class RPCConnection: TransportReceiver {
                 finish(
                     number,
                     with: .failure(
-                        .rpc(
-                            code: error["code"]?.intValue ?? -32603,
-                            message: error["message"]?.stringValue ?? "(no message)",
-                            data: error["data"].flatMap { $0.isNull ? nil : $0 })))
+                        .client(
+                            .rpc(
+                                code: error["code"]?.intValue ?? -32603,
+                                message: error["message"]?.stringValue ?? "(no message)",
+                                data: error["data"].flatMap { $0.isNull ? nil : $0 }))))
             } else {
                 finish(number, with: .success(object["result"] ?? .null))
             }
@@ -237,6 +294,6 @@ public final class RPCConnection: TransportReceiver {
         } else {
             reply["error"] = ["code": -32601, "message": .string("Method not supported by the proxy: \(method)")]
         }
-        _ = send(JSON.object(reply).bytes)
+        _ = send(OutboundMessage(kind: .response, method: nil, body: ByteBuffer(bytes: JSON.object(reply).bytes)))
     }
 }

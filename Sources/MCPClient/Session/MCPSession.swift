@@ -1,7 +1,9 @@
 import JSONValue
 import Logging
+import NIOCore
+import Synchronization
 
-/// Who the proxy says it is in `initialize`.
+/// Who the proxy says it is in `initialize` (and, in 2026-07-28, in every request's `_meta`).
 public struct ClientIdentity: Sendable {
     public var name: String
     public var version: String
@@ -12,7 +14,7 @@ public struct ClientIdentity: Sendable {
     }
 }
 
-/// What the server said about itself in the handshake.
+/// What the server said about itself in the handshake (or in `server/discover`).
 public struct ServerIdentity: Sendable, Equatable {
     public var name: String
     public var title: String?
@@ -22,27 +24,88 @@ public struct ServerIdentity: Sendable, Equatable {
     public var capabilities: JSON
 }
 
-/// One initialized MCP session over one connection.
+/// How the proxy and the server agreed to talk.
+public enum ProtocolEra: Sendable, Equatable {
+    /// `initialize` handshake, then requests (2024-11-05 … 2025-11-25).
+    case handshake
+    /// No handshake; every request carries its version, capabilities and client info in `_meta` (2026-07-28).
+    case stateless
+}
+
+/// One MCP session over one connection, in either era.
+///
+/// Over stateful streamable HTTP a session the server forgot (404) is renewed in place: a fresh
+/// `initialize` on the same connection, once for all callers, then the failed request is sent again.
 public final class MCPSession: Sendable {
-    /// Newest first; the first is what we offer.
+    /// Handshake-era versions, newest first; the first is what we offer.
     public static let supportedProtocolVersions = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+    /// Stateless-era versions, newest first.
+    public static let statelessProtocolVersions = ["2026-07-28"]
     /// A server that pages forever is cut off here.
     static let maxToolPages = 1000
 
-    public let connection: RPCConnection
-    public let server: ServerIdentity
+    static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
+    static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
+    static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
+    static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
 
-    private init(connection: RPCConnection, server: ServerIdentity) {
-        self.connection = connection
-        self.server = server
+    private struct Renewal {
+        /// Bumped by every completed renewal; a request that failed on an older generation just retries.
+        var generation = 0
+        var inProgress: Task<Void, any Error>?
     }
+
+    public let connection: RPCConnection
+    public let era: ProtocolEra
+    private let client: ClientIdentity
+    private let handshakeTimeout: Double
+    private let sessionControl: (any HTTPSessionControl)?
+    private let identity: Mutex<ServerIdentity>
+    private let renewal = Mutex(Renewal())
+    private let renewedHandler = Mutex<(@Sendable (MCPSession) -> Void)?>(nil)
+
+    private init(
+        connection: RPCConnection, era: ProtocolEra, server: ServerIdentity, client: ClientIdentity,
+        handshakeTimeout: Double, sessionControl: (any HTTPSessionControl)?
+    ) {
+        self.connection = connection
+        self.era = era
+        self.identity = Mutex(server)
+        self.client = client
+        self.handshakeTimeout = handshakeTimeout
+        self.sessionControl = sessionControl
+    }
+
+    /// The server as it described itself most recently (a renewed session may report a new version).
+    public var server: ServerIdentity { identity.withLock { $0 } }
+
+    /// Called after a transparent session renewal, so the caller can re-list tools.
+    func onRenewed(_ handler: @escaping @Sendable (MCPSession) -> Void) {
+        renewedHandler.withLock { $0 = handler }
+    }
+
+    // MARK: - Opening
 
     /// Runs the stateful handshake: `initialize`, version check, `notifications/initialized`.
     static func handshake(
-        over connection: RPCConnection, client: ClientIdentity, timeout: Double
-    ) async throws(MCPClientError) -> MCPSession {
+        over connection: RPCConnection, client: ClientIdentity, timeout: Double,
+        sessionControl: (any HTTPSessionControl)? = nil
+    ) async throws(RequestFailure) -> MCPSession {
+        let server = try await initialize(
+            over: connection, client: client, timeout: timeout, sessionControl: sessionControl)
+        let session = MCPSession(
+            connection: connection, era: .handshake, server: server, client: client, handshakeTimeout: timeout,
+            sessionControl: sessionControl)
+        sessionControl?.onSessionExpired { [weak session] in session?.renewInBackground() }
+        return session
+    }
+
+    private static func initialize(
+        over connection: RPCConnection, client: ClientIdentity, timeout: Double,
+        sessionControl: (any HTTPSessionControl)?
+    ) async throws(RequestFailure) -> ServerIdentity {
         let offered = supportedProtocolVersions[0]
-        let result = try await connection.request(
+        let result = try await connection.detailedRequest(
             "initialize",
             params: [
                 "protocolVersion": .string(offered),
@@ -51,12 +114,13 @@ public final class MCPSession: Sendable {
             ],
             timeout: timeout)
         guard let version = result["protocolVersion"]?.stringValue else {
-            throw .protocolViolation("the initialize result has no protocolVersion")
+            throw .client(.protocolViolation("the initialize result has no protocolVersion"))
         }
         guard supportedProtocolVersions.contains(version) else {
-            throw .protocolViolation(
-                "the server chose protocol version \(version); the proxy speaks "
-                    + supportedProtocolVersions.joined(separator: ", "))
+            throw .client(
+                .protocolViolation(
+                    "the server chose protocol version \(version); the proxy speaks "
+                        + supportedProtocolVersions.joined(separator: ", ")))
         }
         let info = result["serverInfo"]
         let server = ServerIdentity(
@@ -66,8 +130,119 @@ public final class MCPSession: Sendable {
             instructions: result["instructions"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             protocolVersion: version,
             capabilities: result["capabilities"] ?? [:])
+        sessionControl?.useProtocolVersion(version)
         connection.notify("notifications/initialized", params: nil)
-        return MCPSession(connection: connection, server: server)
+        return server
+    }
+
+    /// What `server/discover` answered: a stateless session, or why the server is not one.
+    enum Discovery {
+        case stateless(MCPSession)
+        /// The server is not (or not only) stateless: fall back to `initialize`.
+        case handshakeEra(evidence: String)
+    }
+
+    /// Probes a 2026-07-28 server with `server/discover` (`versioning.mdx`, "Protocol Version
+    /// Negotiation"), retrying once with a version from an `UnsupportedProtocolVersionError`.
+    ///
+    /// Only positive evidence makes a session stateless: a result listing a version we speak. Any
+    /// JSON-RPC error other than "unsupported version, and only newer versions offered" means "try the
+    /// handshake", as the Python SDK's client does; transport failures are thrown (an outage says nothing
+    /// about the era).
+    static func discover(
+        over connection: RPCConnection, client: ClientIdentity, timeout: Double, version: String
+    ) async throws(MCPClientError) -> Discovery {
+        var version = version
+        for attempt in 0..<2 {
+            let result: JSON
+            do {
+                result = try await connection.detailedRequest(
+                    "server/discover", params: .object(meta(version: version, client: client)), timeout: timeout)
+            } catch .client(.rpc(let code, let message, let data)) {
+                let offered = data?["supported"]?.arrayValue?.compactMap(\.stringValue)
+                if code == -32022, let offered {
+                    if attempt == 0, let mutual = statelessProtocolVersions.first(where: offered.contains),
+                        mutual != version
+                    {
+                        version = mutual
+                        continue
+                    }
+                    if !offered.contains(where: supportedProtocolVersions.contains),
+                        !offered.contains(where: statelessProtocolVersions.contains)
+                    {
+                        throw .protocolViolation(
+                            "the server speaks protocol versions \(offered.joined(separator: ", ")); the proxy speaks "
+                                + (statelessProtocolVersions + supportedProtocolVersions).joined(separator: ", "))
+                    }
+                }
+                return .handshakeEra(evidence: "server/discover failed with JSON-RPC error \(code): \(message)")
+            } catch .refused(let refusal) where [400, 404, 405].contains(refusal.status) {
+                return .handshakeEra(evidence: refusal.detail)
+            } catch {
+                throw error.clientError
+            }
+            let offered = result["supportedVersions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            guard let chosen = statelessProtocolVersions.first(where: offered.contains) else {
+                return .handshakeEra(
+                    evidence: "server/discover lists only \(offered.joined(separator: ", ")), none of them stateless")
+            }
+            let info = result["_meta"]?[serverInfoKey]
+            let server = ServerIdentity(
+                name: info?["name"]?.stringValue ?? "MCP server",
+                title: info?["title"]?.stringValue,
+                version: info?["version"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "1.0",
+                instructions: result["instructions"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+                protocolVersion: chosen,
+                capabilities: result["capabilities"] ?? [:])
+            return .stateless(
+                MCPSession(
+                    connection: connection, era: .stateless, server: server, client: client,
+                    handshakeTimeout: timeout, sessionControl: nil))
+        }
+        return .handshakeEra(evidence: "server/discover offered no version the proxy speaks")
+    }
+
+    /// The per-request `_meta` of the stateless era.
+    static func meta(version: String, client: ClientIdentity) -> OrderedJSONObject {
+        [
+            "_meta": [
+                protocolVersionKey: .string(version),
+                clientCapabilitiesKey: [:],
+                clientInfoKey: ["name": .string(client.name), "version": .string(client.version)],
+            ]
+        ]
+    }
+
+    // MARK: - Requests
+
+    /// Sends a request in this session's era: `_meta` added when stateless, an expired session renewed
+    /// and the request sent once more when stateful over HTTP.
+    public func request(
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+    ) async throws(MCPClientError) -> JSON {
+        let params = withEraMeta(params)
+        // While a new session is being opened there is no session id to send: wait for it.
+        if let renewing = renewal.withLock({ $0.inProgress }) { _ = await renewing.result }
+        let generation = renewal.withLock { $0.generation }
+        do {
+            return try await connection.detailedRequest(method, params: params, timeout: timeout, headers: headers)
+        } catch .refused(let refusal) where refusal.sessionExpired {
+            // The server never saw this request (it did not know the session), so sending it again is safe.
+            try await renew(after: generation, reason: refusal.detail)
+            return try await connection.request(method, params: params, timeout: timeout, headers: headers)
+        } catch {
+            throw error.clientError
+        }
+    }
+
+    private func withEraMeta(_ params: JSON?) -> JSON? {
+        guard era == .stateless else { return params }
+        var object = params?.objectValue ?? [:]
+        var meta = object["_meta"]?.objectValue ?? [:]
+        let added = Self.meta(version: server.protocolVersion, client: client)["_meta"]?.objectValue ?? [:]
+        for (key, value) in added where meta[key] == nil { meta[key] = value }
+        object["_meta"] = .object(meta)
+        return .object(object)
     }
 
     /// Every tool, following `nextCursor` to the end.
@@ -77,7 +252,7 @@ public final class MCPSession: Sendable {
         var seenCursors: Set<String> = []
         for _ in 0..<Self.maxToolPages {
             let params: JSON? = cursor.map { ["cursor": .string($0)] }
-            let page = try await connection.request("tools/list", params: params, timeout: timeout)
+            let page = try await request("tools/list", params: params, timeout: timeout)
             guard let pageTools = page["tools"]?.arrayValue else {
                 throw .protocolViolation("the tools/list result has no tools array")
             }
@@ -92,8 +267,77 @@ public final class MCPSession: Sendable {
     }
 
     /// Calls a tool and returns its `CallToolResult` as the server wrote it.
-    public func callTool(name: String, arguments: JSON, timeout: Double) async throws(MCPClientError) -> JSON {
-        try await connection.request(
-            "tools/call", params: ["name": .string(name), "arguments": arguments], timeout: timeout)
+    public func callTool(
+        name: String, arguments: JSON, timeout: Double, headers: [(name: String, value: String)] = []
+    ) async throws(MCPClientError) -> JSON {
+        let result = try await request(
+            "tools/call", params: ["name": .string(name), "arguments": arguments], timeout: timeout,
+            headers: headers)
+        // 2026-07-28 multi round-trip: the server wants input (elicitation, sampling, roots) the proxy,
+        // which advertises no client capabilities, cannot give.
+        if result["resultType"]?.stringValue == "input_required" {
+            let wanted = result["inputRequests"]?.objectValue?.values.compactMap { $0["method"]?.stringValue } ?? []
+            throw .protocolViolation(
+                "the tool asked the client for input (\(wanted.joined(separator: ", "))), which the proxy cannot provide"
+            )
+        }
+        return result
+    }
+
+    /// Waits (bounded) until a stateful HTTP session's GET stream is up; other transports need no wait.
+    func awaitServerMessageStream(within bound: TimeAmount) async {
+        guard let transport = sessionControl as? StreamableHTTPTransport else { return }
+        await transport.waitUntilListening(within: bound)
+    }
+
+    /// Opens a 2026-07-28 `subscriptions/listen` stream for tool-list changes; returns when the server
+    /// ends it gracefully, throws when it breaks. Its notifications reach the connection's handler.
+    func listenForToolChanges() async throws(MCPClientError) {
+        _ = try await request(
+            "subscriptions/listen", params: ["notifications": ["toolsListChanged": true]], timeout: nil)
+    }
+
+    // MARK: - Renewal of an expired HTTP session
+
+    private func renewInBackground() {
+        let generation = renewal.withLock { $0.generation }
+        Task {
+            try? await self.renew(after: generation, reason: "the server ended the session")
+        }
+    }
+
+    private func renew(after generation: Int, reason: String) async throws(MCPClientError) {
+        guard let sessionControl else { throw .unavailable(reason: reason) }
+        let task = renewal.withLock { state -> Task<Void, any Error>? in
+            guard state.generation == generation else { return nil }
+            if let running = state.inProgress { return running }
+            let task = Task {
+                sessionControl.resetSession()
+                let server = try await Self.initialize(
+                    over: connection, client: client, timeout: handshakeTimeout, sessionControl: sessionControl)
+                identity.withLock { $0 = server }
+            }
+            state.inProgress = task
+            return task
+        }
+        guard let task else { return }
+        let outcome = await task.result
+        let first = renewal.withLock { state -> Bool in
+            guard state.generation == generation else { return false }
+            state.generation += 1
+            state.inProgress = nil
+            return true
+        }
+        switch outcome {
+        case .success:
+            if first, let handler = renewedHandler.withLock({ $0 }) { handler(self) }
+        case .failure(let error):
+            let failure = RequestFailure(error).clientError
+            // Without a session the connection is useless: its owner reconnects from scratch.
+            if first {
+                await connection.terminate(reason: "the session expired and a new one failed: \(failure.reason)")
+            }
+            throw .unavailable(reason: "the session expired and a new one failed: \(failure.reason)")
+        }
     }
 }

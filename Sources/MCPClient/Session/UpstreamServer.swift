@@ -12,9 +12,39 @@ public struct UpstreamSnapshot: Sendable {
     public var tools: [JSON]
 }
 
-/// One upstream server over its whole life: connects on start, reconnects (respawns a stdio child) on the
-/// next call after a disconnect, follows `notifications/tools/list_changed`, and stops its child on
-/// shutdown.
+/// Where an upstream server stands, for health reports.
+public enum UpstreamState: Sendable, Equatable {
+    /// The first connection attempt is under way.
+    case starting
+    case connected
+    /// Not connected; background supervision tries again in `nextAttemptIn` seconds.
+    case reconnecting(lastError: String, nextAttemptIn: Double)
+    /// Not connected and not retrying by itself (the next call tries again).
+    case failed(String)
+    case stopped
+}
+
+public struct UpstreamStatus: Sendable, Equatable {
+    public var state: UpstreamState
+    /// Tools served from the latest snapshot (kept while reconnecting: the routes stay up).
+    public var toolCount: Int
+    public var serverName: String?
+    public var protocolVersion: String?
+    public var lastError: String?
+}
+
+/// One upstream server over its whole life.
+///
+/// Two ways to run it:
+/// - `start()` connects now and throws when that fails; after a disconnect the next call reconnects
+///   (stdio respawns its child), as mcpo does.
+/// - `startInBackground()` never throws: it connects, and whenever the server is down it retries forever
+///   with exponential backoff and jitter (0.5 s doubling to 30 s). Meanwhile calls fail at once with
+///   `.unavailable` (never a hang, never a connect attempt inside a call); each successful (re)connect
+///   lists the tools again and publishes a snapshot.
+///
+/// Either way it follows tool-list changes (`notifications/tools/list_changed`, or
+/// `subscriptions/listen` with 2026-07-28 servers) and stops its child or ends its session on shutdown.
 public final class UpstreamServer: Sendable {
     public typealias SnapshotObserver = @Sendable (UpstreamSnapshot) -> Void
 
@@ -22,7 +52,24 @@ public final class UpstreamServer: Sendable {
         case idle(lastFailure: String?)
         case connecting(Task<MCPSession, any Error>)
         case ready(MCPSession, generation: Int)
+        /// Supervised and backing off until `retryAt`.
+        case waiting(lastError: String, retryAt: ContinuousClock.Instant)
         case stopped
+    }
+
+    private struct Core {
+        var phase = Phase.idle(lastFailure: nil)
+        var generation = 0
+        var everConnected = false
+        var lastError: String?
+        var supervisor: Task<Void, Never>?
+        var disconnects: AsyncStream<Void>.Continuation?
+        var toolWatcher: Task<Void, Never>?
+        /// Settled by the first `notifications/subscriptions/acknowledged` of that connection generation.
+        var subscription: (generation: Int, acknowledged: Settlement<Void>)?
+        var eraHint: RemoteEra?
+        /// The tools as listed, before the entry's filters (their schemas drive `Mcp-Param-*` headers).
+        var listedTools: [String: JSON] = [:]
     }
 
     public let entry: ServerEntry
@@ -30,24 +77,64 @@ public final class UpstreamServer: Sendable {
     private let startupTimeout: Double
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
-    private let phase = Mutex(Phase.idle(lastFailure: nil))
-    private let generation = Mutex(0)
+    private let backoff: Backoff
+    private let core = Mutex(Core())
     private let latest = Mutex<UpstreamSnapshot?>(nil)
     private let observer = Mutex<SnapshotObserver?>(nil)
 
-    public init(
+    public convenience init(
         entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.init(
+            entry: entry, client: client, startupTimeout: startupTimeout, logger: logger,
+            eventLoopGroup: eventLoopGroup, backoff: Backoff())
+    }
+
+    init(
+        entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
+        eventLoopGroup: any EventLoopGroup, backoff: Backoff
     ) {
         self.entry = entry
         self.client = client
         self.startupTimeout = startupTimeout
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        self.backoff = backoff
     }
 
     public var name: String { entry.name }
     public var snapshot: UpstreamSnapshot? { latest.withLock { $0 } }
+
+    /// Closes the HTTP client all remote servers share; call once at exit, after every `shutdown()`.
+    public static func shutdownSharedHTTPClient() async {
+        await UpstreamHTTPClient.shutdown()
+    }
+
+    public var status: UpstreamStatus {
+        let snapshot = self.snapshot
+        return core.withLock { core in
+            let state: UpstreamState
+            let supervised = core.supervisor != nil
+            let retrying = core.everConnected || core.lastError != nil
+            switch core.phase {
+            case .ready:
+                state = .connected
+            case .connecting, .idle(lastFailure: nil):
+                state = retrying ? .reconnecting(lastError: core.lastError ?? "", nextAttemptIn: 0) : .starting
+            case .idle(let failure?):
+                state = supervised ? .reconnecting(lastError: failure, nextAttemptIn: 0) : .failed(failure)
+            case .waiting(let lastError, let retryAt):
+                let remaining = ContinuousClock.now.duration(to: retryAt)
+                state = .reconnecting(lastError: lastError, nextAttemptIn: max(0, remaining.seconds))
+            case .stopped:
+                state = .stopped
+            }
+            return UpstreamStatus(
+                state: state, toolCount: snapshot?.tools.count ?? 0, serverName: snapshot?.server.name,
+                protocolVersion: snapshot?.server.protocolVersion, lastError: core.lastError)
+        }
+    }
 
     /// Called with every new snapshot (after a reconnect or a tool-list change).
     public func observe(_ observer: @escaping SnapshotObserver) {
@@ -62,17 +149,40 @@ public final class UpstreamServer: Sendable {
         return snapshot
     }
 
-    /// Calls a tool, connecting first when the server is not connected.
-    public func callTool(name: String, arguments: JSON, timeout: Double) async throws(MCPClientError) -> JSON {
-        try await session().callTool(name: name, arguments: arguments, timeout: timeout)
+    /// Connects in the background and keeps reconnecting (with backoff) whenever the server is down,
+    /// until `shutdown()`. Returns at once; snapshots reach the observer.
+    public func startInBackground() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        core.withLock { core in
+            guard core.supervisor == nil else { return }
+            if case .stopped = core.phase { return }
+            core.disconnects = continuation
+            core.supervisor = Task { await self.supervise(disconnects: stream) }
+        }
     }
 
-    /// Stops the server for good: calls in flight fail, the child is stopped.
+    /// Calls a tool. Supervised: fails at once with `.unavailable` while the server is not connected.
+    /// Otherwise: connects first when needed.
+    public func callTool(name: String, arguments: JSON, timeout: Double) async throws(MCPClientError) -> JSON {
+        let session = try await sessionForCall()
+        let headers = parameterHeaders(tool: name, arguments: arguments, session: session)
+        return try await session.callTool(name: name, arguments: arguments, timeout: timeout, headers: headers)
+    }
+
+    /// Stops the server for good: calls in flight fail, the child is stopped, the HTTP session ended.
     public func shutdown() async {
-        let previous = phase.withLock { phase in
-            defer { phase = .stopped }
-            return phase
+        let (previous, supervisor, watcher, disconnects) = core.withLock { core in
+            defer {
+                core.phase = .stopped
+                core.supervisor = nil
+                core.toolWatcher = nil
+                core.disconnects = nil
+            }
+            return (core.phase, core.supervisor, core.toolWatcher, core.disconnects)
         }
+        supervisor?.cancel()
+        watcher?.cancel()
+        disconnects?.finish()
         switch previous {
         case .ready(let session, _):
             await session.connection.close(reason: "the proxy is shutting down")
@@ -81,31 +191,96 @@ public final class UpstreamServer: Sendable {
             if let session = try? await task.value {
                 await session.connection.close(reason: "the proxy is shutting down")
             }
-        case .idle, .stopped:
+        case .idle, .waiting, .stopped:
             break
+        }
+    }
+
+    // MARK: - Supervision
+
+    private func supervise(disconnects: AsyncStream<Void>) async {
+        var failures = 0
+        var iterator = disconnects.makeAsyncIterator()
+        while !Task.isCancelled {
+            do {
+                _ = try await session()
+                failures = 0
+                // Connected: sleep until the connection ends, then reconnect.
+                guard await iterator.next() != nil else { return }
+            } catch {
+                if Task.isCancelled || isStopped { return }
+                let delay = backoff.delay(afterFailures: failures)
+                failures += 1
+                let reason = error.reason
+                let waiting = core.withLock { core -> Bool in
+                    guard case .idle = core.phase else { return false }
+                    core.phase = .waiting(lastError: reason, retryAt: .now + .milliseconds(Int64(delay * 1000)))
+                    return true
+                }
+                guard waiting else { continue }
+                logger.warning(
+                    "[\(name)] cannot connect: \(reason); retrying in \(String(format: "%.1f", delay)) s")
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+
+    private var isStopped: Bool {
+        core.withLock { core in
+            if case .stopped = core.phase { return true }
+            return false
         }
     }
 
     // MARK: - Connecting
 
+    private func sessionForCall() async throws(MCPClientError) -> MCPSession {
+        let isStdio: Bool
+        if case .stdio = entry.transport { isStdio = true } else { isStdio = false }
+        let supervised: Result<MCPSession, MCPClientError>? = core.withLock { core in
+            guard core.supervisor != nil else { return nil }
+            switch core.phase {
+            case .ready(let session, _):
+                return .success(session)
+            case .stopped:
+                return .failure(.unavailable(reason: "the proxy is shutting down"))
+            case .idle where isStdio, .connecting where isStdio:
+                // A crashed child is respawned by the next call (or the call joins the respawn), as in mcpo:
+                // local and quick. Only a child that keeps failing (backoff) is answered at once.
+                return nil
+            case .connecting where !core.everConnected:
+                return .failure(.unavailable(reason: "still connecting to the server"))
+            default:
+                return .failure(
+                    .unavailable(reason: "reconnecting to the server; last error: \(core.lastError ?? "none")"))
+            }
+        }
+        if let supervised { return try supervised.get() }
+        return try await session()
+    }
+
     private func session() async throws(MCPClientError) -> MCPSession {
         let task: Task<MCPSession, any Error>
-        switch phase.withLock({ phase -> Result<Task<MCPSession, any Error>, MCPClientError>? in
-            switch phase {
+        switch core.withLock({ core -> Result<Task<MCPSession, any Error>, MCPClientError>? in
+            switch core.phase {
             case .ready:
                 return nil
             case .connecting(let task):
                 return .success(task)
             case .stopped:
                 return .failure(.unavailable(reason: "the proxy is shutting down"))
-            case .idle:
+            case .idle, .waiting:
                 let task = Task { try await self.connect() }
-                phase = .connecting(task)
+                core.phase = .connecting(task)
                 return .success(task)
             }
         }) {
         case nil:
-            if case .ready(let session, _) = phase.withLock({ $0 }) { return session }
+            if case .ready(let session, _) = core.withLock({ $0.phase }) { return session }
             return try await self.session()
         case .failure(let error):
             throw error
@@ -122,22 +297,37 @@ public final class UpstreamServer: Sendable {
     }
 
     private func connect() async throws -> MCPSession {
-        let generation = self.generation.withLock { value in
-            value += 1
-            return value
+        let generation = core.withLock { core in
+            core.generation += 1
+            return core.generation
         }
+        var opened: MCPSession?
+        var watcher: Task<Void, Never>?
         do {
             let session = try await openSession(generation: generation)
-            let tools = try await session.listTools(timeout: startupTimeout)
+            opened = session
+            // Listen first, then list: a change announced in between is not lost.
+            watcher = await openChangeNotifications(of: session, generation: generation)
+            let listed = try await session.listTools(timeout: startupTimeout)
+            let tools = acceptable(listed, era: session.era)
             let snapshot = UpstreamSnapshot(server: session.server, tools: tools.filter(isServed))
-            let installed = phase.withLock { phase in
-                guard case .connecting = phase else { return false }
-                phase = .ready(session, generation: generation)
+            let installed = core.withLock { core in
+                guard case .connecting = core.phase else { return false }
+                core.phase = .ready(session, generation: generation)
+                core.everConnected = true
+                core.lastError = nil
+                core.listedTools = Self.index(tools)
+                core.toolWatcher?.cancel()
+                core.toolWatcher = watcher
                 return true
             }
             guard installed else {
+                watcher?.cancel()
                 await session.connection.close(reason: "the proxy is shutting down")
                 throw MCPClientError.unavailable(reason: "the proxy is shutting down")
+            }
+            session.onRenewed { [weak self] session in
+                Task { await self?.refreshTools(generation: generation) }
             }
             publish(snapshot)
             logger.info(
@@ -145,45 +335,82 @@ public final class UpstreamServer: Sendable {
             )
             return session
         } catch {
-            let reason = (error as? MCPClientError)?.description ?? "\(error)"
-            phase.withLock { phase in
-                if case .connecting = phase { phase = .idle(lastFailure: reason) }
+            let reason = (error as? MCPClientError)?.reason ?? "\(error)"
+            watcher?.cancel()
+            if let opened { await opened.connection.close(reason: "listing the tools failed") }
+            core.withLock { core in
+                if case .connecting = core.phase { core.phase = .idle(lastFailure: reason) }
+                core.lastError = reason
             }
             throw error
         }
     }
 
     private func openSession(generation: Int) async throws(MCPClientError) -> MCPSession {
-        let name = self.name
-        let logger = self.logger
-        let connection = try await RPCConnection.open(
-            serverName: name, logger: logger, eventLoopGroup: eventLoopGroup,
-            onNotification: { [weak self] method, params in
-                self?.handleNotification(method: method, params: params, generation: generation)
-            },
-            onClose: { [weak self] reason in
-                self?.handleClose(reason: reason, generation: generation)
-            },
-            connect: { receiver throws(MCPClientError) in
-                try await self.makeTransport(receiver: receiver)
-            })
-        do {
-            return try await MCPSession.handshake(over: connection, client: client, timeout: startupTimeout)
-        } catch {
-            await connection.close(reason: "the handshake failed")
-            throw error
+        let onNotification: RPCConnection.NotificationHandler = { [weak self] method, params in
+            self?.handleNotification(method: method, params: params, generation: generation)
+        }
+        let onClose: @Sendable (String) -> Void = { [weak self] reason in
+            self?.handleClose(reason: reason, generation: generation)
+        }
+        switch entry.transport {
+        case .stdio(let command):
+            let connection = try await RPCConnection.open(
+                serverName: name, logger: logger, eventLoopGroup: eventLoopGroup,
+                onNotification: onNotification, onClose: onClose,
+                connect: { receiver throws(MCPClientError) in
+                    try await StdioTransport.launch(
+                        command: command, serverName: name, receiver: receiver, logger: logger,
+                        eventLoopGroup: eventLoopGroup)
+                })
+            do {
+                return try await MCPSession.handshake(over: connection, client: client, timeout: startupTimeout)
+            } catch {
+                await connection.close(reason: "the handshake failed")
+                throw error.clientError
+            }
+        case .sse(let endpoint), .streamableHTTP(let endpoint):
+            let kind: RemoteConnector.Kind
+            if case .sse = entry.transport { kind = .sse } else { kind = .streamableHTTP }
+            let connector = RemoteConnector(
+                kind: kind, endpoint: endpoint, serverName: name, client: client, timeout: startupTimeout,
+                logger: logger, eventLoopGroup: eventLoopGroup)
+            let hint = core.withLock { $0.eraHint }
+            let connected = try await connector.connect(
+                preferring: hint, onNotification: onNotification, onClose: onClose)
+            core.withLock { $0.eraHint = connected.era }
+            return connected.session
         }
     }
 
-    private func makeTransport(receiver: any TransportReceiver) async throws(MCPClientError) -> any MCPTransport {
-        switch entry.transport {
-        case .stdio(let command):
-            return try await StdioTransport.launch(
-                command: command, serverName: name, receiver: receiver, logger: logger,
-                eventLoopGroup: eventLoopGroup)
-        case .sse, .streamableHTTP:
-            throw .unavailable(reason: "the \(entry.transport.kindName) transport is not yet supported")
+    /// Over streamable HTTP in the stateless era, tools whose `x-mcp-header` declarations are invalid
+    /// must be left out (`2026-07-28/server/tools.mdx`).
+    private func acceptable(_ tools: [JSON], era: ProtocolEra) -> [JSON] {
+        guard era == .stateless else { return tools }
+        return tools.filter { tool in
+            guard case .failure(let problem) = MCPParamHeaders.declarations(in: tool["inputSchema"]) else {
+                return true
+            }
+            logger.warning("[\(name)] hiding tool '\(tool["name"]?.stringValue ?? "?")': \(problem.reason)")
+            return false
         }
+    }
+
+    private func parameterHeaders(
+        tool: String, arguments: JSON, session: MCPSession
+    ) -> [(name: String, value: String)] {
+        guard session.era == .stateless, let definition = core.withLock({ $0.listedTools[tool] }),
+            case .success(let declarations) = MCPParamHeaders.declarations(in: definition["inputSchema"])
+        else { return [] }
+        return MCPParamHeaders.headers(for: declarations, arguments: arguments)
+    }
+
+    private static func index(_ tools: [JSON]) -> [String: JSON] {
+        var byName: [String: JSON] = [:]
+        for tool in tools {
+            if let name = tool["name"]?.stringValue { byName[name] = tool }
+        }
+        return byName
     }
 
     private func isServed(_ tool: JSON) -> Bool {
@@ -200,13 +427,18 @@ public final class UpstreamServer: Sendable {
     // MARK: - Events from the connection
 
     private func handleClose(reason: String, generation: Int) {
-        let wasCurrent = phase.withLock { phase in
-            guard case .ready(_, let current) = phase, current == generation else { return false }
-            phase = .idle(lastFailure: reason)
-            return true
+        let (wasCurrent, supervised, watcher) = core.withLock { core -> (Bool, Bool, Task<Void, Never>?) in
+            guard case .ready(_, let current) = core.phase, current == generation else { return (false, false, nil) }
+            core.phase = .idle(lastFailure: reason)
+            core.lastError = reason
+            defer { core.toolWatcher = nil }
+            core.disconnects?.yield()
+            return (true, core.supervisor != nil, core.toolWatcher)
         }
+        watcher?.cancel()
         if wasCurrent {
-            logger.warning("[\(name)] disconnected: \(reason); the next call reconnects")
+            let next = supervised ? "reconnecting in the background" : "the next call reconnects"
+            logger.warning("[\(name)] disconnected: \(reason); \(next)")
         }
     }
 
@@ -214,6 +446,8 @@ public final class UpstreamServer: Sendable {
         switch method {
         case "notifications/tools/list_changed":
             Task { await self.refreshTools(generation: generation) }
+        case "notifications/subscriptions/acknowledged":
+            subscriptionAcknowledged(generation: generation)
         case "notifications/message":
             logServerMessage(params)
         default:
@@ -222,13 +456,78 @@ public final class UpstreamServer: Sendable {
     }
 
     private func refreshTools(generation: Int) async {
-        guard case .ready(let session, let current) = phase.withLock({ $0 }), current == generation else { return }
+        guard case .ready(let session, let current) = core.withLock({ $0.phase }), current == generation else {
+            return
+        }
         do {
-            let tools = try await session.listTools(timeout: startupTimeout)
+            let tools = acceptable(try await session.listTools(timeout: startupTimeout), era: session.era)
+            core.withLock { $0.listedTools = Self.index(tools) }
             publish(UpstreamSnapshot(server: session.server, tools: tools.filter(isServed)))
             logger.info("[\(name)] tool list changed: \(tools.count) tools")
         } catch {
             logger.warning("[\(name)] re-listing tools after list_changed failed: \(error)")
+        }
+    }
+
+    /// How long a new connection waits for its change-notification channel before listing tools.
+    private static let channelBound = TimeAmount.seconds(2)
+
+    /// Opens the channel the server announces tool changes on, and waits (bounded) until it is up.
+    ///
+    /// Stateful HTTP: the GET stream. 2026-07-28: a `subscriptions/listen` stream, kept open (and reopened
+    /// with backoff when it breaks) by the returned task while this connection lives; a broken stream to
+    /// a server that is gone makes the reopening POST fail, which is also how its death is noticed
+    /// between calls. Others (stdio, legacy SSE) need nothing: their one stream is already open.
+    private func openChangeNotifications(of session: MCPSession, generation: Int) async -> Task<Void, Never>? {
+        guard session.era == .stateless else {
+            await session.awaitServerMessageStream(within: Self.channelBound)
+            return nil
+        }
+        guard session.server.capabilities["tools"]?["listChanged"]?.boolValue == true else { return nil }
+        let eventLoop = eventLoopGroup.next()
+        let acknowledged = Settlement<Void>(eventLoop: eventLoop)
+        core.withLock { $0.subscription = (generation, acknowledged) }
+        let task = Task {
+            var quickEnds = 0
+            while !Task.isCancelled {
+                let opened = ContinuousClock.now
+                do throws(MCPClientError) {
+                    try await session.listenForToolChanges()
+                } catch .rpc(let code, let message, _) {
+                    logger.info("[\(name)] the server declined subscriptions/listen (\(code): \(message))")
+                    acknowledged.settle(.success(()))
+                    return
+                } catch .cancelled {
+                    return
+                } catch {
+                    logger.debug("[\(name)] the subscriptions/listen stream ended: \(error)")
+                }
+                acknowledged.settle(.success(()))
+                if session.connection.isClosed { return }
+                quickEnds = opened.duration(to: .now) < .seconds(5) ? quickEnds + 1 : 0
+                let delay = backoff.delay(afterFailures: max(0, quickEnds - 1))
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                } catch {
+                    return
+                }
+            }
+        }
+        let timer = eventLoop.scheduleTask(in: Self.channelBound) { acknowledged.settle(.success(())) }
+        _ = try? await acknowledged.value
+        timer.cancel()
+        return task
+    }
+
+    /// The first acknowledgment opens the channel; a later one follows a broken stream, during which
+    /// changes may have been missed, so the tools are listed again.
+    private func subscriptionAcknowledged(generation: Int) {
+        let first = core.withLock { core -> Bool? in
+            guard let subscription = core.subscription, subscription.generation == generation else { return nil }
+            return subscription.acknowledged.settle(.success(()))
+        }
+        if first == false {
+            Task { await self.refreshTools(generation: generation) }
         }
     }
 
@@ -244,5 +543,24 @@ public final class UpstreamServer: Sendable {
         case "error", "critical", "alert", "emergency": logger.error(line)
         default: logger.info(line)
         }
+    }
+}
+
+/// Delays between reconnect attempts: `initial` doubling up to `maximum`, each with ±`jitter` so many
+/// proxies do not hammer a recovering server in lockstep.
+struct Backoff: Sendable {
+    var initial = 0.5
+    var maximum = 30.0
+    var jitter = 0.2
+
+    func delay(afterFailures failures: Int, random: Double = Double.random(in: -1...1)) -> Double {
+        let base = min(maximum, initial * Double(1 << min(max(failures, 0), 16)))
+        return min(maximum, max(0.01, base * (1 + jitter * random)))
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -113,8 +113,8 @@ public final class StdioTransport: MCPTransport {
         }
     }
 
-    public func send(_ message: ByteBuffer) -> EventLoopFuture<Void> {
-        var framed = message
+    public func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
+        var framed = message.body
         framed.writeInteger(UInt8(0x0A))
         return channel.writeAndFlush(framed)
     }

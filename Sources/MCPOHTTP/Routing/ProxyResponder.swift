@@ -37,10 +37,17 @@ struct ProxyResponder: HTTPResponder {
         let path = localPath(of: request.uri.path)
         let table = routes.table
         guard let endpoint = table.endpoints[path] else {
-            if let denial = deny(request, toolRoute: false) { return denial }
             if path.count > 1, path.hasSuffix("/"), table.endpoints[String(path.dropLast())] != nil {
+                if let denial = deny(request, toolRoute: false) { return denial }
                 return redirect(to: String(request.uri.path.dropLast()), query: request.uri.query)
             }
+            if let server = table.unavailableServer(containing: path) {
+                if let denial = deny(request, toolRoute: true) { return denial }
+                let reason = server.upstream.status.lastError ?? "it has not connected yet"
+                return JSONResponse.answer(
+                    FailureMapper.answer(for: .unavailable(server: server.name, reason: reason)))
+            }
+            if let denial = deny(request, toolRoute: false) { return denial }
             return JSONResponse.answer(StandardAnswers.notFound)
         }
         switch endpoint {
@@ -53,6 +60,9 @@ struct ProxyResponder: HTTPResponder {
             var headers: HTTPFields = [.contentType: page.contentType]
             headers[.contentLength] = String(page.body.readableBytes)
             return Response(status: .ok, headers: headers, body: body)
+        case .status(let answer):
+            if let denial = deny(request, toolRoute: false) { return denial }
+            return JSONResponse.answer(answer())
         case .tool(let tool):
             if let denial = deny(request, toolRoute: true) { return denial }
             guard request.method == .post else {

@@ -8,12 +8,14 @@ import Synchronization
 enum Endpoint: Sendable {
     case tool(ToolEndpoint)
     case page(StaticPage)
+    /// An answer computed per request (`/healthz`, `/readyz`); public like the documents.
+    case status(@Sendable () -> HTTPAnswer)
 }
 
 /// A tool route: its translated operation and the server that runs it.
 struct ToolEndpoint: Sendable {
     let operation: ToolOperation
-    let server: UpstreamServer
+    let server: MountedServer
     let callTimeout: Double
 }
 
@@ -38,12 +40,26 @@ struct StaticPage: Sendable {
 /// request sees either the old routes or the new ones, never a mix.
 final class RouteTable: Sendable {
     let endpoints: [String: Endpoint]
+    /// Mount points of servers that are not connected: any other path under them answers 503 with the reason.
+    let unavailableMounts: [String: MountedServer]
 
-    init(endpoints: [String: Endpoint]) {
+    init(endpoints: [String: Endpoint], unavailableMounts: [String: MountedServer] = [:]) {
         self.endpoints = endpoints
+        self.unavailableMounts = unavailableMounts
     }
 
     static let empty = RouteTable(endpoints: [:])
+
+    /// The server not connected whose mount point holds `path`, longest mount first.
+    func unavailableServer(containing path: String) -> MountedServer? {
+        guard !unavailableMounts.isEmpty else { return nil }
+        var candidate = path
+        while true {
+            if let server = unavailableMounts[candidate] { return server }
+            guard let slash = candidate.lastIndex(of: "/") else { return nil }
+            candidate = String(candidate[..<slash])
+        }
+    }
 }
 
 /// Holds the current table. Reading takes a lock for the time of one pointer copy; no lock is ever

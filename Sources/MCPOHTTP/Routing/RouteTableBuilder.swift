@@ -8,26 +8,31 @@ struct RouteTableBuilder {
     let settings: ProxySettings
     let assets: DocsAssets
 
-    private(set) var endpoints: [String: Endpoint] = [:]
+    private var endpoints: [String: Endpoint] = [:]
+    private var unavailableMounts: [String: MountedServer] = [:]
+    private(set) var sections: [OpenAPISection] = []
+    private(set) var problems: [String] = []
 
     init(settings: ProxySettings, assets: DocsAssets) {
         self.settings = settings
         self.assets = assets
     }
 
-    /// The document's `info` for one server: flags win, then what the server says about itself (as mcpo).
-    func info(for server: ServerIdentity) -> OpenAPIInfo {
-        OpenAPIInfo(
-            title: settings.title ?? server.name,
-            description: settings.description ?? server.instructions ?? "\(server.name) MCP Server",
-            version: settings.version ?? server.version)
-    }
-
-    /// Mounts one server's tools and its documents under `prefix` ("" in single-server mode).
-    mutating func mount(
-        server: UpstreamServer, snapshot: UpstreamSnapshot, prefix: String, callTimeout: Double
-    ) -> [String] {
-        var problems: [String] = []
+    /// Mounts one server's tools and documents at its prefix. A server without a snapshot (never connected)
+    /// gets a document without paths and a 503 for everything under its mount point.
+    ///
+    /// `flagsOverrideInfo`: in single-server mode `--name/--description/--version` win over what the server
+    /// says about itself; in config mode they describe the root document instead.
+    mutating func mount(_ server: MountedServer, callTimeout: Double, flagsOverrideInfo: Bool) {
+        let prefix = server.prefix
+        guard let snapshot = server.upstream.snapshot else {
+            unavailableMounts[prefix] = server
+            let reason = server.upstream.status.lastError.map { "\n\nNot connected: \($0)" } ?? ""
+            let info = OpenAPIInfo(
+                title: server.name, description: "\(server.name) MCP Server\(reason)", version: "1.0")
+            addDocuments(at: prefix, title: server.name, document: document(info: info, prefix: prefix, sections: []))
+            return
+        }
         var definitions: [ToolDefinition] = []
         for tool in snapshot.tools {
             do {
@@ -41,17 +46,56 @@ struct RouteTableBuilder {
             endpoints[prefix + operation.path] = .tool(
                 ToolEndpoint(operation: operation, server: server, callTimeout: callTimeout))
         }
+        let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)
+        let section = OpenAPISection(
+            pathPrefix: "", componentPrefix: "", operationIdPrefix: "", catalog: catalog, tag: nil)
+        addDocuments(at: prefix, title: info.title, document: document(info: info, prefix: prefix, sections: [section]))
+        sections.append(
+            OpenAPISection(
+                pathPrefix: prefix, componentPrefix: server.name + "_", operationIdPrefix: server.name + "_",
+                catalog: catalog, tag: server.name))
+    }
+
+    /// The document's `info` for one server: flags (when they apply), then what the server says (as mcpo).
+    private func serverInfo(_ server: ServerIdentity, flagsOverrideInfo: Bool) -> OpenAPIInfo {
+        let own = OpenAPIInfo(
+            title: server.name, description: server.instructions ?? "\(server.name) MCP Server",
+            version: server.version.isEmpty ? "1.0" : server.version)
+        guard flagsOverrideInfo else { return own }
+        return OpenAPIInfo(
+            title: settings.title ?? own.title, description: settings.description ?? own.description,
+            version: settings.version ?? own.version)
+    }
+
+    private func document(info: OpenAPIInfo, prefix: String, sections: [OpenAPISection]) -> JSON {
         let serversURL = settings.rootPath + prefix
+        return OpenAPIGenerator.document(
+            options: OpenAPIOptions(
+                info: info, servers: serversURL.isEmpty ? [] : [serversURL],
+                apiKeyRequired: !settings.apiKeys.isEmpty),
+            sections: sections)
+    }
+
+    /// Config mode's root documents: every connected server's tools under `/<prefix><name>/`, and links to
+    /// each server's own page.
+    mutating func addAggregatedRootDocuments(servers: [MountedServer]) {
+        var description = settings.description ?? "Automatically generated API from MCP Tool Schemas"
+        if !servers.isEmpty {
+            description += "\n\n- **available tools**："
+            for server in servers {
+                let state = server.upstream.snapshot == nil ? " (not connected)" : ""
+                description += "\n    - [\(server.name)](\(settings.rootPath)\(server.prefix)/docs)\(state)"
+            }
+        }
+        let info = OpenAPIInfo(
+            title: settings.title ?? "MCP OpenAPI Proxy", description: description, version: settings.version ?? "1.0")
+        let serversURL = settings.rootPath
         let document = OpenAPIGenerator.document(
             options: OpenAPIOptions(
-                info: info(for: snapshot.server),
-                servers: serversURL.isEmpty ? [] : [serversURL],
+                info: info, servers: serversURL.isEmpty ? [] : [serversURL],
                 apiKeyRequired: !settings.apiKeys.isEmpty),
-            sections: [
-                OpenAPISection(pathPrefix: "", componentPrefix: "", operationIdPrefix: "", catalog: catalog, tag: nil)
-            ])
-        addDocuments(at: prefix, title: info(for: snapshot.server).title, document: document)
-        return problems
+            sections: sections)
+        addDocuments(at: "", title: info.title, document: document)
     }
 
     /// `/openapi.json`, `/docs`, `/docs/oauth2-redirect` and `/redoc` under `prefix`.
@@ -70,6 +114,15 @@ struct RouteTableBuilder {
             StaticPage(html: DocsPages.redoc(title: title, openAPIURL: openAPIURL, assets: assets, rootPath: root)))
     }
 
+    /// `/healthz` (the process is up) and `/readyz` (per-server state).
+    mutating func addHealth(readiness: @escaping @Sendable () -> HTTPAnswer) {
+        // A tool of the same name (single-server mode) keeps its route.
+        if endpoints["/healthz"] == nil {
+            endpoints["/healthz"] = .status({ HTTPAnswer(status: 200, body: ["status": "ok"]) })
+        }
+        if endpoints["/readyz"] == nil { endpoints["/readyz"] = .status(readiness) }
+    }
+
     /// Local Swagger UI and ReDoc files, when `--docs-assets` is given.
     mutating func addAssets() {
         for (name, bytes) in assets.localFiles {
@@ -79,6 +132,6 @@ struct RouteTableBuilder {
     }
 
     func build() -> RouteTable {
-        RouteTable(endpoints: endpoints)
+        RouteTable(endpoints: endpoints, unavailableMounts: unavailableMounts)
     }
 }

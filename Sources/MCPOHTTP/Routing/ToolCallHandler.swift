@@ -39,8 +39,11 @@ struct ToolCallHandler {
         case .failure(let failure): return HTTPAnswer(status: 422, body: failure.responseBody)
         }
         do {
-            let result = try await endpoint.server.callTool(
-                name: endpoint.operation.tool.name, arguments: arguments, timeout: endpoint.callTimeout)
+            let upstream = endpoint.server.upstream
+            let result = try await endpoint.server.counting { () throws(MCPClientError) in
+                try await upstream.callTool(
+                    name: endpoint.operation.tool.name, arguments: arguments, timeout: endpoint.callTimeout)
+            }
             return ToolResultMapper.answer(for: result, outputSchema: endpoint.operation.tool.outputSchema)
         } catch {
             return FailureMapper.answer(for: upstreamFailure(error))

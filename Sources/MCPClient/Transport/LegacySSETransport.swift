@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The HTTP+SSE transport of MCP 2024-11-05 (deprecated, still common): a GET opens an SSE stream whose
+/// first `endpoint` event names where to POST messages; every answer comes back on that stream.
+///
+/// The stream is the connection: when it ends, the transport is closed and a new one is a new session.
+final class LegacySSETransport: MCPTransport {
+    private struct State {
+        var receiver: (any TransportReceiver)?
+        var closedReason: String?
+        var reader: Task<Void, Never>?
+        var postURL: URL?
+    }
+
+    let streamURL: URL
+    private let staticHeaders: [(name: String, value: String)]
+    private let serverName: String
+    private let logger: Logger
+    private let client: HTTPClient
+    private let eventLoop: any EventLoop
+    private let state: Mutex<State>
+
+    private init(
+        streamURL: URL, headers: [(name: String, value: String)], serverName: String,
+        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+    ) {
+        self.streamURL = streamURL
+        self.staticHeaders = headers
+        self.serverName = serverName
+        self.logger = logger
+        self.client = client
+        self.eventLoop = eventLoop
+        self.state = Mutex(State(receiver: receiver))
+    }
+
+    var postURL: URL? { state.withLock { $0.postURL } }
+
+    /// Opens the stream and waits (at most `timeout` seconds) for the `endpoint` event.
+    static func connect(
+        url: URL, headers: [(name: String, value: String)], serverName: String, receiver: any TransportReceiver,
+        timeout: Double, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+    ) async throws(MCPClientError) -> LegacySSETransport {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .GET
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
+        let bound = TimeAmount.milliseconds(Int64(timeout * 1000))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + bound)
+        } catch {
+            if HTTPExchange.isConnectFailure(error) {
+                throw .unavailable(reason: "cannot reach \(url.absoluteString): \(HTTPExchange.describe(error))")
+            }
+            throw .unavailable(reason: "GET \(url.absoluteString) failed: \(HTTPExchange.describe(error))")
+        }
+        let mediaType = HTTPExchange.mediaType(of: response)
+        guard response.status == .ok, mediaType == "text/event-stream" else {
+            let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            throw .protocolViolation(
+                "\(url.absoluteString) is not an MCP SSE endpoint: GET answered \(HTTPExchange.statusText(response, body: body))"
+                    + (response.status == .ok ? " (\(mediaType ?? "no content type"), not text/event-stream)" : ""))
+        }
+        let transport = LegacySSETransport(
+            streamURL: response.url ?? url, headers: headers, serverName: serverName, receiver: receiver,
+            logger: logger, client: client, eventLoop: eventLoop)
+        let endpoint = Settlement<URL>(eventLoop: eventLoop)
+        let reader = Task { await transport.read(response.body, endpoint: endpoint) }
+        transport.state.withLock { $0.reader = reader }
+        let timer = eventLoop.scheduleTask(in: bound) {
+            endpoint.settle(
+                .failure(
+                    .protocolViolation(
+                        "\(url.absoluteString) sent no endpoint event within \(formatSeconds(timeout)) s; is it an MCP SSE endpoint?"
+                    )))
+        }
+        do {
+            _ = try await endpoint.value
+            timer.cancel()
+            return transport
+        } catch {
+            timer.cancel()
+            await transport.shutdown()
+            throw error
+        }
+    }
+
+    func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
+        let (reason, target) = state.withLock { ($0.closedReason, $0.postURL) }
+        if let reason { return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: reason)) }
+        guard let target else {
+            return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: "no endpoint yet"))
+        }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.completeWithTask { [self] in
+            do {
+                try await post(message, to: target)
+            } catch {
+                if case .unavailable(let reason) = error as? MCPClientError {
+                    eventLoop.execute { self.close(reason: reason) }
+                }
+                throw error
+            }
+        }
+        return promise.futureResult
+    }
+
+    func shutdown() async {
+        let reader = state.withLock { state in
+            if state.closedReason == nil { state.closedReason = "the transport was shut down" }
+            state.receiver = nil
+            defer { state.reader = nil }
+            return state.reader
+        }
+        reader?.cancel()
+    }
+
+    // MARK: - Posting
+
+    private func post(_ message: OutboundMessage, to target: URL) async throws {
+        var request = HTTPClientRequest(url: target.absoluteString)
+        request.method = .POST
+        for (name, value) in staticHeaders { request.headers.add(name: name, value: value) }
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        request.body = .bytes(message.body)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + .seconds(60))
+        } catch {
+            if HTTPExchange.isCancellation(error) { throw MCPClientError.cancelled }
+            if HTTPExchange.isConnectFailure(error) {
+                throw MCPClientError.unavailable(
+                    reason: "cannot reach \(target.absoluteString): \(HTTPExchange.describe(error))")
+            }
+            throw MCPClientError.disconnected(
+                reason: "POST \(target.absoluteString) failed: \(HTTPExchange.describe(error))")
+        }
+        let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            if response.status == .notFound {
+                // The server forgot this SSE session (it restarted, or dropped the stream).
+                let reason = "POST \(target.absoluteString) answered 404: the server no longer knows this SSE session"
+                eventLoop.execute { self.close(reason: reason) }
+                throw MCPClientError.disconnected(reason: reason)
+            }
+            if let rpcError = HTTPExchange.jsonRPCError(in: body) { throw rpcError }
+            throw HTTPRefusal(
+                status: Int(response.status.code),
+                detail: "POST \(target.absoluteString) answered \(HTTPExchange.statusText(response, body: body))")
+        }
+    }
+
+    // MARK: - Reading the stream
+
+    /// Reads the whole stream: first the endpoint event (settling `endpoint`), then messages.
+    private func read(_ body: HTTPClientResponse.Body, endpoint: Settlement<URL>) async {
+        var parser = SSEParser(maxEventBytes: HTTPExchange.maxMessageBytes)
+        var ending = "the server closed the SSE stream \(streamURL.absoluteString)"
+        do {
+            for try await chunk in body {
+                for event in try parser.feed(chunk) {
+                    if postURL == nil {
+                        guard event.type == "endpoint" else { continue }
+                        switch resolveEndpoint(event.text) {
+                        case .success(let url):
+                            state.withLock { $0.postURL = url }
+                            endpoint.settle(.success(url))
+                        case .failure(let error):
+                            endpoint.settle(.failure(error))
+                            return
+                        }
+                    } else {
+                        deliver(event)
+                    }
+                }
+            }
+        } catch {
+            ending = "the SSE stream \(streamURL.absoluteString) broke: \(HTTPExchange.describe(error))"
+        }
+        endpoint.settle(.failure(.disconnected(reason: "\(ending) before its endpoint event")))
+        close(reason: ending)
+    }
+
+    private func resolveEndpoint(_ text: String) -> Result<URL, MCPClientError> {
+        let target = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let resolved = URL(string: target, relativeTo: streamURL)?.absoluteURL else {
+            return .failure(.protocolViolation("the endpoint event '\(target)' is not a URL"))
+        }
+        // Static headers (credentials) go with every POST: only to the stream's own origin.
+        guard HTTPExchange.sameOrigin(resolved, streamURL) else {
+            return .failure(
+                .protocolViolation(
+                    "the endpoint \(resolved.absoluteString) is not on the origin of \(streamURL.absoluteString)"))
+        }
+        return .success(resolved)
+    }
+
+    private func deliver(_ event: SSEParser.Event) {
+        switch event.type {
+        case "message" where !event.data.isEmpty:
+            let receiver = state.withLock { $0.receiver }
+            receiver?.receive(message: ByteBuffer(bytes: event.data))
+        case "endpoint":
+            logger.debug("[\(serverName)] ignored a second endpoint event: \(event.text)")
+        default:
+            break
+        }
+    }
+
+    private func close(reason: String) {
+        let receiver = state.withLock { state -> (any TransportReceiver)? in
+            guard state.closedReason == nil else { return nil }
+            state.closedReason = reason
+            defer { state.receiver = nil }
+            return state.receiver
+        }
+        receiver?.transportClosed(reason: reason)
+    }
+}

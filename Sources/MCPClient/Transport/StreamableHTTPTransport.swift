@@ -1,0 +1,476 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Controls the session side of a streamable HTTP transport; `MCPSession` drives it.
+protocol HTTPSessionControl: AnyObject, Sendable {
+    /// From now on every request carries `MCP-Protocol-Version: version`.
+    func useProtocolVersion(_ version: String)
+    /// Forgets the session id, so the next `initialize` opens a new session.
+    func resetSession()
+    /// Called (once per session) when the server says it no longer knows our session.
+    func onSessionExpired(_ handler: @escaping @Sendable () -> Void)
+}
+
+/// Streamable HTTP (MCP 2025-03-26 and later): one POST per message, answered by JSON or by an SSE stream.
+///
+/// Stateful mode (2025-03-26 … 2025-11-25) keeps the `Mcp-Session-Id` the server assigns, sends the
+/// negotiated `MCP-Protocol-Version`, listens on the optional GET stream, resumes a broken response
+/// stream with `Last-Event-ID` (after the server's `retry` delay), reports a 404 on a session request as
+/// an expired session, and DELETEs the session on shutdown. Stateless mode (2026-07-28) sends the
+/// version, `Mcp-Method` and `Mcp-Name` on every POST and nothing else: no session, no GET, no
+/// resumption, and abandoning a request closes its response stream (that is the cancellation).
+///
+/// Every request runs in its own task, so any number are in flight at once over the shared pool.
+final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
+    enum Mode: Sendable, Equatable {
+        case stateful
+        case stateless(protocolVersion: String)
+    }
+
+    private struct State {
+        var endpoint: URL
+        var sessionID: String?
+        /// The session the server said it no longer knows; requests on it fail without a round trip.
+        var expiredSessionID: String?
+        var protocolVersion: String?
+        var exchanges: [Int: Task<Void, Never>] = [:]
+        var listener: Task<Void, Never>?
+        var closedReason: String?
+        var receiver: (any TransportReceiver)?
+        var expiryHandler: (@Sendable () -> Void)?
+    }
+
+    let mode: Mode
+    private let originalEndpoint: URL
+    private let staticHeaders: [(name: String, value: String)]
+    private let serverName: String
+    private let logger: Logger
+    private let client: HTTPClient
+    private let eventLoop: any EventLoop
+    private let state: Mutex<State>
+    /// Settled once the first GET stream has its answer (open, or declined) or could not be made.
+    private let listening: Settlement<Void>
+
+    init(
+        endpoint: URL, headers: [(name: String, value: String)], mode: Mode, serverName: String,
+        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+    ) {
+        self.mode = mode
+        self.originalEndpoint = endpoint
+        self.staticHeaders = headers
+        self.serverName = serverName
+        self.logger = logger
+        self.client = client
+        self.eventLoop = eventLoop
+        var initial = State(endpoint: endpoint, receiver: receiver)
+        if case .stateless(let version) = mode { initial.protocolVersion = version }
+        self.state = Mutex(initial)
+        self.listening = Settlement(eventLoop: eventLoop)
+    }
+
+    /// Waits (at most `bound`) until the GET stream for server messages is open or known to be absent,
+    /// so nothing the server announces right after the handshake is missed.
+    func waitUntilListening(within bound: TimeAmount) async {
+        guard mode == .stateful else { return }
+        let timer = eventLoop.scheduleTask(in: bound) { [listening] in listening.settle(.success(())) }
+        _ = try? await listening.value
+        timer.cancel()
+    }
+
+    var endpointDescription: String { originalEndpoint.absoluteString }
+    var sessionID: String? { state.withLock { $0.sessionID } }
+
+    // MARK: - MCPTransport
+
+    func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let closedReason = state.withLock { state -> String? in
+            if let reason = state.closedReason { return reason }
+            // Created under the lock, so the task's own removal of its entry cannot come first.
+            let task = Task { await self.exchange(message, promise: promise) }
+            if let id = message.requestID { state.exchanges[id] = task }
+            return nil
+        }
+        if let closedReason { promise.fail(MCPClientError.disconnected(reason: closedReason)) }
+        return promise.futureResult
+    }
+
+    func abandonRequest(id: Int) -> AbandonedRequestSignal {
+        let task = state.withLock { $0.exchanges.removeValue(forKey: id) }
+        task?.cancel()
+        switch mode {
+        case .stateless: return .handledByTransport
+        // Older revisions say a dropped stream is not a cancellation, so the server is told as well.
+        case .stateful: return .notifyServer
+        }
+    }
+
+    func shutdown() async {
+        let (tasks, session, endpoint, version) = state.withLock { state in
+            if state.closedReason == nil { state.closedReason = "the transport was shut down" }
+            state.receiver = nil
+            state.expiryHandler = nil
+            defer {
+                state.exchanges.removeAll()
+                state.listener = nil
+            }
+            return (
+                Array(state.exchanges.values) + [state.listener].compactMap { $0 }, state.sessionID, state.endpoint,
+                state.protocolVersion
+            )
+        }
+        for task in tasks { task.cancel() }
+        guard mode == .stateful, let session else { return }
+        // Ending the session is a courtesy: bounded, and a 405 (servers that keep sessions) is fine.
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .DELETE
+        request.headers = baseHeaders(accept: nil)
+        request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session)
+        if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        if let response = try? await client.execute(request, deadline: .now() + .seconds(5)) {
+            _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            logger.debug("[\(serverName)] DELETE of the session answered \(response.status.code)")
+        }
+    }
+
+    // MARK: - HTTPSessionControl
+
+    func useProtocolVersion(_ version: String) {
+        state.withLock { $0.protocolVersion = version }
+    }
+
+    func resetSession() {
+        let listener = state.withLock { state in
+            state.sessionID = nil
+            state.expiredSessionID = nil
+            state.protocolVersion = nil
+            defer { state.listener = nil }
+            return state.listener
+        }
+        listener?.cancel()
+    }
+
+    func onSessionExpired(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.expiryHandler = handler }
+    }
+
+    // MARK: - One POST
+
+    private func exchange(_ message: OutboundMessage, promise: EventLoopPromise<Void>) async {
+        defer {
+            if let id = message.requestID { _ = state.withLock { $0.exchanges.removeValue(forKey: id) } }
+        }
+        do {
+            try await post(message)
+            promise.succeed(())
+        } catch {
+            promise.fail(error)
+            if case .unavailable(let reason) = error as? MCPClientError {
+                // Queued behind the failure, so the request that found the server down reports exactly that.
+                eventLoop.execute { self.close(reason: reason) }
+            }
+        }
+    }
+
+    private func post(_ message: OutboundMessage) async throws {
+        let (endpoint, session, expired, version) = state.withLock {
+            ($0.endpoint, $0.sessionID, $0.expiredSessionID, $0.protocolVersion)
+        }
+        if let session, session == expired {
+            throw HTTPRefusal(
+                status: 404, detail: "the server no longer knows session \(session)", sessionExpired: true)
+        }
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .POST
+        request.headers = headers(for: message, session: session, version: version)
+        request.body = .bytes(message.body)
+        let what = message.method ?? "a response"
+        let deadline: NIODeadline = message.requestID == nil ? .now() + .seconds(60) : .distantFuture
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline)
+        } catch {
+            throw failure(error, doing: "POST \(endpoint.absoluteString) (\(what))")
+        }
+        adoptFinalURL(of: response)
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            if status == 404, let session {
+                expire(session)
+                throw HTTPRefusal(
+                    status: 404, detail: "POST \(endpoint.absoluteString) answered 404 for session \(session)",
+                    sessionExpired: true)
+            }
+            if let rpcError = HTTPExchange.jsonRPCError(in: body) { throw rpcError }
+            throw HTTPRefusal(
+                status: status,
+                detail:
+                    "POST \(endpoint.absoluteString) (\(what)) answered \(HTTPExchange.statusText(response, body: body))"
+            )
+        }
+        if mode == .stateful, session == nil, let assigned = response.headers.first(name: "Mcp-Session-Id") {
+            state.withLock { if $0.sessionID == nil { $0.sessionID = assigned } }
+        }
+        guard let id = message.requestID else {
+            _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            if message.method == "notifications/initialized", mode == .stateful { startListening() }
+            return
+        }
+        let mediaType = HTTPExchange.mediaType(of: response)
+        switch mediaType {
+        case "application/json":
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: HTTPExchange.maxMessageBytes)
+            } catch {
+                throw failure(error, doing: "reading the answer to \(what) from \(endpoint.absoluteString)")
+            }
+            deliver(body)
+        case "text/event-stream":
+            try await readResponseStream(response.body, requestID: id, method: what)
+        default:
+            _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            if status == 202 || status == 204 {
+                throw MCPClientError.protocolViolation(
+                    "POST \(endpoint.absoluteString) answered \(status) with no response to \(what)")
+            }
+            throw MCPClientError.protocolViolation(
+                "\(endpoint.absoluteString) is not an MCP endpoint: POST answered \(status) with \(mediaType ?? "no content type")"
+            )
+        }
+    }
+
+    private func headers(for message: OutboundMessage, session: String?, version: String?) -> HTTPHeaders {
+        var headers = baseHeaders(accept: "application/json, text/event-stream")
+        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        if let session { headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
+        if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        if case .stateless = mode, message.kind != .response, let method = message.method {
+            headers.replaceOrAdd(name: "Mcp-Method", value: method)
+            if let name = message.name { headers.replaceOrAdd(name: "Mcp-Name", value: MCPHeaderValue.encode(name)) }
+            for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
+        }
+        return headers
+    }
+
+    private func baseHeaders(accept: String?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for (name, value) in staticHeaders { headers.add(name: name, value: value) }
+        if let accept { headers.replaceOrAdd(name: "Accept", value: accept) }
+        return headers
+    }
+
+    /// After a redirect the final address is used directly, but only within the same origin: static
+    /// headers (credentials) must not follow a server to another origin.
+    private func adoptFinalURL(of response: HTTPClientResponse) {
+        guard let final = response.url else { return }
+        state.withLock { state in
+            if final != state.endpoint, HTTPExchange.sameOrigin(final, originalEndpoint) { state.endpoint = final }
+        }
+    }
+
+    private func failure(_ error: any Error, doing what: String) -> MCPClientError {
+        if HTTPExchange.isCancellation(error) || Task.isCancelled { return .cancelled }
+        if HTTPExchange.isConnectFailure(error) {
+            return .unavailable(
+                reason: "cannot reach \(originalEndpoint.absoluteString): \(HTTPExchange.describe(error))")
+        }
+        return .disconnected(reason: "\(what) failed: \(HTTPExchange.describe(error))")
+    }
+
+    // MARK: - Response streams
+
+    /// Delivers a POST's SSE stream; when it breaks before the response, resumes it (stateful, with an
+    /// event id) or reports the request lost.
+    private func readResponseStream(_ body: HTTPClientResponse.Body, requestID: Int, method: String) async throws {
+        var parser = SSEParser(maxEventBytes: HTTPExchange.maxMessageBytes)
+        let breakage = await consume(body, with: &parser, until: { !self.isAwaiting(requestID) })
+        guard isAwaiting(requestID) else { return }
+        if Task.isCancelled { throw MCPClientError.cancelled }
+        if case .stateful = mode, let lastEventID = parser.lastEventID, !lastEventID.isEmpty {
+            try await resume(
+                requestID: requestID, method: method, lastEventID: lastEventID, retry: parser.retryMilliseconds)
+            return
+        }
+        let cause = breakage.map { ": \(HTTPExchange.describe($0))" } ?? ""
+        throw MCPClientError.disconnected(
+            reason: "the server ended the response stream of \(method) before answering\(cause)")
+    }
+
+    /// Reads events until the stream ends, or until `done` holds (a request's stream is left once its
+    /// answer arrived, as the SDKs do, even if the server keeps it open); returns the error that ended it.
+    private func consume(
+        _ body: HTTPClientResponse.Body, with parser: inout SSEParser, until done: (() -> Bool)? = nil
+    ) async -> (any Error)? {
+        do {
+            for try await chunk in body {
+                for event in try parser.feed(chunk) { deliver(event) }
+                if let done, done() { return nil }
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func deliver(_ event: SSEParser.Event) {
+        // Priming events (an id and empty data) and unknown event types carry no message.
+        guard event.type == "message", !event.data.isEmpty else { return }
+        deliver(ByteBuffer(bytes: event.data))
+    }
+
+    private func deliver(_ message: ByteBuffer) {
+        let receiver = state.withLock { $0.receiver }
+        receiver?.receive(message: message)
+    }
+
+    private func isAwaiting(_ id: Int) -> Bool {
+        let receiver = state.withLock { $0.receiver }
+        return receiver?.isAwaitingResponse(to: id) ?? false
+    }
+
+    /// Resumes a broken response stream with GET + `Last-Event-ID` until the response arrives (the
+    /// caller's timeout bounds the whole wait; three reconnects in a row without a new event end it).
+    private func resume(requestID: Int, method: String, lastEventID: String, retry: Int?) async throws {
+        var lastEventID = lastEventID
+        var retry = retry
+        var fruitless = 0
+        while isAwaiting(requestID) {
+            do {
+                try await Task.sleep(for: .milliseconds(retry ?? 1000))
+            } catch {
+                throw MCPClientError.cancelled
+            }
+            let (response, endpoint) = try await openGETStream(lastEventID: lastEventID, purpose: "resuming \(method)")
+            guard let response else {
+                throw MCPClientError.disconnected(
+                    reason: "the response stream of \(method) broke and \(endpoint.absoluteString) cannot resume it")
+            }
+            var parser = SSEParser(maxEventBytes: HTTPExchange.maxMessageBytes)
+            _ = await consume(response.body, with: &parser, until: { !self.isAwaiting(requestID) })
+            if let newID = parser.lastEventID, !newID.isEmpty, newID != lastEventID {
+                lastEventID = newID
+                fruitless = 0
+            } else {
+                fruitless += 1
+                if fruitless >= 3 {
+                    throw MCPClientError.disconnected(
+                        reason: "the response stream of \(method) broke and resuming it brought nothing")
+                }
+            }
+            retry = parser.retryMilliseconds ?? retry
+        }
+    }
+
+    /// GET on the endpoint for an SSE stream. Nil response when the server offers none (405 and the like).
+    private func openGETStream(lastEventID: String?, purpose: String) async throws -> (HTTPClientResponse?, URL) {
+        let (endpoint, session, version) = state.withLock { ($0.endpoint, $0.sessionID, $0.protocolVersion) }
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .GET
+        request.headers = baseHeaders(accept: "text/event-stream")
+        if let session { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
+        if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        if let lastEventID { request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID) }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .distantFuture)
+        } catch {
+            throw failure(error, doing: "GET \(endpoint.absoluteString) (\(purpose))")
+        }
+        let status = Int(response.status.code)
+        if status == 200, HTTPExchange.mediaType(of: response) == "text/event-stream" { return (response, endpoint) }
+        let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+        if status == 404, let session {
+            expire(session)
+            throw HTTPRefusal(
+                status: 404, detail: "GET \(endpoint.absoluteString) answered 404 for session \(session)",
+                sessionExpired: true)
+        }
+        logger.debug(
+            "[\(serverName)] GET \(endpoint.absoluteString) (\(purpose)) answered \(HTTPExchange.statusText(response, body: body))"
+        )
+        return (nil, endpoint)
+    }
+
+    // MARK: - The GET stream for server-initiated messages
+
+    private func startListening() {
+        let task = Task { await self.listen() }
+        let previous = state.withLock { state -> Task<Void, Never>? in
+            guard state.closedReason == nil else { return task }
+            defer { state.listener = task }
+            return state.listener
+        }
+        previous?.cancel()
+    }
+
+    /// Keeps the optional GET stream open (reconnecting after the server's `retry` delay with
+    /// `Last-Event-ID`) until the server declines it, the session ends, or the server is unreachable,
+    /// which closes the transport: that is how a dead stateful server is noticed between calls.
+    private func listen() async {
+        var lastEventID: String?
+        var retry: Int?
+        var quickEnds = 0
+        while !Task.isCancelled {
+            let opened = ContinuousClock.now
+            let response: HTTPClientResponse?
+            do {
+                (response, _) = try await openGETStream(lastEventID: lastEventID, purpose: "server messages")
+                listening.settle(.success(()))
+            } catch {
+                listening.settle(.success(()))
+                if case .unavailable(let reason) = error as? MCPClientError { close(reason: reason) }
+                return
+            }
+            guard let response else { return }
+            var parser = SSEParser(maxEventBytes: HTTPExchange.maxMessageBytes)
+            _ = await consume(response.body, with: &parser)
+            lastEventID = parser.lastEventID.flatMap { $0.isEmpty ? nil : $0 } ?? lastEventID
+            retry = parser.retryMilliseconds ?? retry
+            // A server that closes the stream at once every time is polled, not hammered.
+            quickEnds = ContinuousClock.now - opened < .seconds(1) ? quickEnds + 1 : 0
+            let delay = retry ?? (quickEnds > 0 ? min(1000 * quickEnds, 30_000) : 250)
+            do {
+                try await Task.sleep(for: .milliseconds(delay))
+            } catch {
+                return
+            }
+        }
+    }
+
+    // MARK: - Ending
+
+    private func expire(_ session: String) {
+        let handler = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.sessionID == session, state.expiredSessionID != session else { return nil }
+            state.expiredSessionID = session
+            return state.expiryHandler
+        }
+        if handler != nil {
+            logger.info("[\(serverName)] the server ended session \(session); starting a new one")
+        }
+        handler?()
+    }
+
+    /// Ends the transport for good: the server cannot be reached.
+    private func close(reason: String) {
+        let (receiver, tasks) = state.withLock { state -> ((any TransportReceiver)?, [Task<Void, Never>]) in
+            guard state.closedReason == nil else { return (nil, []) }
+            state.closedReason = reason
+            defer {
+                state.receiver = nil
+                state.exchanges.removeAll()
+                state.listener = nil
+            }
+            return (state.receiver, Array(state.exchanges.values) + [state.listener].compactMap { $0 })
+        }
+        guard let receiver else { return }
+        for task in tasks { task.cancel() }
+        receiver.transportClosed(reason: reason)
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import JSONValue
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What a config file asks the proxy to serve.
+public struct ProxyConfig: Sendable, Equatable {
+    /// The servers of `mcpServers`, in file order, disabled ones left out.
+    public var servers: [ServerEntry]
+    /// Things worth telling the user that do not stop the proxy; each names the file and the server or key.
+    public var warnings: [String]
+
+    public init(servers: [ServerEntry] = [], warnings: [String] = []) {
+        self.servers = servers
+        self.warnings = warnings
+    }
+}
+
+/// Why a config file cannot be used.
+///
+/// Errors about the file as a whole (missing, unreadable, syntax, shape) have no `server`; their `message` is
+/// already the full sentence and names the file, as mcpo's do. Errors about one server entry name the server
+/// and, when one key is at fault, the key as a path (`args[1]`, `env.PORT`, `headers.Authorization`).
+public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
+    public let file: String
+    public let server: String?
+    public let key: String?
+    public let message: String
+    /// Where a syntax error is, counted from 1.
+    public let line: Int?
+    public let column: Int?
+
+    public init(
+        file: String, server: String? = nil, key: String? = nil, message: String, line: Int? = nil, column: Int? = nil
+    ) {
+        self.file = file
+        self.server = server
+        self.key = key
+        self.message = message
+        self.line = line
+        self.column = column
+    }
+
+    /// `Invalid configuration in <file>: server '<server>', key '<key>': <message>` for an entry, else `message`.
+    public var description: String {
+        guard let server else { return message }
+        var text = "Invalid configuration in \(file): server '\(server)'"
+        if let key { text += ", key '\(key)'" }
+        return text + ": " + message
+    }
+}
+
+/// Reads Claude Desktop style config files (`{"mcpServers": {name: entry}}`), JSON or YAML.
+public enum ConfigLoader {
+    /// Reads and validates the file at `path` (relative paths are relative to the current directory).
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> ProxyConfig {
+        let bytes = try readFile(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(file: path, message: "Config file \(path) is not valid UTF-8 text")
+        }
+        return try parse(text: text, path: path, environment: environment)
+    }
+
+    /// Validates config text as if read from `path`: `.yaml`/`.yml` (any case) is YAML, anything else JSON
+    /// with `//` and `/* */` comments and trailing commas allowed. `path` also names the file in messages and
+    /// is the base of relative `cwd` values.
+    public static func parse(
+        text: String, path: String, environment: [String: String]
+    ) throws(ConfigError) -> ProxyConfig {
+        let isYAML = isYAMLPath(path)
+        let document: JSON
+        if isYAML {
+            document = try YAMLDocument.parse(text, path: path)
+        } else {
+            do {
+                document = try JSON.parse(text, options: .lenientConfig)
+            } catch {
+                throw ConfigError(
+                    file: path, message: "Invalid JSON in config file \(path): \(error)", line: error.line,
+                    column: error.column)
+            }
+        }
+        guard case .object(let top) = document else {
+            throw ConfigError(
+                file: path,
+                message: "Config file \(path) must contain \(isYAML ? "a mapping" : "an object") at the top level, "
+                    + "got \(EntryDecoder.typeName(document))")
+        }
+        guard let servers = top["mcpServers"] else {
+            throw ConfigError(file: path, message: "No 'mcpServers' found in config file: \(path)")
+        }
+        let entries: OrderedJSONObject
+        switch servers {
+        case .object(let object): entries = object
+        case .null: entries = [:]
+        default:
+            throw ConfigError(
+                file: path,
+                message: "'mcpServers' in config file \(path) must be an object mapping server names to entries, "
+                    + "got \(EntryDecoder.typeName(servers))")
+        }
+
+        var decoder = EntryDecoder(
+            file: path, isYAML: isYAML, environment: environment, baseDirectory: directory(of: path))
+        var result: [ServerEntry] = []
+        for (name, entry) in entries {
+            if let server = try decoder.decode(name: name, entry: entry) { result.append(server) }
+        }
+        var warnings = decoder.warnings
+        if entries.isEmpty {
+            warnings.append("\(path): 'mcpServers' is empty; no servers are served")
+        } else if result.isEmpty {
+            warnings.append("\(path): every server in 'mcpServers' is disabled; no servers are served")
+        }
+        return ProxyConfig(servers: result, warnings: warnings)
+    }
+
+    static func isYAMLPath(_ path: String) -> Bool {
+        let lowercased = path.lowercased()
+        return lowercased.hasSuffix(".yaml") || lowercased.hasSuffix(".yml")
+    }
+
+    /// The absolute directory holding `path`, the base for relative `cwd` values.
+    static func directory(of path: String) -> String {
+        URL(fileURLWithPath: path.isEmpty ? "." : path).deletingLastPathComponent().standardizedFileURL.path
+    }
+
+    private static func readFile(_ path: String) throws(ConfigError) -> [UInt8] {
+        func failure(_ code: Int32) -> ConfigError {
+            if code == ENOENT || code == ENOTDIR {
+                return ConfigError(file: path, message: "Config file not found: \(path)")
+            }
+            let reason = code == EISDIR ? "it is a directory" : String(cString: strerror(code))
+            return ConfigError(file: path, message: "Cannot read config file \(path): \(reason)")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(errno) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw failure(errno) }
+        if (status.st_mode & S_IFMT) == S_IFDIR { throw failure(EISDIR) }
+
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes.append(contentsOf: chunk[0..<count])
+            } else if count == 0 {
+                return bytes
+            } else if errno != EINTR {
+                throw failure(errno)
+            }
+        }
+    }
+}

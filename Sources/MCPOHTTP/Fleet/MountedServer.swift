@@ -1,0 +1,39 @@
+import MCPClient
+import MCPOConfig
+import Synchronization
+
+/// One upstream server as the HTTP face serves it: where it is mounted and how many calls it has in flight.
+///
+/// The count lets a reload or a removal wait for calls in flight before the server is stopped.
+final class MountedServer: Sendable {
+    let upstream: UpstreamServer
+    /// The mount point: "" in single-server mode, "/<prefix><name>" in config mode.
+    let prefix: String
+    private let inFlight = Atomic<Int>(0)
+
+    init(upstream: UpstreamServer, prefix: String) {
+        self.upstream = upstream
+        self.prefix = prefix
+    }
+
+    var name: String { upstream.name }
+    var entry: ServerEntry { upstream.entry }
+    var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Runs `body` counted as a call in flight.
+    func counting<T>(_ body: () async throws(MCPClientError) -> T) async throws(MCPClientError) -> T {
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        return try await body()
+    }
+
+    /// Waits until no call is in flight, or until `bound` has passed; true when drained.
+    func drain(within bound: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + bound
+        while callsInFlight > 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+}

@@ -1,0 +1,146 @@
+import JSONValue
+import Logging
+import MCPBridge
+import MCPClient
+import MCPOConfig
+import Synchronization
+
+/// Every upstream server the proxy serves, and the route table built from them.
+///
+/// Any change (a server connects, its tools change, a reload adds or removes servers) rebuilds the whole
+/// table and swaps it in at once, under one lock so that an older table never replaces a newer one.
+final class ServerFleet: Sendable {
+    enum Layout: Sendable {
+        /// One server at the root; `--name/--description/--version` override its own description.
+        case single
+        /// Each server under `<pathPrefix><name>`, plus an aggregated root document.
+        case config(pathPrefix: String)
+    }
+
+    let routes = RouteTableStore()
+    private let settings: ProxySettings
+    private let assets: DocsAssets
+    private let layout: Layout
+    private let logger: Logger
+    private let mounted = Mutex<[MountedServer]>([])
+    private let rebuilding = Mutex(())
+
+    init(settings: ProxySettings, assets: DocsAssets, layout: Layout, logger: Logger) {
+        self.settings = settings
+        self.assets = assets
+        self.layout = layout
+        self.logger = logger
+    }
+
+    var servers: [MountedServer] { mounted.withLock { $0 } }
+
+    // MARK: - Building servers
+
+    /// A new server for `entry`, mounted where the layout puts it, rebuilding routes when it changes.
+    func makeServer(for entry: ServerEntry) -> MountedServer {
+        let upstream = UpstreamServer(
+            entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
+            logger: logger)
+        let prefix: String
+        switch layout {
+        case .single: prefix = ""
+        case .config(let pathPrefix): prefix = pathPrefix + entry.name
+        }
+        let server = MountedServer(upstream: upstream, prefix: prefix)
+        upstream.observe { [weak self, weak server] _ in
+            guard let self, let server, self.isMounted(server) else { return }
+            self.rebuildRoutes()
+        }
+        return server
+    }
+
+    private func isMounted(_ server: MountedServer) -> Bool {
+        mounted.withLock { list in list.contains { $0 === server } }
+    }
+
+    /// Replaces the set of mounted servers and rebuilds the routes.
+    func setServers(_ servers: [MountedServer]) {
+        mounted.withLock { $0 = servers }
+        rebuildRoutes()
+    }
+
+    func rebuildRoutes() {
+        rebuilding.withLock { _ in
+            let servers = self.servers
+            var builder = RouteTableBuilder(settings: settings, assets: assets)
+            for server in servers {
+                builder.mount(
+                    server, callTimeout: server.entry.callTimeoutSeconds ?? settings.callTimeoutSeconds,
+                    flagsOverrideInfo: isSingle)
+            }
+            if case .config = layout { builder.addAggregatedRootDocuments(servers: servers) }
+            builder.addHealth(readiness: { [weak self] in self?.readiness() ?? StandardAnswers.notFound })
+            builder.addAssets()
+            for problem in builder.problems { logger.warning("\(problem)") }
+            routes.replace(with: builder.build())
+        }
+    }
+
+    private var isSingle: Bool {
+        if case .single = layout { return true }
+        return false
+    }
+
+    // MARK: - Readiness
+
+    /// 200 when the proxy can serve: every server has finished its first attempt and at least one is
+    /// connected (or none is configured); 503 otherwise. The body has every server's state either way.
+    func readiness() -> HTTPAnswer {
+        var report = OrderedJSONObject()
+        var anyConnected = false
+        var anyStarting = false
+        for server in servers {
+            let status = server.upstream.status
+            var entry: OrderedJSONObject = ["type": .string(server.entry.transport.kindName)]
+            switch status.state {
+            case .starting:
+                anyStarting = true
+                entry["state"] = "starting"
+            case .connected:
+                anyConnected = true
+                entry["state"] = "connected"
+            case .reconnecting(let lastError, let nextAttemptIn):
+                entry["state"] = "reconnecting"
+                entry["error"] = .string(lastError)
+                entry["retryInSeconds"] = .double(nextAttemptIn)
+            case .failed(let reason):
+                entry["state"] = "failed"
+                entry["error"] = .string(reason)
+            case .stopped:
+                entry["state"] = "stopped"
+            }
+            entry["tools"] = .int(status.toolCount)
+            if let name = status.serverName { entry["serverName"] = .string(name) }
+            if let version = status.protocolVersion { entry["protocolVersion"] = .string(version) }
+            entry["callsInFlight"] = .int(server.callsInFlight)
+            report[server.name] = .object(entry)
+        }
+        let ready = !anyStarting && (anyConnected || report.isEmpty)
+        return HTTPAnswer(status: ready ? 200 : 503, body: ["ready": .bool(ready), "servers": .object(report)])
+    }
+
+    // MARK: - Stopping
+
+    /// Waits (bounded) for the server's calls in flight, then stops it.
+    func retire(_ server: MountedServer) async {
+        let grace = Duration.milliseconds(Int64(settings.shutdownGraceSeconds * 1000))
+        if !(await server.drain(within: grace)) {
+            logger.warning("[\(server.name)] stopping with \(server.callsInFlight) calls still in flight")
+        }
+        await server.upstream.shutdown()
+    }
+
+    func shutdownAll() async {
+        let servers = self.servers
+        await withTaskGroup(of: Void.self) { group in
+            for server in servers {
+                group.addTask { await server.upstream.shutdown() }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import JSONValue
+import Logging
+import MCPOConfig
+import Synchronization
+import Testing
+
+@testable import MCPClient
+
+/// Transport behaviours provoked on demand with the standard-library fixture (http_behaviors.py).
+@Suite("remote transport behaviours")
+struct RemoteBehaviorTests {
+    @Test("static headers on every request; protocol version on every request after initialize; DELETE on shutdown")
+    func headersEverywhere() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            let server = makeServer(
+                peer, "/mcp",
+                headers: [(name: "Authorization", value: "Bearer upstream"), (name: "X-Custom", value: "v")])
+            try await server.start()
+            #expect(server.snapshot?.server.protocolVersion == "2025-11-25")
+            let echo = try await server.callTool(name: "headers", arguments: [:], timeout: 30)
+            let seen = try #require(echo["content"]?[0]?["text"]?.stringValue.flatMap { try? JSON.parse($0) })
+            #expect(seen["authorization"] == "Bearer upstream")
+            #expect(seen["mcp-protocol-version"] == "2025-11-25")
+            #expect(seen["mcp-session-id"]?.stringValue?.isEmpty == false)
+            #expect(seen["accept"] == "application/json, text/event-stream")
+            await server.shutdown()
+
+            let log = try await peer.requestLog()
+            #expect(log.count >= 5)
+            for entry in log {
+                let headers = entry["headers"] as? [String: String] ?? [:]
+                #expect(headers["authorization"] == "Bearer upstream", "\(entry)")
+                #expect(headers["x-custom"] == "v", "\(entry)")
+            }
+            // The era probe went first, as a 2026-07-28 request; the mcp 1.x-style answer made it fall back.
+            let first = try #require(log.first)
+            #expect((first["headers"] as? [String: String])?["mcp-method"] == "server/discover")
+            #expect((first["headers"] as? [String: String])?["mcp-protocol-version"] == "2026-07-28")
+            let afterInitialize = log.drop { ($0["body"] as? [String: Any])?["method"] as? String != "initialize" }
+                .dropFirst()
+            #expect(!afterInitialize.isEmpty)
+            for entry in afterInitialize where entry["method"] as? String != "CLOSED" {
+                #expect((entry["headers"] as? [String: String])?["mcp-protocol-version"] == "2025-11-25", "\(entry)")
+            }
+            #expect(log.contains { $0["method"] as? String == "DELETE" })
+            #expect(log.contains { $0["method"] as? String == "GET" }, "the GET stream was never opened")
+        }
+    }
+
+    @Test("a session the server forgets is renewed transparently, once for all callers")
+    func sessionExpiry() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                _ = try await server.callTool(name: "expire", arguments: [:], timeout: 30)
+                let answers = try await withThrowingTaskGroup(of: JSON.self) { group in
+                    for index in 0..<5 {
+                        group.addTask {
+                            try await server.callTool(
+                                name: "echo", arguments: ["text": .string("n\(index)")], timeout: 30)
+                        }
+                    }
+                    var answers: [JSON] = []
+                    for try await answer in group { answers.append(answer) }
+                    return answers
+                }
+                #expect(answers.count == 5)
+                let log = try await peer.requestLog()
+                let initializes = log.filter { ($0["body"] as? [String: Any])?["method"] as? String == "initialize" }
+                #expect(initializes.count == 2, "one renewal for all callers")
+                #expect(server.status.state == .connected)
+            }
+        }
+    }
+
+    @Test("a response stream cut after an SSE id is resumed with Last-Event-ID")
+    func resumption() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                let result = try await server.callTool(name: "cut", arguments: [:], timeout: 30)
+                #expect(result["content"]?[0]?["text"] == "resumed")
+                let log = try await peer.requestLog()
+                #expect(
+                    log.contains { ($0["headers"] as? [String: String])?["last-event-id"]?.hasPrefix("cut-") == true })
+            }
+        }
+    }
+
+    @Test("a response stream cut without an SSE id loses the call: disconnected, at once")
+    func droppedStream() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                let started = ContinuousClock.now
+                let error = await failure { () async throws(MCPClientError) in
+                    _ = try await server.callTool(name: "drop", arguments: [:], timeout: 30)
+                }
+                guard case .disconnected? = error else {
+                    Issue.record("expected disconnected, got \(String(describing: error))")
+                    return
+                }
+                #expect(ContinuousClock.now - started < .seconds(10))
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "fine"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "fine")
+            }
+        }
+    }
+
+    @Test("a timed-out call closes its stream and is cancelled upstream")
+    func timeoutCancels() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                await #expect(throws: MCPClientError.timedOut(seconds: 0.5)) {
+                    _ = try await server.callTool(name: "slow", arguments: ["seconds": 5], timeout: 0.5)
+                }
+                let noticed = await eventually(within: .seconds(10)) {
+                    let log = (try? await peer.requestLog()) ?? []
+                    let cancelled = log.contains {
+                        ($0["body"] as? [String: Any])?["method"] as? String == "notifications/cancelled"
+                    }
+                    let closed = log.contains { $0["method"] as? String == "CLOSED" }
+                    return cancelled && closed
+                }
+                #expect(noticed)
+            }
+        }
+    }
+
+    @Test(
+        "JSON answers, redirects and a relative legacy endpoint",
+        arguments: [
+            ("streamable", "/mcp-json"), ("streamable", "/redirect"), ("sse", "/legacy/sse"),
+        ])
+    func variants(kind: String, path: String) async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, path, sse: kind == "sse", headers: [(name: "X-Custom", value: "v")]))
+            { server in
+                try await server.start()
+                let echo = try await server.callTool(
+                    name: "echo", arguments: ["text": .string("via \(path)")], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == .string("via \(path)"))
+                let headers = try await server.callTool(name: "headers", arguments: [:], timeout: 30)
+                #expect(headers["content"]?[0]?["text"]?.stringValue?.contains("\"x-custom\": \"v\"") == true)
+            }
+        }
+    }
+
+    @Test("a legacy endpoint on another origin is refused (static headers must not follow it)")
+    func foreignEndpoint() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/foreign/sse", sse: true)) { server in
+                let error = await failure { () async throws(MCPClientError) in _ = try await server.start() }
+                #expect(error?.description.contains("192.0.2.1") == true, "\(String(describing: error))")
+                #expect(error?.description.contains("origin") == true, "\(String(describing: error))")
+            }
+        }
+    }
+
+    @Test("an endpoint that is not an MCP server fails fast, naming the URL", arguments: ["/html", "/nothing"])
+    func notMCP(path: String) async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, path)) { server in
+                let started = ContinuousClock.now
+                let error = await failure { () async throws(MCPClientError) in _ = try await server.start() }
+                #expect(error?.description.contains(peer.url(path)) == true, "\(String(describing: error))")
+                #expect(error?.description.contains("not an MCP") == true, "\(String(describing: error))")
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+        }
+    }
+
+    @Test("an unreachable server fails fast as unavailable, naming the URL")
+    func unreachable() async throws {
+        let port = try FreePort.pick()
+        let url = "http://127.0.0.1:\(port)/mcp"
+        let server = UpstreamServer(
+            entry: ServerEntry(name: "gone", transport: .streamableHTTP(RemoteEndpoint(url: url))),
+            client: ClientIdentity(name: "t", version: "0"), startupTimeout: 20, logger: Logger(label: "test"))
+        let started = ContinuousClock.now
+        do {
+            try await server.start()
+            Issue.record("connected to nothing")
+        } catch {
+            guard case .unavailable(let reason) = error else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+            #expect(reason.contains(url), "\(reason)")
+            #expect(reason.contains("refused"), "\(reason)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await server.shutdown()
+    }
+
+    private func makeServer(
+        _ peer: PythonPeer, _ path: String, sse: Bool = false, headers: [(name: String, value: String)] = []
+    ) -> UpstreamServer {
+        let endpoint = RemoteEndpoint(url: peer.url(path), headers: headers)
+        return UpstreamServer(
+            entry: ServerEntry(name: "behaviors", transport: sse ? .sse(endpoint) : .streamableHTTP(endpoint)),
+            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+            logger: Logger(label: "test"))
+    }
+}

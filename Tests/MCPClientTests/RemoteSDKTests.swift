@@ -1,0 +1,198 @@
+import Foundation
+import JSONValue
+import Logging
+import MCPOConfig
+import Synchronization
+import Testing
+
+@testable import MCPClient
+
+/// `UpstreamServer` over legacy SSE and streamable HTTP against the official Python SDK servers, both
+/// lines, in every mode they offer.
+@Suite("remote transports against the Python SDK")
+struct RemoteSDKTests {
+    @Test("connects, lists, calls, and runs many calls at once over one session", arguments: PeerMode.all)
+    func callsAndConcurrency(mode: PeerMode) async throws {
+        try await withPeer(try await PythonPeer.start(mode)) { peer in
+            try await withServer(makeServer(mode, peer)) { server in
+                let snapshot = try await server.start()
+                #expect(snapshot.tools.contains { $0["name"] == "echo" })
+                // mcp 2.x over streamable HTTP speaks the stateless revision; everything else the handshake.
+                let expectedVersion =
+                    mode.line == .mcp2 && mode.transport == "streamable-http" ? "2026-07-28" : "2025-11-25"
+                #expect(snapshot.server.protocolVersion == expectedVersion)
+                #expect(server.status.state == .connected)
+
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "hello"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "hello")
+                let failed = try await server.callTool(name: "explode", arguments: ["message": "boom"], timeout: 30)
+                #expect(failed["isError"] == true)
+
+                // 40 calls of 0.5 s each: serialised they would take 20 s.
+                let started = ContinuousClock.now
+                let tags = try await withThrowingTaskGroup(of: String?.self) { group in
+                    for index in 0..<40 {
+                        group.addTask {
+                            let result = try await server.callTool(
+                                name: "whoami", arguments: ["delay_ms": 500, "tag": .string("t\(index)")], timeout: 60)
+                            return result["content"]?[0]?["text"]?.stringValue
+                        }
+                    }
+                    var tags: Set<String> = []
+                    for try await tag in group { if let tag { tags.insert(tag) } }
+                    return tags
+                }
+                #expect(tags == Set((0..<40).map { "t\($0)" }))
+                #expect(ContinuousClock.now - started < .seconds(15), "calls were serialised")
+            }
+        }
+    }
+
+    @Test("a call that outlives its timeout fails with timedOut, and the session stays usable")
+    func timeout() async throws {
+        for mode in [
+            PeerMode(line: .mcp1, transport: "streamable-http"), PeerMode(line: .mcp2, transport: "streamable-http"),
+        ] {
+            try await withPeer(try await PythonPeer.start(mode)) { peer in
+                try await withServer(makeServer(mode, peer)) { server in
+                    try await server.start()
+                    await #expect(throws: MCPClientError.timedOut(seconds: 0.5)) {
+                        _ = try await server.callTool(name: "slow", arguments: ["seconds": 10], timeout: 0.5)
+                    }
+                    let echo = try await server.callTool(name: "echo", arguments: ["text": "still here"], timeout: 30)
+                    #expect(echo["content"]?[0]?["text"] == "still here")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "tool-list changes reach the observer",
+        arguments: PeerMode.all.filter { !($0.line == .mcp1 && $0.flags == ["--stateless"]) })
+    func toolListChanged(mode: PeerMode) async throws {
+        try await withPeer(try await PythonPeer.start(mode)) { peer in
+            try await withServer(makeServer(mode, peer)) { server in
+                let seen = Mutex<[String]>([])
+                server.observe { snapshot in
+                    seen.withLock { $0 = snapshot.tools.compactMap { $0["name"]?.stringValue } }
+                }
+                try await server.start()
+                _ = try await server.callTool(name: "add_tool", arguments: [:], timeout: 30)
+                let changed = await eventually(within: .seconds(20)) { seen.withLock { $0.contains("late_tool") } }
+                #expect(changed, "no list_changed for \(mode)")
+            }
+        }
+    }
+
+    @Test("a streamable-http URL that is a legacy SSE endpoint falls back to SSE", arguments: SDKLine.allCases)
+    func fallbackToLegacySSE(line: SDKLine) async throws {
+        let mode = PeerMode(line: line, transport: "sse")
+        try await withPeer(try await PythonPeer.start(mode)) { peer in
+            let server = UpstreamServer(
+                entry: ServerEntry(name: "peer", transport: .streamableHTTP(RemoteEndpoint(url: peer.url("/sse")))),
+                client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+                logger: Logger(label: "test"))
+            try await withServer(server) { server in
+                try await server.start()
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "legacy"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "legacy")
+            }
+        }
+    }
+
+    @Test(
+        "a server that is down at first is served as soon as it comes up",
+        arguments: [
+            PeerMode(line: .mcp1, transport: "streamable-http"), PeerMode(line: .mcp2, transport: "streamable-http"),
+            PeerMode(line: .mcp1, transport: "sse"),
+        ])
+    func downAtStartup(mode: PeerMode) async throws {
+        let peer = try PythonPeer.notStarted(mode)
+        try await withPeer(peer) { peer in
+            try await withServer(makeServer(mode, peer)) { server in
+                let published = Mutex(0)
+                server.observe { _ in published.withLock { $0 += 1 } }
+                server.startInBackground()
+                let retrying = await eventually(within: .seconds(10)) {
+                    if case .reconnecting = server.status.state { return true }
+                    return false
+                }
+                #expect(retrying, "\(server.status)")
+                #expect(server.status.lastError?.contains("127.0.0.1:\(peer.port)") == true, "\(server.status)")
+                // While down, calls fail at once: no connect attempt inside the call.
+                let before = ContinuousClock.now
+                await #expect(throws: MCPClientError.self) {
+                    _ = try await server.callTool(name: "echo", arguments: ["text": "x"], timeout: 30)
+                }
+                #expect(ContinuousClock.now - before < .seconds(2))
+                let refusal = await failure { () async throws(MCPClientError) in
+                    _ = try await server.callTool(name: "echo", arguments: ["text": "x"], timeout: 30)
+                }
+                guard case .unavailable? = refusal else {
+                    Issue.record("expected unavailable, got \(String(describing: refusal))")
+                    return
+                }
+                try await peer.launch()
+                let connected = await eventually(within: .seconds(40)) { published.withLock { $0 } > 0 }
+                #expect(connected, "\(server.status)")
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "up"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "up")
+            }
+        }
+    }
+
+    @Test(
+        "killed mid-call: the call fails as disconnected, later calls as unavailable, then it is back",
+        arguments: [
+            PeerMode(line: .mcp1, transport: "streamable-http"), PeerMode(line: .mcp2, transport: "streamable-http"),
+            PeerMode(line: .mcp1, transport: "sse"),
+            PeerMode(line: .mcp2, transport: "streamable-http", flags: ["--json-response"]),
+        ])
+    func killAndRestart(mode: PeerMode) async throws {
+        try await withPeer(try await PythonPeer.start(mode)) { peer in
+            try await withServer(makeServer(mode, peer)) { server in
+                let published = Mutex(0)
+                server.observe { _ in published.withLock { $0 += 1 } }
+                server.startInBackground()
+                #expect(await eventually(within: .seconds(30)) { server.status.state == .connected })
+                let connects = published.withLock { $0 }
+
+                let inFlight = Task {
+                    await failure { () async throws(MCPClientError) in
+                        _ = try await server.callTool(name: "slow", arguments: ["seconds": 30], timeout: 60)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                await peer.stop()
+                let outcome = await inFlight.value
+                guard case .disconnected = outcome else {
+                    Issue.record("the call in flight ended with \(String(describing: outcome))")
+                    return
+                }
+                // The death is noticed (GET or listen stream, or the next call), then calls fail fast.
+                let unavailable = await eventually(within: .seconds(10)) {
+                    let error = await failure { () async throws(MCPClientError) in
+                        _ = try await server.callTool(name: "echo", arguments: ["text": "x"], timeout: 5)
+                    }
+                    if case .unavailable? = error { return true }
+                    return false
+                }
+                #expect(unavailable, "\(server.status)")
+                try await peer.launch()
+                let back = await eventually(within: .seconds(45)) { published.withLock { $0 } > connects }
+                #expect(back, "\(server.status)")
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "back"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "back")
+            }
+        }
+    }
+
+    private func makeServer(_ mode: PeerMode, _ peer: PythonPeer) -> UpstreamServer {
+        let endpoint = RemoteEndpoint(url: peer.url(mode.path))
+        let transport: ServerTransport = mode.transport == "sse" ? .sse(endpoint) : .streamableHTTP(endpoint)
+        return UpstreamServer(
+            entry: ServerEntry(name: "peer", transport: transport),
+            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+            logger: Logger(label: "test"))
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Synchronization
+
+@testable import MCPClient
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Paths of the Python fixture servers (scripts/setup-test-env.sh creates the environments).
+enum PeerPaths {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func python(_ line: SDKLine) -> String {
+        repositoryRoot.appendingPathComponent(".venv-\(line.rawValue)/bin/python").path
+    }
+
+    static func fixture(_ name: String) -> String {
+        repositoryRoot.appendingPathComponent("Tests/Fixtures/python/\(name)").path
+    }
+}
+
+/// The two lines of the official Python SDK.
+enum SDKLine: String, Sendable, CaseIterable, CustomStringConvertible {
+    case mcp1
+    case mcp2
+
+    var script: String { self == .mcp1 ? "fastmcp_v1.py" : "mcpserver_v2.py" }
+    var description: String { rawValue }
+}
+
+/// How a Python SDK fixture serves over HTTP.
+struct PeerMode: Sendable, CustomStringConvertible {
+    var line: SDKLine
+    /// `sse` or `streamable-http`.
+    var transport: String
+    var flags: [String] = []
+
+    var path: String { transport == "sse" ? "/sse" : "/mcp" }
+    var description: String { ([line.rawValue, transport] + flags).joined(separator: " ") }
+
+    static let all: [PeerMode] = SDKLine.allCases.flatMap { line in
+        [
+            PeerMode(line: line, transport: "sse"),
+            PeerMode(line: line, transport: "streamable-http"),
+            PeerMode(line: line, transport: "streamable-http", flags: ["--json-response"]),
+            PeerMode(line: line, transport: "streamable-http", flags: ["--stateless"]),
+        ]
+    }
+}
+
+struct PeerStartFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A Python MCP server on a free port of 127.0.0.1; `stop()` kills it by pid (also via `withPeer`).
+final class PythonPeer: Sendable {
+    let port: Int
+    private let arguments: [String]
+    private let process = Mutex<Process?>(nil)
+
+    private init(port: Int, arguments: [String]) {
+        self.port = port
+        self.arguments = arguments
+    }
+
+    /// An SDK fixture in `mode`, listening once this returns.
+    static func start(_ mode: PeerMode) async throws -> PythonPeer {
+        let port = try FreePort.pick()
+        let peer = PythonPeer(
+            port: port,
+            arguments: [
+                PeerPaths.python(mode.line), PeerPaths.fixture(mode.line.script), "--transport", mode.transport,
+            ]
+                + mode.flags + ["--port", String(port)])
+        try await peer.launch()
+        return peer
+    }
+
+    /// A peer that is not running yet (for "server down at startup" tests); `launch()` starts it.
+    static func notStarted(_ mode: PeerMode) throws -> PythonPeer {
+        let port = try FreePort.pick()
+        return PythonPeer(
+            port: port,
+            arguments: [
+                PeerPaths.python(mode.line), PeerPaths.fixture(mode.line.script), "--transport", mode.transport,
+            ]
+                + mode.flags + ["--port", String(port)])
+    }
+
+    /// The standard-library behaviours fixture (http_behaviors.py).
+    static func behaviors() async throws -> PythonPeer {
+        let port = try FreePort.pick()
+        let peer = PythonPeer(
+            port: port,
+            arguments: [PeerPaths.python(.mcp1), PeerPaths.fixture("http_behaviors.py"), "--port", String(port)])
+        try await peer.launch()
+        return peer
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Starts the process (again, on the same port) and waits until the port accepts connections.
+    func launch(bound: Duration = .seconds(120)) async throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: arguments[0])
+        child.arguments = Array(arguments.dropFirst())
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        process.withLock { $0 = child }
+        let deadline = ContinuousClock.now + bound
+        while ContinuousClock.now < deadline {
+            if FreePort.accepts(port) { return }
+            if !child.isRunning {
+                throw PeerStartFailure(description: "\(arguments) exited with \(child.terminationStatus)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await stop()
+        throw PeerStartFailure(description: "\(arguments) did not listen within \(bound)")
+    }
+
+    /// SIGKILL to the process this peer started, then waits (bounded) until it is gone.
+    func stop() async {
+        guard let child = process.withLock({ $0.take() }) else { return }
+        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// The requests the behaviours fixture has seen.
+    func requestLog() async throws -> [[String: Any]] {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: url("/_log"))!)  // fixed, valid URL
+        return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    }
+}
+
+/// Runs `body` with a started peer and always kills it afterwards.
+func withPeer<T>(_ peer: PythonPeer, _ body: (PythonPeer) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(peer)
+        await peer.stop()
+        return result
+    } catch {
+        await peer.stop()
+        throw error
+    }
+}
+
+enum FreePort {
+    /// A port the kernel considers free now (bound to 0, then released).
+    static func pick() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw PeerStartFailure(description: "socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw PeerStartFailure(description: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else { throw PeerStartFailure(description: "getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something listens on 127.0.0.1:`port`.
+    static func accepts(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `bound` passes.
+func eventually(
+    within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + bound
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
+/// The error `body` ended with, or nil when it succeeded.
+func failure(of body: () async throws(MCPClientError) -> Void) async -> MCPClientError? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Runs `body` with the server and always shuts it down afterwards (ending its session upstream).
+func withServer<T>(_ server: UpstreamServer, _ body: (UpstreamServer) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(server)
+        await server.shutdown()
+        return result
+    } catch {
+        await server.shutdown()
+        throw error
+    }
+}

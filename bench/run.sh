@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# Benchmark: swift-mcpo (and mcpo 0.0.20 side by side) in front of our stub MCP server
+# (Sources/mcp-bench-server), over stdio and streamable HTTP, driven by wrk on POST /echo.
+#
+#   bench/run.sh                      everything (about 2.5 minutes with the defaults)
+#   BENCH_MCPO=0 bench/run.sh         swift-mcpo only
+#
+# Environment (all optional):
+#   BENCH_DURATION=5                  seconds of each measured wrk run
+#   BENCH_WARMUP=1                    seconds of the unmeasured wrk run before it (0: none)
+#   BENCH_CONCURRENCY="1 8 64"        wrk connections
+#   BENCH_TRANSPORTS="stdio streamable-http"
+#   BENCH_MCPO=1                      also run mcpo 0.0.20 (set up in bench/.venv-mcpo)
+#   BENCH_BUILD=1                     0: use the release binaries already in $BENCH_SCRATCH
+#   BENCH_SCRATCH=.build-release      SwiftPM scratch path of the release build (static Swift stdlib)
+#   BENCH_STUB_THREADS=1              event loop threads of the HTTP stub
+#   BENCH_PROXY_ARGS=""               extra arguments for both proxies (e.g. "--log-level warning")
+#   PYTHON=python3                    interpreter for mcpo's venv and the helper
+#
+# Each (transport, proxy, concurrency) gets a fresh proxy on a free 127.0.0.1 port. Figures:
+#   ready     ms from spawning the proxy to its first 200 on /openapi.json (bench/launch.py)
+#   idle RSS  VmRSS of the proxy process 1 s after ready, before any call
+#   req/s, p50, p99   from wrk -t1 -c<C> -d<D>s (latencies from wrk's done hook, bench/echo.lua)
+#   CPU/req   utime+stime of the proxy process over the measured run / requests
+#   peak RSS  VmHWM of the proxy process after the run
+#   stub CPU  the stub's CPU over the measured run, % of one core (to show it is not the bottleneck)
+# A baseline run of wrk straight at the HTTP stub (POST /mcp tools/call) gives the latency the proxy adds.
+# Prints a table and the ratios, and writes them as markdown to bench-results/latest.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${BENCH_DURATION:-5}"
+WARMUP="${BENCH_WARMUP:-1}"
+CONCURRENCY="${BENCH_CONCURRENCY:-1 8 64}"
+TRANSPORTS="${BENCH_TRANSPORTS:-stdio streamable-http}"
+WITH_MCPO="${BENCH_MCPO:-1}"
+BUILD="${BENCH_BUILD:-1}"
+SCRATCH="${BENCH_SCRATCH:-.build-release}"
+STUB_THREADS="${BENCH_STUB_THREADS:-1}"
+read -r -a PROXY_ARGS <<< "${BENCH_PROXY_ARGS:-}"
+PYTHON="${PYTHON:-python3}"
+
+SWIFT_MCPO="$ROOT/$SCRATCH/release/mcpo"
+STUB="$ROOT/$SCRATCH/release/mcp-bench-server"
+VENV="$ROOT/bench/.venv-mcpo"
+PY_MCPO="$VENV/bin/mcpo"
+LAUNCH="$ROOT/bench/launch.py"
+LUA="$ROOT/bench/echo.lua"
+RESULTS_DIR="$ROOT/bench-results"
+# mcpo 0.0.20 with the versions of its uv.lock for the packages that matter.
+MCPO_PINS=(mcpo==0.0.20 mcp==1.17.0 fastapi==0.116.1 starlette==0.47.2 pydantic==2.11.7 uvicorn==0.35.0)
+ECHO_BODY='{"text":"hello"}'
+STUB_CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+STUB_INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcpo-bench.XXXXXX")"
+PIDS=()          # every process we started that may outlive its command (session leaders)
+KEEP_WORK=0
+
+# The pids of the children of $1 (its stdio MCP server, for one), one per line.
+children_of() {
+  local file kids
+  for file in /proc/"$1"/task/*/children; do
+    [[ -r "$file" ]] || continue
+    read -r -a kids < "$file" || true
+    (( ${#kids[@]} )) && printf '%s\n' "${kids[@]}"
+  done
+  return 0
+}
+
+alive() {
+  local state
+  [[ -r /proc/$1/stat ]] || return 1
+  state="$(< "/proc/$1/stat")"
+  state="${state##*) }"
+  [[ "${state:0:1}" != Z ]]
+}
+
+# stop <pid>: SIGTERM to the process (and its group), SIGKILL after 5 s; its children too.
+stop() {
+  local pid="$1" kids child waited=0
+  alive "$pid" || return 0
+  kids="$(children_of "$pid")"
+  kill -TERM "$pid" 2>/dev/null || true
+  while alive "$pid" && (( waited < 50 )); do sleep 0.1; waited=$((waited + 1)); done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
+  for child in $kids; do kill -KILL "$child" 2>/dev/null || true; done
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
+  if (( KEEP_WORK )); then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# CPU ticks (utime + stime) of a process.
+cpu_ticks() {
+  local stat fields
+  stat="$(< "/proc/$1/stat")"
+  read -r -a fields <<< "${stat##*) }"
+  echo $(( fields[11] + fields[12] ))
+}
+
+# status_kb <pid> <field>: VmRSS or VmHWM in kB.
+status_kb() {
+  awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Setup
+
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (apt)"
+  if (( EUID == 0 )); then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+fi
+
+if (( BUILD )); then
+  # As the Docker image ships it: release, static Swift standard library (and Foundation).
+  for product in mcpo mcp-bench-server; do
+    log "building $product (release, --static-swift-stdlib) in $SCRATCH"
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$product" \
+      > "$WORK/build-$product.log" 2>&1 || { tail -n 30 "$WORK/build-$product.log" >&2; die "building $product failed"; }
+  done
+fi
+[[ -x "$SWIFT_MCPO" && -x "$STUB" ]] || die "release binaries missing in $SCRATCH (build failed?)"
+
+if (( WITH_MCPO )); then
+  stamp="${MCPO_PINS[*]} $("$PYTHON" -V 2>&1)"
+  if [[ ! -x "$PY_MCPO" || "$(cat "$VENV/.bench-stamp" 2>/dev/null)" != "$stamp" ]]; then
+    log "setting up mcpo 0.0.20 in bench/.venv-mcpo"
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "${MCPO_PINS[@]}"
+    "$VENV/bin/python" -m pip check >/dev/null
+    printf '%s\n' "$stamp" > "$VENV/.bench-stamp"
+  fi
+fi
+
+CLK_TCK="$(getconf CLK_TCK)"
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+
+# run_wrk <url> <connections> <seconds> <body> <out-file>
+run_wrk() {
+  BENCH_WRK_BODY="$4" wrk -t1 -c"$2" -d"$3"s --timeout 10s -s "$LUA" "$1" > "$5" 2>&1 || true
+}
+
+# wrk_field <out-file> <name>: one figure of the BENCH line.
+wrk_field() {
+  sed -n 's/^BENCH .*/&/p' "$1" | tr ' ' '\n' | awk -F= -v key="$2" '$1 == key { print $2 }'
+}
+
+wrk_errors() {
+  local out="$1" total=0 name value
+  for name in errors_connect errors_read errors_write errors_status errors_timeout; do
+    value="$(wrk_field "$out" "$name")"
+    total=$(( total + ${value:-0} ))
+  done
+  echo "$total"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The stub on its own: start time over stdio, an HTTP instance for the HTTP runs and the baseline.
+
+STDIO_STUB_MS="$("$PYTHON" "$LAUNCH" stdio-start --runs 5 -- "$STUB")"
+log "stub start over stdio (spawn → tools/list answered): $STDIO_STUB_MS ms"
+
+STUB_PORT="$(free_port)"
+STUB_URL="http://127.0.0.1:$STUB_PORT/mcp"
+HTTP_STUB_MS="$("$PYTHON" "$LAUNCH" ready --url "$STUB_URL" --post "$STUB_INIT" --pid-file "$WORK/stub.pid" \
+  --log "$WORK/stub-http.log" --timeout 30 -- "$STUB" --http "$STUB_PORT" --threads "$STUB_THREADS")" \
+  || die "the HTTP stub did not start (log: $WORK/stub-http.log)"
+HTTP_STUB_PID="$(< "$WORK/stub.pid")"
+PIDS+=("$HTTP_STUB_PID")
+log "stub start over HTTP (spawn → initialize answered): $HTTP_STUB_MS ms"
+
+for c in $CONCURRENCY; do
+  out="$WORK/wrk-stub-c$c.txt"
+  if (( WARMUP > 0 )); then run_wrk "$STUB_URL" "$c" "$WARMUP" "$STUB_CALL" /dev/null; fi
+  run_wrk "$STUB_URL" "$c" "$DURATION" "$STUB_CALL" "$out"
+  requests="$(wrk_field "$out" requests)"
+  [[ -n "$requests" ]] || { KEEP_WORK=1; die "wrk failed against the stub: $(cat "$out")"; }
+  printf 'stub-direct\thttp\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t%s\t-\n' "$c" "$requests" \
+    "$(wrk_field "$out" duration_us)" "$(wrk_field "$out" p50_us)" "$(wrk_field "$out" p99_us)" \
+    "$(wrk_errors "$out")" >> "$RESULTS"
+  log "stub direct, c=$c: $requests requests"
+done
+
+# ---------------------------------------------------------------------------------------------------
+# The proxies.
+
+# run_case <transport> <impl> <connections>
+run_case() {
+  local transport="$1" impl="$2" c="$3" binary port url pid ready_ms idle_kb peak_kb out stub_pid
+  local cpu0 cpu1 stub0 stub1 requests answer
+  case "$impl" in
+    swift-mcpo) binary="$SWIFT_MCPO" ;;
+    mcpo) binary="$PY_MCPO" ;;
+  esac
+  port="$(free_port)"
+  url="http://127.0.0.1:$port"
+  local command=("$binary" --host 127.0.0.1 --port "$port" "${PROXY_ARGS[@]}")
+  if [[ "$transport" == stdio ]]; then
+    command+=(-- "$STUB")
+  else
+    command+=(--server-type streamable-http -- "$STUB_URL")
+  fi
+  local tag="$transport-$impl-c$c"
+  ready_ms="$("$PYTHON" "$LAUNCH" ready --url "$url/openapi.json" --pid-file "$WORK/$tag.pid" \
+    --log "$WORK/$tag.log" --timeout 60 -- "${command[@]}")" || { KEEP_WORK=1; die "$impl did not start ($WORK/$tag.log)"; }
+  pid="$(< "$WORK/$tag.pid")"
+  PIDS+=("$pid")
+  if [[ "$transport" == stdio ]]; then
+    stub_pid="$(children_of "$pid" | head -n1)"
+  else
+    stub_pid="$HTTP_STUB_PID"
+  fi
+  sleep 1
+  idle_kb="$(status_kb "$pid" VmRSS)"
+
+  answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' -d "$ECHO_BODY" "$url/echo" || true)"
+  [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST /echo answered '$answer' ($WORK/$tag.log)"; }
+
+  if (( WARMUP > 0 )); then run_wrk "$url/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null; fi
+  out="$WORK/wrk-$tag.txt"
+  cpu0="$(cpu_ticks "$pid")"
+  stub0="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
+  run_wrk "$url/echo" "$c" "$DURATION" "$ECHO_BODY" "$out"
+  cpu1="$(cpu_ticks "$pid")"
+  stub1="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
+  peak_kb="$(status_kb "$pid" VmHWM)"
+  stop "$pid"
+
+  requests="$(wrk_field "$out" requests)"
+  [[ -n "$requests" ]] || { KEEP_WORK=1; die "wrk failed against $impl: $(cat "$out")"; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$transport" "$c" "$requests" \
+    "$(wrk_field "$out" duration_us)" "$(wrk_field "$out" p50_us)" "$(wrk_field "$out" p99_us)" \
+    "$((cpu1 - cpu0))" "$idle_kb" "$peak_kb" "$ready_ms" "$(wrk_errors "$out")" "$((stub1 - stub0))" >> "$RESULTS"
+  log "$impl over $transport, c=$c: $requests requests, ready in $ready_ms ms"
+}
+
+IMPLS=(swift-mcpo)
+(( WITH_MCPO )) && IMPLS+=(mcpo)
+for transport in $TRANSPORTS; do
+  for impl in "${IMPLS[@]}"; do
+    for c in $CONCURRENCY; do
+      run_case "$transport" "$impl" "$c"
+    done
+  done
+done
+
+# ---------------------------------------------------------------------------------------------------
+# Report
+
+mkdir -p "$RESULTS_DIR"
+REPORT="$RESULTS_DIR/latest.md"
+COMMAND_LINE="BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_CONCURRENCY=\"$CONCURRENCY\" BENCH_MCPO=$WITH_MCPO bench/run.sh"
+CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+{
+  echo "## Benchmark run of $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- command: \`$COMMAND_LINE\`"
+  echo "- machine: $(nproc) cores ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+  echo "- swift-mcpo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || echo ' + local changes'), release build with the static Swift stdlib; mcpo 0.0.20 on $("$PYTHON" -V 2>&1)"
+  echo "- wrk -t1 -c<C> -d${DURATION}s after a ${WARMUP}s warm-up, body \`$ECHO_BODY\` to POST /echo; one fresh proxy per row"
+  echo "- stub start on its own: ${STDIO_STUB_MS} ms over stdio (spawn → tools/list answered), ${HTTP_STUB_MS} ms over HTTP"
+  echo
+  awk -F'\t' -v tck="$CLK_TCK" -v dur="$DURATION" '
+    function ms(us) { return sprintf("%.3f", us / 1000) }
+    BEGIN {
+      print "| proxy | transport | C | req/s | p50 ms | p99 ms | CPU µs/req | idle RSS MiB | peak RSS MiB | ready ms | errors | stub CPU % |"
+      print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    }
+    {
+      rps = $4 / ($5 / 1e6)
+      if ($1 == "stub-direct") {
+        printf "| stub direct | %s | %s | %.0f | %s | %s | - | - | - | - | %s | - |\n", $2, $3, rps, ms($6), ms($7), $12
+        next
+      }
+      cpu = ($4 > 0) ? ($8 / tck) * 1e6 / $4 : 0
+      printf "| %s | %s | %s | %.0f | %s | %s | %.1f | %.1f | %.1f | %s | %s | %.0f |\n", $1, $2, $3, rps, ms($6), ms($7), cpu, $9 / 1024, $10 / 1024, $11, $12, ($13 / tck) / dur * 100
+    }' "$RESULTS"
+  echo
+  awk -F'\t' -v stdio_stub="$STDIO_STUB_MS" -v order="$TRANSPORTS" '
+    function median3(key,   n, i, j, t, v) {
+      n = count[key]; if (n == 0) return ""
+      for (i = 1; i <= n; i++) v[i] = vals[key, i]
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    function add(key, value) { count[key]++; vals[key, count[key]] = value }
+    {
+      rps[$1, $2, $3] = $4 / ($5 / 1e6); p50[$1, $2, $3] = $6
+      if ($1 != "stub-direct") { add("idle" SUBSEP $1 SUBSEP $2, $9); add("ready" SUBSEP $1 SUBSEP $2, $11); seen[$2] = 1; impl[$1] = 1 }
+      if ($3 > maxc) maxc = $3
+      if (minc == "" || $3 < minc) minc = $3
+    }
+    function verdict(ok) { return ok ? "met" : "**not met**" }
+    END {
+      print "| figure | transport | swift-mcpo | mcpo | ratio | target |"
+      print "|---|---|--:|--:|--:|---|"
+      nt = split(order, transports, " ")
+      for (k = 1; k <= nt; k++) {
+        t = transports[k]
+        if (!(t in seen)) continue
+        s = rps["swift-mcpo", t, maxc]; m = rps["mcpo", t, maxc]
+        if (("mcpo", t, maxc) in rps)
+          printf "| req/s at C=%s | %s | %.0f | %.0f | %.1fx | >= 10x: %s |\n", maxc, t, s, m, s / m, verdict(s / m >= 10)
+        else
+          printf "| req/s at C=%s | %s | %.0f | - | - | - |\n", maxc, t, s
+        base = p50["stub-direct", "http", minc]
+        split("swift-mcpo mcpo", names, " ")
+        for (ni = 1; ni <= 2; ni++) {
+          name = names[ni]
+          if (!(name in impl) || !((name, t, minc) in p50) || base == "") continue
+          added = (p50[name, t, minc] - base) / 1000
+          line = sprintf("| added p50 latency at C=%s (%s) | %s |", minc, name, t)
+          if (name == "swift-mcpo") printf "%s %.3f ms | | | < 0.1 ms: %s |\n", line, added, verdict(added < 0.1)
+          else printf "%s | %.3f ms | | |\n", line, added
+        }
+        si = median3("idle" SUBSEP "swift-mcpo" SUBSEP t); mi = median3("idle" SUBSEP "mcpo" SUBSEP t)
+        if (mi != "")
+          printf "| idle RSS (median) | %s | %.1f MiB | %.1f MiB | %.2f | <= 0.20: %s |\n", t, si / 1024, mi / 1024, si / mi, verdict(si / mi <= 0.2)
+        else
+          printf "| idle RSS (median) | %s | %.1f MiB | - | - | - |\n", t, si / 1024
+        sr = median3("ready" SUBSEP "swift-mcpo" SUBSEP t); mr = median3("ready" SUBSEP "mcpo" SUBSEP t)
+        own = (t == "stdio") ? stdio_stub : 0
+        printf "| ready (median) | %s | %.1f ms | %s | %s | <= 50 ms + stub start (%.1f ms): %s |\n", t, sr, (mr != "") ? sprintf("%.1f ms", mr) : "-", (mr != "") ? sprintf("%.2f", sr / mr) : "-", own, verdict(sr <= 50 + own)
+      }
+    }' "$RESULTS"
+} > "$REPORT"
+
+cat "$REPORT"
+log "written to ${REPORT#"$ROOT"/}"
