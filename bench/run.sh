@@ -19,7 +19,7 @@
 #
 # Each (transport, proxy, concurrency) gets a fresh proxy on a free 127.0.0.1 port. Figures:
 #   ready     ms from spawning the proxy to its first 200 on /openapi.json (bench/launch.py)
-#   idle RSS  VmRSS of the proxy process 1 s after ready, before any call
+#   idle RSS  VmRSS of the proxy process 1 s after ready, before any call (and RssAnon: without mapped files)
 #   req/s, p50, p99   from wrk -t1 -c<C> -d<D>s (latencies from wrk's done hook, bench/echo.lua)
 #   CPU/req   utime+stime of the proxy process over the measured run / requests
 #   peak RSS  VmHWM of the proxy process after the run
@@ -151,6 +151,10 @@ if (( WITH_MCPO )); then
 fi
 
 CLK_TCK="$(getconf CLK_TCK)"
+LOAD_START="$(cut -d' ' -f1 /proc/loadavg)"
+if awk -v load="$LOAD_START" -v cores="$(nproc)" 'BEGIN { exit !(load > cores / 2) }'; then
+  log "warning: load average $LOAD_START on $(nproc) cores: other work on this machine will skew the figures"
+fi
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 
@@ -194,7 +198,7 @@ for c in $CONCURRENCY; do
   run_wrk "$STUB_URL" "$c" "$DURATION" "$STUB_CALL" "$out"
   requests="$(wrk_field "$out" requests)"
   [[ -n "$requests" ]] || { KEEP_WORK=1; die "wrk failed against the stub: $(cat "$out")"; }
-  printf 'stub-direct\thttp\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t%s\t-\n' "$c" "$requests" \
+  printf 'stub-direct\thttp\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t%s\t-\t-\n' "$c" "$requests" \
     "$(wrk_field "$out" duration_us)" "$(wrk_field "$out" p50_us)" "$(wrk_field "$out" p99_us)" \
     "$(wrk_errors "$out")" >> "$RESULTS"
   log "stub direct, c=$c: $requests requests"
@@ -206,7 +210,7 @@ done
 # run_case <transport> <impl> <connections>
 run_case() {
   local transport="$1" impl="$2" c="$3" binary port url pid ready_ms idle_kb peak_kb out stub_pid
-  local cpu0 cpu1 stub0 stub1 requests answer
+  local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb
   case "$impl" in
     swift-mcpo) binary="$SWIFT_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
@@ -231,6 +235,7 @@ run_case() {
   fi
   sleep 1
   idle_kb="$(status_kb "$pid" VmRSS)"
+  idle_anon_kb="$(status_kb "$pid" RssAnon)"
 
   answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' -d "$ECHO_BODY" "$url/echo" || true)"
   [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST /echo answered '$answer' ($WORK/$tag.log)"; }
@@ -247,9 +252,10 @@ run_case() {
 
   requests="$(wrk_field "$out" requests)"
   [[ -n "$requests" ]] || { KEEP_WORK=1; die "wrk failed against $impl: $(cat "$out")"; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$transport" "$c" "$requests" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$transport" "$c" "$requests" \
     "$(wrk_field "$out" duration_us)" "$(wrk_field "$out" p50_us)" "$(wrk_field "$out" p99_us)" \
-    "$((cpu1 - cpu0))" "$idle_kb" "$peak_kb" "$ready_ms" "$(wrk_errors "$out")" "$((stub1 - stub0))" >> "$RESULTS"
+    "$((cpu1 - cpu0))" "$idle_kb" "$peak_kb" "$ready_ms" "$(wrk_errors "$out")" "$((stub1 - stub0))" \
+    "$idle_anon_kb" >> "$RESULTS"
   log "$impl over $transport, c=$c: $requests requests, ready in $ready_ms ms"
 }
 
@@ -277,22 +283,23 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "- machine: $(nproc) cores ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
   echo "- swift-mcpo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || echo ' + local changes'), release build with the static Swift stdlib; mcpo 0.0.20 on $("$PYTHON" -V 2>&1)"
   echo "- wrk -t1 -c<C> -d${DURATION}s after a ${WARMUP}s warm-up, body \`$ECHO_BODY\` to POST /echo; one fresh proxy per row"
+  echo "- 1-minute load average: $LOAD_START at the start, $(cut -d' ' -f1 /proc/loadavg) at the end (other work on the machine skews every figure)"
   echo "- stub start on its own: ${STDIO_STUB_MS} ms over stdio (spawn → tools/list answered), ${HTTP_STUB_MS} ms over HTTP"
   echo
   awk -F'\t' -v tck="$CLK_TCK" -v dur="$DURATION" '
     function ms(us) { return sprintf("%.3f", us / 1000) }
     BEGIN {
-      print "| proxy | transport | C | req/s | p50 ms | p99 ms | CPU µs/req | idle RSS MiB | peak RSS MiB | ready ms | errors | stub CPU % |"
-      print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+      print "| proxy | transport | C | req/s | p50 ms | p99 ms | CPU µs/req | idle RSS MiB | idle anon MiB | peak RSS MiB | ready ms | errors | stub CPU % |"
+      print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     }
     {
       rps = $4 / ($5 / 1e6)
       if ($1 == "stub-direct") {
-        printf "| stub direct | %s | %s | %.0f | %s | %s | - | - | - | - | %s | - |\n", $2, $3, rps, ms($6), ms($7), $12
+        printf "| stub direct | %s | %s | %.0f | %s | %s | - | - | - | - | - | %s | - |\n", $2, $3, rps, ms($6), ms($7), $12
         next
       }
       cpu = ($4 > 0) ? ($8 / tck) * 1e6 / $4 : 0
-      printf "| %s | %s | %s | %.0f | %s | %s | %.1f | %.1f | %.1f | %s | %s | %.0f |\n", $1, $2, $3, rps, ms($6), ms($7), cpu, $9 / 1024, $10 / 1024, $11, $12, ($13 / tck) / dur * 100
+      printf "| %s | %s | %s | %.0f | %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %.0f |\n", $1, $2, $3, rps, ms($6), ms($7), cpu, $9 / 1024, $14 / 1024, $10 / 1024, $11, $12, ($13 / tck) / dur * 100
     }' "$RESULTS"
   echo
   awk -F'\t' -v stdio_stub="$STDIO_STUB_MS" -v order="$TRANSPORTS" '
@@ -305,7 +312,10 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     function add(key, value) { count[key]++; vals[key, count[key]] = value }
     {
       rps[$1, $2, $3] = $4 / ($5 / 1e6); p50[$1, $2, $3] = $6
-      if ($1 != "stub-direct") { add("idle" SUBSEP $1 SUBSEP $2, $9); add("ready" SUBSEP $1 SUBSEP $2, $11); seen[$2] = 1; impl[$1] = 1 }
+      if ($1 != "stub-direct") {
+        add("idle" SUBSEP $1 SUBSEP $2, $9); add("anon" SUBSEP $1 SUBSEP $2, $14); add("ready" SUBSEP $1 SUBSEP $2, $11)
+        seen[$2] = 1; impl[$1] = 1
+      }
       if ($3 > maxc) maxc = $3
       if (minc == "" || $3 < minc) minc = $3
     }
@@ -337,6 +347,9 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           printf "| idle RSS (median) | %s | %.1f MiB | %.1f MiB | %.2f | <= 0.20: %s |\n", t, si / 1024, mi / 1024, si / mi, verdict(si / mi <= 0.2)
         else
           printf "| idle RSS (median) | %s | %.1f MiB | - | - | - |\n", t, si / 1024
+        sa = median3("anon" SUBSEP "swift-mcpo" SUBSEP t); ma = median3("anon" SUBSEP "mcpo" SUBSEP t)
+        if (ma != "")
+          printf "| idle anonymous memory (median) | %s | %.1f MiB | %.1f MiB | %.2f | (not a target; RSS minus mapped files) |\n", t, sa / 1024, ma / 1024, sa / ma
         sr = median3("ready" SUBSEP "swift-mcpo" SUBSEP t); mr = median3("ready" SUBSEP "mcpo" SUBSEP t)
         own = (t == "stdio") ? stdio_stub : 0
         printf "| ready (median) | %s | %.1f ms | %s | %s | <= 50 ms + stub start (%.1f ms): %s |\n", t, sr, (mr != "") ? sprintf("%.1f ms", mr) : "-", (mr != "") ? sprintf("%.2f", sr / mr) : "-", own, verdict(sr <= 50 + own)

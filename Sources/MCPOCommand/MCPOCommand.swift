@@ -215,7 +215,8 @@ public struct MCPOCommand: AsyncParsableCommand {
             throw ValidationError("--server-type \(type) expects an http(s) URL after '--', got '\(url)'")
         }
         if serverCommand.count > 1 {
-            logger.warning("only the URL after '--' is used; ignored: \(serverCommand.dropFirst().joined(separator: " "))")
+            logger.warning(
+                "only the URL after '--' is used; ignored: \(serverCommand.dropFirst().joined(separator: " "))")
         }
         let endpoint = RemoteEndpoint(url: url, headers: try parsedHeaders())
         let name = parsed.host ?? "remote"

@@ -84,7 +84,8 @@ public final class ConfigWatcher: Sendable {
         var applied = FileIdentity.of(path)
         var pending: (identity: FileIdentity?, since: ContinuousClock.Instant)?
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let debounceMilliseconds = Int32(debounce.components.seconds * 1000 + debounce.components.attoseconds / 1_000_000_000_000_000)
+        let debounceMilliseconds = Int32(
+            debounce.components.seconds * 1000 + debounce.components.attoseconds / 1_000_000_000_000_000)
         while !stopped.isSet {
             // Short waits while a change settles, otherwise a one-second poll that also covers lost events.
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

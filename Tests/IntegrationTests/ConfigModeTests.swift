@@ -61,8 +61,14 @@ struct ConfigModeTests {
               }
             }
             """)
-        try await withProxy(["--config", folder.file, "--startup-timeout", "30"]) { proxy in
-            let ready = try await TestHTTP.get(proxy, "/readyz")
+        try await withProxy(["--config", folder.file, "--startup-timeout", "120"]) { proxy in
+            // Under a loaded machine the Python server may still be starting; readiness says when it is up.
+            var ready = try await TestHTTP.get(proxy, "/readyz")
+            _ = try await Self.eventually(within: .seconds(120)) {
+                ready = try await TestHTTP.get(proxy, "/readyz")
+                return ready.json?["servers"]?["fast"]?["state"] == "connected"
+                    && ready.json?["servers"]?["example"]?["state"] == "connected"
+            }
             #expect(ready.status == 200, "\(ready.text)")
             #expect(ready.json?["servers"]?["example"]?["state"] == "connected")
             #expect(ready.json?["servers"]?["fast"]?["state"] == "connected")
@@ -84,10 +90,10 @@ struct ConfigModeTests {
             let serverDocument = try await TestHTTP.get(proxy, "/fast/openapi.json")
             #expect(serverDocument.json?["servers"] == [["url": "/fast"]])
             #expect(serverDocument.json?["paths"]?["/add"]?["post"]?["operationId"] == "tool_add_post")
-            #expect(try OpenAPIValidator.validate(serverDocument.body).valid)
+            #expect(try await OpenAPIValidator.validate(serverDocument.body).valid)
 
             let root = try await TestHTTP.get(proxy, "/openapi.json")
-            let validation = try OpenAPIValidator.validate(root.body)
+            let validation = try await OpenAPIValidator.validate(root.body)
             #expect(validation.valid, "\(validation.output)")
             let paths = try #require(root.json?["paths"]?.objectValue)
             #expect(paths["/example/echo"] != nil)
@@ -120,16 +126,9 @@ struct ConfigModeTests {
     func invalidConfig() async throws {
         let folder = try ConfigFolder()
         try folder.write(#"{"mcpServers": {"bad": {"command": 42}}}"#)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.mcpo)
-        process.arguments = ["--port", "0", "--config", folder.file]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        let outcome = try await ProcessRunner.run(TestPaths.mcpo, ["--port", "0", "--config", folder.file])
+        let output = outcome.output
+        #expect(outcome.status == 1)
         #expect(output.contains(folder.file))
         #expect(output.contains("bad"))
         #expect(output.contains("command"))
@@ -187,8 +186,10 @@ struct ConfigModeTests {
         let second = folder.url.appendingPathComponent("..data-2")
         try FileManager.default.createDirectory(at: first, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: second, withIntermediateDirectories: true)
-        try folder.write(#"{"mcpServers": {"a": \#(Self.exampleEntry())}}"#, to: first.appendingPathComponent("mcp.json").path)
-        try folder.write(#"{"mcpServers": {"b": \#(Self.exampleEntry())}}"#, to: second.appendingPathComponent("mcp.json").path)
+        try folder.write(
+            #"{"mcpServers": {"a": \#(Self.exampleEntry())}}"#, to: first.appendingPathComponent("mcp.json").path)
+        try folder.write(
+            #"{"mcpServers": {"b": \#(Self.exampleEntry())}}"#, to: second.appendingPathComponent("mcp.json").path)
         let dataLink = folder.url.appendingPathComponent("..data").path
         try FileManager.default.createSymbolicLink(atPath: dataLink, withDestinationPath: "..data-1")
         try FileManager.default.createSymbolicLink(atPath: folder.file, withDestinationPath: "..data/mcp.json")
@@ -199,7 +200,8 @@ struct ConfigModeTests {
             let temporaryLink = folder.url.appendingPathComponent("..data_tmp").path
             try FileManager.default.createSymbolicLink(atPath: temporaryLink, withDestinationPath: "..data-2")
             #expect(rename(temporaryLink, dataLink) == 0)
-            #expect(try await Self.eventually { try await TestHTTP.post(proxy, "/b/echo", ["text": "2"]).status == 200 })
+            #expect(
+                try await Self.eventually { try await TestHTTP.post(proxy, "/b/echo", ["text": "2"]).status == 200 })
             #expect(try await TestHTTP.post(proxy, "/a/echo", ["text": "1"]).status == 404)
         }
 
@@ -211,7 +213,8 @@ struct ConfigModeTests {
             // Without --hot-reload the edit waits for SIGHUP.
             #expect(try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 404)
             kill(proxy.process.processIdentifier, SIGHUP)
-            #expect(try await Self.eventually { try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 200 })
+            #expect(
+                try await Self.eventually { try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 200 })
         }
     }
 }

@@ -111,7 +111,7 @@ struct HTTPFaceTests {
             #expect(document.json?["info"]?["title"] == "My Tools")
             #expect(document.json?["info"]?["version"] == "9.9")
             #expect(document.json?["servers"] == [["url": "/api"]])
-            let validation = try OpenAPIValidator.validate(document.body)
+            let validation = try await OpenAPIValidator.validate(document.body)
             #expect(validation.valid, "\(validation.output)")
             #expect(try await TestHTTP.get(proxy, "/openapi.json").status == 200)
             let docs = try await TestHTTP.get(proxy, "/docs")
@@ -137,7 +137,7 @@ struct HTTPFaceTests {
     func exampleServer() async throws {
         try await withProxy(server) { proxy in
             let document = try await TestHTTP.get(proxy, "/openapi.json")
-            let validation = try OpenAPIValidator.validate(document.body)
+            let validation = try await OpenAPIValidator.validate(document.body)
             #expect(validation.valid, "\(validation.output)")
             let sum = try await TestHTTP.post(proxy, "/calculate", ["operation": "multiply", "a": 6, "b": 7])
             #expect(sum.status == 200)
@@ -163,16 +163,13 @@ struct HTTPFaceTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let cert = folder.appendingPathComponent("cert.pem").path
         let key = folder.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-            "-subj", "/CN=127.0.0.1",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl is needed for this test")
+        let openssl = try await ProcessRunner.run(
+            "/usr/bin/env",
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days",
+                "1", "-subj", "/CN=127.0.0.1",
+            ])
+        try #require(openssl.status == 0, "openssl is needed for this test: \(openssl.output)")
         try await withProxy(["--ssl-certfile", cert, "--ssl-keyfile", key] + server, scheme: "https") { proxy in
             let reply = try await TestHTTP.post(proxy, "/echo", ["text": "secure"])
             #expect(reply.status == 200)
@@ -187,16 +184,9 @@ struct HTTPFaceTests {
             (["--server-type", "carrier-pigeon", "--", "x"], "Unknown --server-type"),
             (["-e", "NOEQUALS", "--", TestPaths.exampleServer], "KEY=VALUE"),
         ] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestPaths.mcpo)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardError = pipe
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus != 0, "\(arguments)")
+            let outcome = try await ProcessRunner.run(TestPaths.mcpo, arguments)
+            let output = outcome.output
+            #expect(outcome.status != 0, "\(arguments)")
             #expect(output.contains(expected), "\(arguments): \(output)")
         }
     }

@@ -10,7 +10,7 @@ struct StdioProxyTests {
         try await withProxy(["--"] + line.fastMCPServer) { proxy in
             let reply = try await TestHTTP.get(proxy, "/openapi.json")
             #expect(reply.status == 200)
-            let validation = try OpenAPIValidator.validate(reply.body)
+            let validation = try await OpenAPIValidator.validate(reply.body)
             #expect(validation.valid, "\(validation.output)")
             let document = try #require(reply.json)
             #expect(document["openapi"] == "3.1.0")
@@ -164,7 +164,7 @@ struct StdioProxyTests {
     func zodReferencesAndPagination() async throws {
         try await withProxy(["--"] + PythonLine.lowLevelServer) { proxy in
             let document = try await TestHTTP.get(proxy, "/openapi.json")
-            let validation = try OpenAPIValidator.validate(document.body)
+            let validation = try await OpenAPIValidator.validate(document.body)
             #expect(validation.valid, "\(validation.output)")
             let paths = try #require(document.json?["paths"]?.objectValue)
             // The low-level fixture pages its tools three at a time; every page must be served.

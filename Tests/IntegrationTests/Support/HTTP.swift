@@ -65,23 +65,17 @@ enum TestHTTP {
 
 /// Runs the OpenAPI validator from the Python test environment over a document.
 enum OpenAPIValidator {
-    static func validate(_ document: [UInt8]) throws -> (valid: Bool, output: String) {
+    static func validate(_ document: [UInt8]) async throws -> (valid: Bool, output: String) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).json")
         try Data(document).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.python(.mcp1))
-        process.arguments = [
-            "-c",
-            "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
-            file.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, output)
+        let outcome = try await ProcessRunner.run(
+            TestPaths.python(.mcp1),
+            [
+                "-c",
+                "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+                file.path,
+            ])
+        return (outcome.status == 0, outcome.output)
     }
 }

@@ -1,0 +1,5 @@
+import AsyncHTTPClient
+import Crypto
+import JWTKit
+import NIOHTTP1
+import NIOPosix

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import MCPOAuth
+
+@Test func placeholder() {}
