@@ -1,4 +1,5 @@
 import JSONValue
+import NIOCore
 
 /// Why a request to an upstream MCP server did not produce a result.
 public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -14,6 +15,10 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case cancelled
     /// The server broke the protocol (bad handshake, unsupported version, malformed result).
     case protocolViolation(String)
+    /// The request never left the proxy (the connection was already gone), so sending it again is safe.
+    case notDelivered(reason: String)
+    /// The answer was larger than the proxy accepts.
+    case responseTooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +28,8 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .unavailable(let reason): "unavailable: \(reason)"
         case .cancelled: "cancelled"
         case .protocolViolation(let text): "protocol violation: \(text)"
+        case .notDelivered(let reason): "not delivered: \(reason)"
+        case .responseTooLarge(let limit): "the answer is larger than the limit of \(limit) bytes"
         }
     }
 
@@ -59,6 +66,10 @@ enum RequestFailure: Error, Sendable, Equatable {
         case let failure as RequestFailure: self = failure
         case let error as MCPClientError: self = .client(error)
         case let refusal as HTTPRefusal: self = .refused(refusal)
+        // A write on a channel that is already closed: nothing left the proxy.
+        case let channelError as ChannelError
+        where channelError == .ioOnClosedChannel || channelError == .alreadyClosed:
+            self = .client(.notDelivered(reason: "the connection to the server was already closed"))
         default: self = .client(.disconnected(reason: "cannot deliver the message: \(error)"))
         }
     }

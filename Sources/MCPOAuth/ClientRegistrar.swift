@@ -13,8 +13,7 @@ public struct ClientRegistrar: Sendable {
     public let store: any TokenStore
     public let logger: Logger
 
-    public init(server: String, settings: OAuthSettings, http: OAuthHTTPClient, store: any TokenStore, logger: Logger)
-    {
+    public init(server: String, settings: OAuthSettings, http: OAuthHTTPClient, store: any TokenStore, logger: Logger) {
         self.server = server
         self.settings = settings
         self.http = http
@@ -32,10 +31,12 @@ public struct ClientRegistrar: Sendable {
     }
 
     /// The token endpoint authentication to use: the configured one (`client_metadata.token_endpoint_auth_method`),
-    /// else `client_secret_post` when advertised (mcpo's choice), else `client_secret_basic` (RFC 8414's default
-    /// when nothing is advertised), else `none`. Without a secret only `none` is possible.
+    /// else for a dynamic registration `client_secret_post` when advertised (mcpo's choice) and for a
+    /// pre-registered client `client_secret_basic` when advertised (what RFC 6749 §2.3.1 makes every server
+    /// support), else the other one, else `none`; nothing advertised means `client_secret_basic` (RFC 8414).
+    /// Without a secret only `none` is possible.
     static func authMethod(
-        settings: OAuthSettings, metadata: AuthorizationServerMetadata, hasSecret: Bool
+        settings: OAuthSettings, metadata: AuthorizationServerMetadata, hasSecret: Bool, preRegistered: Bool = false
     ) -> TokenEndpointAuthMethod {
         if let configured = settings.clientMetadata["token_endpoint_auth_method"]?.stringValue
             .flatMap(TokenEndpointAuthMethod.init(rawValue:))
@@ -44,8 +45,9 @@ public struct ClientRegistrar: Sendable {
         }
         guard hasSecret else { return .none }
         let supported = metadata.tokenEndpointAuthMethodsSupported ?? ["client_secret_basic"]
-        if supported.contains("client_secret_post") { return .clientSecretPost }
-        if supported.contains("client_secret_basic") { return .clientSecretBasic }
+        let preference: [TokenEndpointAuthMethod] =
+            preRegistered ? [.clientSecretBasic, .clientSecretPost] : [.clientSecretPost, .clientSecretBasic]
+        if let method = preference.first(where: { supported.contains($0.rawValue) }) { return method }
         return supported.contains("none") ? .none : .clientSecretBasic
     }
 
@@ -55,7 +57,8 @@ public struct ClientRegistrar: Sendable {
     ) async throws(OAuthError) -> ClientRegistration {
         let grants = Self.grantTypes(for: settings.grant)
         if let clientID = settings.clientID {
-            let method = Self.authMethod(settings: settings, metadata: metadata, hasSecret: settings.clientSecret != nil)
+            let method = Self.authMethod(
+                settings: settings, metadata: metadata, hasSecret: settings.clientSecret != nil, preRegistered: true)
             return ClientRegistration(
                 clientID: clientID, clientSecret: settings.clientSecret, authMethod: method, issuer: metadata.issuer,
                 redirectURIs: redirectURIs, grantTypes: grants, source: .preRegistered)
@@ -71,7 +74,8 @@ public struct ClientRegistrar: Sendable {
 
         var stored = try await store.loadClients(server: server)
         if let existing = stored.first(where: { $0.issuer == metadata.issuer }),
-            Set(redirectURIs).isSubset(of: Set(existing.redirectURIs)), Set(grants).isSubset(of: Set(existing.grantTypes)),
+            Set(redirectURIs).isSubset(of: Set(existing.redirectURIs)),
+            Set(grants).isSubset(of: Set(existing.grantTypes)),
             existing.secretExpiresAt.map({ $0 > now.addingTimeInterval(60) }) ?? true
         {
             return existing

@@ -130,7 +130,8 @@ public struct OAuthDiscovery: Sendable {
         for url in Self.protectedResourceMetadataURLs(serverURL: serverURL, headerURL: headerURL) {
             let response = try await http.get(url, headers: [("MCP-Protocol-Version", OAuthHTTPClient.protocolVersion)])
             guard response.status == 200 else {
-                logger.debug("no protected resource metadata", metadata: ["url": "\(url)", "status": "\(response.status)"])
+                logger.debug(
+                    "no protected resource metadata", metadata: ["url": "\(url)", "status": "\(response.status)"])
                 continue
             }
             guard let json = response.json, let metadata = ProtectedResourceMetadata(json: json, url: url) else {
@@ -138,7 +139,9 @@ public struct OAuthDiscovery: Sendable {
                 continue
             }
             if let resource = metadata.resource,
-                !acceptedResources.contains(where: { OAuthIdentifiers.resourceCovers(advertised: resource, requested: $0) })
+                !acceptedResources.contains(where: {
+                    OAuthIdentifiers.resourceCovers(advertised: resource, requested: $0)
+                })
             {
                 throw .resourceMismatch(expected: acceptedResources.first ?? serverURL, advertised: resource)
             }
@@ -168,7 +171,8 @@ public struct OAuthDiscovery: Sendable {
             }
             return metadata
         }
-        throw .discoveryFailed("no authorization server metadata for \(issuer) at \(candidates.joined(separator: ", "))")
+        throw .discoveryFailed(
+            "no authorization server metadata for \(issuer) at \(candidates.joined(separator: ", "))")
     }
 
     /// Full discovery for the MCP server at `endpointURL` (configured as `serverURL`): protected resource

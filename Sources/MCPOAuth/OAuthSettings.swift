@@ -1,6 +1,7 @@
 import Foundation
 import JSONValue
 import MCPOConfig
+import OrderedCollections
 
 /// A settings key that is missing or has the wrong type or value; the message names the key.
 public struct OAuthSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -165,8 +166,7 @@ public struct OAuthSettings: Sendable, Equatable {
         var metadata: OrderedJSONObject = [:]
         if let value = object["client_metadata"], !value.isNull {
             guard let members = value.objectValue else { throw fail("client_metadata", "must be an object") }
-            if let uris = members["redirect_uris"], !(uris.arrayValue?.allSatisfy({ $0.stringValue != nil }) ?? false)
-            {
+            if let uris = members["redirect_uris"], !(uris.arrayValue?.allSatisfy({ $0.stringValue != nil }) ?? false) {
                 throw fail("client_metadata", "redirect_uris must be an array of strings")
             }
             if let method = members["token_endpoint_auth_method"],

@@ -98,6 +98,24 @@ public struct MCPOCommand: AsyncParsableCommand {
     @Option(name: .customLong("timeout"), help: "Seconds one tool call may take (env MCPO_TIMEOUT; default 300).")
     var timeout: Double?
 
+    @Option(
+        name: .customLong("max-timeout"),
+        help: "Most seconds a caller may ask for with the X-MCPO-Timeout header (default 3600).")
+    var maxTimeout: Double = 3600
+
+    @Option(
+        name: .customLong("max-concurrent-calls"),
+        help: "Calls one server runs at once (default 128; config key maxConcurrentCalls per server).")
+    var maxConcurrentCalls: Int = 128
+
+    @Option(name: .customLong("max-queued-calls"), help: "Calls waiting per server before 503 (default 1024).")
+    var maxQueuedCalls: Int = 1024
+
+    @Option(
+        name: .customLong("max-response-size"),
+        help: "Largest message accepted from a stdio server, in bytes (default 64 MiB); larger answers get 502.")
+    var maxResponseSize: Int = 64 * 1024 * 1024
+
     @Option(name: .customLong("startup-timeout"), help: "Seconds a server may take to start and list its tools.")
     var startupTimeout: Double = 60
 
@@ -168,6 +186,15 @@ public struct MCPOCommand: AsyncParsableCommand {
         settings.maxRequestBodyBytes = maxBodySize
         settings.startupTimeoutSeconds = startupTimeout
         settings.shutdownGraceSeconds = shutdownTimeout
+        guard maxTimeout > 0, maxConcurrentCalls > 0, maxQueuedCalls >= 0, maxResponseSize > 0 else {
+            throw ValidationError(
+                "--max-timeout, --max-concurrent-calls and --max-response-size must be positive, --max-queued-calls not negative"
+            )
+        }
+        settings.maxCallTimeoutSeconds = maxTimeout
+        settings.maxConcurrentCalls = maxConcurrentCalls
+        settings.maxQueuedCalls = maxQueuedCalls
+        settings.maxResponseBytes = maxResponseSize
         if let timeout = try timeout ?? ProcessInfo.processInfo.environment["MCPO_TIMEOUT"].map(parseSeconds) {
             guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
             settings.callTimeoutSeconds = timeout

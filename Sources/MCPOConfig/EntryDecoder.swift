@@ -20,7 +20,8 @@ struct EntryDecoder {
     /// The keys this proxy reads; `${VAR}` is expanded in their string values.
     static let knownKeys: [String] = [
         "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools", "enabledTools",
-        "enabled_tools", "disabled", "timeout", "oauth", "client_header_forwarding",
+        "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
+        "client_header_forwarding",
     ]
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
     static let silentlyIgnoredKeys: Set<String> = ["alwaysAllow", "autoApprove", "description", "icon"]
@@ -235,6 +236,8 @@ private struct Fields {
         let disabledTools = try preferred(camel: "disabledTools", snake: "disabled_tools")
         let enabledTools = try preferred(camel: "enabledTools", snake: "enabled_tools")
         let timeout = try positiveSeconds("timeout")
+        let toolTimeouts = try toolTimeoutMap("toolTimeouts")
+        let maxConcurrentCalls = try positiveInteger("maxConcurrentCalls")
         let oauth = try objectValue("oauth")
         let forwarding = try headerForwarding()
 
@@ -286,10 +289,13 @@ private struct Fields {
             warn("'client_header_forwarding' is accepted for compatibility but has no effect (as in mcpo)")
         }
 
-        return ServerEntry(
+        var entry = ServerEntry(
             name: server, transport: transport, disabledTools: Set(disabledTools?.tools ?? []),
             enabledTools: enabledTools.map { Set($0.tools) }, callTimeoutSeconds: timeout, oauth: oauth,
             clientHeaderForwarding: forwarding, rawConfig: rawConfig)
+        entry.toolTimeoutSeconds = toolTimeouts
+        entry.maxConcurrentCalls = maxConcurrentCalls
+        return entry
     }
 
     private func stdio(
@@ -414,6 +420,30 @@ private struct Fields {
             throw error(key, "expected a positive number of seconds, got \(got(value))")
         }
         return number.doubleValue
+    }
+
+    /// `{"<tool>": <seconds>, …}`.
+    private func toolTimeoutMap(_ key: String) throws(ConfigError) -> [String: Double] {
+        guard let value = value(key) else { return [:] }
+        guard case .object(let members) = value else {
+            throw error(key, "expected an object of tool names to seconds, got \(got(value))")
+        }
+        var result: [String: Double] = [:]
+        for (tool, seconds) in members {
+            guard case .number(let number) = seconds, number.doubleValue.isFinite, number.doubleValue > 0 else {
+                throw error("\(key).\(tool)", "expected a positive number of seconds, got \(got(seconds))")
+            }
+            result[tool] = number.doubleValue
+        }
+        return result
+    }
+
+    private func positiveInteger(_ key: String) throws(ConfigError) -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let integer = value.intValue, integer > 0, value.numberValue?.isIntegerLiteral == true else {
+            throw error(key, "expected a positive whole number, got \(got(value))")
+        }
+        return integer
     }
 
     private func objectValue(_ key: String) throws(ConfigError) -> JSON? {

@@ -19,6 +19,13 @@ public struct ProxySettings: Sendable {
     public var maxRequestBodyBytes: Int = 16 * 1024 * 1024
     /// Default bound on one tool call.
     public var callTimeoutSeconds: Double = 300
+    /// The most a caller may ask for with the `X-MCPO-Timeout` header.
+    public var maxCallTimeoutSeconds: Double = 3600
+    /// Calls of one server running at once; more wait in a queue of `maxQueuedCalls`, beyond that 503.
+    public var maxConcurrentCalls: Int = 128
+    public var maxQueuedCalls: Int = 1024
+    /// The largest message accepted from a stdio server; a larger answer fails its call with 502.
+    public var maxResponseBytes: Int = 64 * 1024 * 1024
     /// Bound on connecting to a server (spawn or connect, then the handshake and the first tools/list).
     public var startupTimeoutSeconds: Double = 60
     /// How long SIGINT/SIGTERM waits for calls in flight before stopping.

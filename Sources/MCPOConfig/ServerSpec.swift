@@ -76,6 +76,10 @@ public struct ServerEntry: Sendable, Equatable {
     public var enabledTools: Set<String>?
     /// Per-call timeout for this server, overriding the global default.
     public var callTimeoutSeconds: Double?
+    /// Per-tool timeouts (`toolTimeouts`), overriding the server's.
+    public var toolTimeoutSeconds: [String: Double] = [:]
+    /// Calls of this server run at once at most (`maxConcurrentCalls`); nil takes the global limit.
+    public var maxConcurrentCalls: Int?
     /// The `oauth` object as written (after `${VAR}` expansion); checked to be an object, otherwise uninterpreted.
     public var oauth: JSON?
     /// The `client_header_forwarding` object as written; validated as mcpo does, without effect (as in mcpo).
@@ -98,6 +102,11 @@ public struct ServerEntry: Sendable, Equatable {
         self.rawConfig = rawConfig
     }
 
+    /// The bound on one call of `tool`: the tool's own, else the server's, else `fallback`.
+    public func timeout(forTool tool: String, fallback: Double) -> Double {
+        toolTimeoutSeconds[tool] ?? callTimeoutSeconds ?? fallback
+    }
+
     /// Whether a tool of this server is served.
     public func serves(tool: String) -> Bool {
         if disabledTools.contains(tool) { return false }
@@ -108,6 +117,7 @@ public struct ServerEntry: Sendable, Equatable {
     public static func == (lhs: ServerEntry, rhs: ServerEntry) -> Bool {
         lhs.name == rhs.name && lhs.transport == rhs.transport && lhs.disabledTools == rhs.disabledTools
             && lhs.enabledTools == rhs.enabledTools && lhs.callTimeoutSeconds == rhs.callTimeoutSeconds
+            && lhs.toolTimeoutSeconds == rhs.toolTimeoutSeconds && lhs.maxConcurrentCalls == rhs.maxConcurrentCalls
             && equivalent(lhs.oauth, rhs.oauth) && equivalent(lhs.clientHeaderForwarding, rhs.clientHeaderForwarding)
             && equivalent(lhs.rawConfig, rhs.rawConfig)
     }

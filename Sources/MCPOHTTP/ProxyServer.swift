@@ -98,6 +98,7 @@ public final class ProxyServer: Sendable {
             cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
             rootPath: settings.rootPath,
             maxBodyBytes: settings.maxRequestBodyBytes,
+            maxTimeout: settings.maxCallTimeoutSeconds,
             logger: logger)
         let scheme = settings.tls == nil ? "http" : "https"
         let logger = self.logger
@@ -130,7 +131,9 @@ public final class ProxyServer: Sendable {
     }
 
     private func httpServerBuilder() throws -> HTTPServerBuilder {
-        guard let tls = settings.tls else { return .http1() }
+        let http1 = HTTPServerBuilder.http1(
+            configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ClientConnectionWatch()]))
+        guard let tls = settings.tls else { return http1 }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map {
                 NIOSSLCertificateSource.certificate($0)
@@ -138,7 +141,7 @@ public final class ProxyServer: Sendable {
             let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
             let configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain, privateKey: .privateKey(key))
-            return try .tls(.http1(), tlsConfiguration: configuration)
+            return try .tls(http1, tlsConfiguration: configuration)
         } catch {
             throw ProxyStartupError(
                 description: "cannot load TLS certificate '\(tls.certificateFile)' or key '\(tls.keyFile)': \(error)")

@@ -21,7 +21,12 @@ public final class RPCConnection: TransportReceiver {
     private struct Pending {
         var waiter: Waiter
         var timer: Scheduled<Void>?
+        /// Receives the request's `notifications/progress` (its progress token is its id).
+        var onProgress: ProgressHandler?
     }
+
+    /// Called with each `notifications/progress` of one request (params without the token).
+    public typealias ProgressHandler = @Sendable (JSON) -> Void
 
     private struct State {
         var nextID = 1
@@ -75,10 +80,12 @@ public final class RPCConnection: TransportReceiver {
     /// Sends a request and waits for its result; `timeout` nil waits as long as the connection lives
     /// (`subscriptions/listen`, whose response only ends the subscription).
     public func request(
-        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
+        onProgress: ProgressHandler? = nil
     ) async throws(MCPClientError) -> JSON {
         do {
-            return try await detailedRequest(method, params: params, timeout: timeout, headers: headers)
+            return try await detailedRequest(
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
         } catch {
             throw error.clientError
         }
@@ -86,7 +93,8 @@ public final class RPCConnection: TransportReceiver {
 
     /// `request`, with HTTP refusals kept apart (era detection and session renewal act on them).
     func detailedRequest(
-        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
+        onProgress: ProgressHandler? = nil
     ) async throws(RequestFailure) -> JSON {
         let id: Int
         switch state.withLock({ state -> Result<Int, RequestFailure> in
@@ -98,14 +106,23 @@ public final class RPCConnection: TransportReceiver {
         case .failure(let error): throw error
         }
         var message: OrderedJSONObject = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
-        if let params { message["params"] = params }
+        if var params {
+            if onProgress != nil {
+                var meta = params["_meta"]?.objectValue ?? [:]
+                meta["progressToken"] = .int(id)
+                params["_meta"] = .object(meta)
+            }
+            message["params"] = params
+        } else if onProgress != nil {
+            message["params"] = ["_meta": ["progressToken": .int(id)]]
+        }
         let outbound = OutboundMessage(
             kind: .request(id: id), method: method, name: Self.mirroredName(method: method, params: params),
             headers: headers, body: ByteBuffer(bytes: JSON.object(message).bytes))
 
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
-                guard register(id: id, waiter: waiter, timeout: timeout) else { return }
+                guard register(id: id, waiter: waiter, timeout: timeout, onProgress: onProgress) else { return }
                 send(outbound).whenFailure { [self] error in
                     // Transports fail with the precise reason (unreachable, HTTP status, expired session...).
                     finish(id, with: .failure(RequestFailure(error)))
@@ -152,7 +169,7 @@ public final class RPCConnection: TransportReceiver {
     // MARK: - Waiters
 
     /// False when the request ended before it could wait (cancelled or closed); it must not be sent then.
-    private func register(id: Int, waiter: Waiter, timeout: Double?) -> Bool {
+    private func register(id: Int, waiter: Waiter, timeout: Double?, onProgress: ProgressHandler?) -> Bool {
         let early: Result<JSON, RequestFailure>? = state.withLock { state in
             if state.cancelledEarly.remove(id) != nil { return .failure(.client(.cancelled)) }
             if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
@@ -163,7 +180,7 @@ public final class RPCConnection: TransportReceiver {
                     }
                 }
             }
-            state.pending[id] = Pending(waiter: waiter, timer: timer)
+            state.pending[id] = Pending(waiter: waiter, timer: timer, onProgress: onProgress)
             return nil
         }
         if let early {
@@ -245,6 +262,23 @@ public final class RPCConnection: TransportReceiver {
         }
     }
 
+    public func droppedOversizedMessage(prefix: ByteBuffer, limit: Int) {
+        logger.error("[\(serverName)] dropped a message larger than \(limit) bytes")
+        guard let id = Self.leadingID(in: prefix) else { return }
+        finish(id, with: .failure(.client(.responseTooLarge(limit: limit))))
+    }
+
+    /// The `"id"` of a message from its first bytes: servers write `{"jsonrpc":"2.0","id":N,...`, so the
+    /// request an oversized answer belongs to can be failed at once instead of waiting for its timeout.
+    static func leadingID(in prefix: ByteBuffer) -> Int? {
+        let text = String(buffer: prefix)
+        guard let key = text.range(of: "\"id\"") else { return nil }
+        var rest = text[key.upperBound...].drop(while: { $0 == " " || $0 == "\t" })
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop(while: { $0 == " " || $0 == "\t" })
+        return Int(rest.prefix(while: { $0.isNumber || $0 == "-" }))
+    }
+
     public func transportClosed(reason: String) {
         if markClosed(reason: reason) { onClose(reason) }
     }
@@ -280,6 +314,14 @@ public final class RPCConnection: TransportReceiver {
         } else if let method, let id {
             answerServerRequest(id: id, method: method)
         } else if let method {
+            if method == "notifications/progress", let token = object["params"]?["progressToken"]?.intValue,
+                let handler = state.withLock({ $0.pending[token]?.onProgress })
+            {
+                var progress = object["params"]?.objectValue ?? [:]
+                progress.removeValue(forKey: "progressToken")
+                handler(.object(progress))
+                return
+            }
             onNotification(method, object["params"])
         } else {
             logger.warning("[\(serverName)] ignored a JSON-RPC message with neither method nor id")

@@ -218,18 +218,21 @@ public final class MCPSession: Sendable {
     /// Sends a request in this session's era: `_meta` added when stateless, an expired session renewed
     /// and the request sent once more when stateful over HTTP.
     public func request(
-        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = []
+        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
+        onProgress: RPCConnection.ProgressHandler? = nil
     ) async throws(MCPClientError) -> JSON {
         let params = withEraMeta(params)
         // While a new session is being opened there is no session id to send: wait for it.
         if let renewing = renewal.withLock({ $0.inProgress }) { _ = await renewing.result }
         let generation = renewal.withLock { $0.generation }
         do {
-            return try await connection.detailedRequest(method, params: params, timeout: timeout, headers: headers)
+            return try await connection.detailedRequest(
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
         } catch .refused(let refusal) where refusal.sessionExpired {
             // The server never saw this request (it did not know the session), so sending it again is safe.
             try await renew(after: generation, reason: refusal.detail)
-            return try await connection.request(method, params: params, timeout: timeout, headers: headers)
+            return try await connection.request(
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
         } catch {
             throw error.clientError
         }
@@ -268,11 +271,12 @@ public final class MCPSession: Sendable {
 
     /// Calls a tool and returns its `CallToolResult` as the server wrote it.
     public func callTool(
-        name: String, arguments: JSON, timeout: Double, headers: [(name: String, value: String)] = []
+        name: String, arguments: JSON, timeout: Double, headers: [(name: String, value: String)] = [],
+        onProgress: RPCConnection.ProgressHandler? = nil
     ) async throws(MCPClientError) -> JSON {
         let result = try await request(
             "tools/call", params: ["name": .string(name), "arguments": arguments], timeout: timeout,
-            headers: headers)
+            headers: headers, onProgress: onProgress)
         // 2026-07-28 multi round-trip: the server wants input (elicitation, sampling, roots) the proxy,
         // which advertises no client capabilities, cannot give.
         if result["resultType"]?.stringValue == "input_required" {

@@ -31,6 +31,18 @@ public struct UpstreamStatus: Sendable, Equatable {
     public var serverName: String?
     public var protocolVersion: String?
     public var lastError: String?
+    /// The last lines a stdio server wrote to stderr (empty for remote servers).
+    public var recentStderr: [String] = []
+}
+
+/// Bounds on what one upstream server may send.
+public struct UpstreamLimits: Sendable {
+    /// The largest message accepted from a stdio server; a larger answer fails its call (502).
+    public var maxMessageBytes: Int
+
+    public init(maxMessageBytes: Int = 64 * 1024 * 1024) {
+        self.maxMessageBytes = maxMessageBytes
+    }
 }
 
 /// One upstream server over its whole life.
@@ -78,23 +90,27 @@ public final class UpstreamServer: Sendable {
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let backoff: Backoff
+    private let limits: UpstreamLimits
+    private let stderrTail = StderrTail()
     private let core = Mutex(Core())
     private let latest = Mutex<UpstreamSnapshot?>(nil)
     private let observer = Mutex<SnapshotObserver?>(nil)
 
     public convenience init(
         entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
+        limits: UpstreamLimits = UpstreamLimits(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.init(
             entry: entry, client: client, startupTimeout: startupTimeout, logger: logger,
-            eventLoopGroup: eventLoopGroup, backoff: Backoff())
+            eventLoopGroup: eventLoopGroup, backoff: Backoff(), limits: limits)
     }
 
     init(
         entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
-        eventLoopGroup: any EventLoopGroup, backoff: Backoff
+        eventLoopGroup: any EventLoopGroup, backoff: Backoff, limits: UpstreamLimits = UpstreamLimits()
     ) {
+        self.limits = limits
         self.entry = entry
         self.client = client
         self.startupTimeout = startupTimeout
@@ -132,7 +148,8 @@ public final class UpstreamServer: Sendable {
             }
             return UpstreamStatus(
                 state: state, toolCount: snapshot?.tools.count ?? 0, serverName: snapshot?.server.name,
-                protocolVersion: snapshot?.server.protocolVersion, lastError: core.lastError)
+                protocolVersion: snapshot?.server.protocolVersion, lastError: core.lastError,
+                recentStderr: stderrTail.recent)
         }
     }
 
@@ -163,10 +180,14 @@ public final class UpstreamServer: Sendable {
 
     /// Calls a tool. Supervised: fails at once with `.unavailable` while the server is not connected.
     /// Otherwise: connects first when needed.
-    public func callTool(name: String, arguments: JSON, timeout: Double) async throws(MCPClientError) -> JSON {
+    /// `onProgress` gets the call's `notifications/progress` (a progress token is sent only when it is set).
+    public func callTool(
+        name: String, arguments: JSON, timeout: Double, onProgress: RPCConnection.ProgressHandler? = nil
+    ) async throws(MCPClientError) -> JSON {
         let session = try await sessionForCall()
         let headers = parameterHeaders(tool: name, arguments: arguments, session: session)
-        return try await session.callTool(name: name, arguments: arguments, timeout: timeout, headers: headers)
+        return try await session.callTool(
+            name: name, arguments: arguments, timeout: timeout, headers: headers, onProgress: onProgress)
     }
 
     /// Stops the server for good: calls in flight fail, the child is stopped, the HTTP session ended.
@@ -361,7 +382,8 @@ public final class UpstreamServer: Sendable {
                 connect: { receiver throws(MCPClientError) in
                     try await StdioTransport.launch(
                         command: command, serverName: name, receiver: receiver, logger: logger,
-                        eventLoopGroup: eventLoopGroup)
+                        eventLoopGroup: eventLoopGroup, maxLineBytes: limits.maxMessageBytes,
+                        stderrTail: stderrTail)
                 })
             do {
                 return try await MCPSession.handshake(over: connection, client: client, timeout: startupTimeout)

@@ -16,11 +16,12 @@ struct LineFramer: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
 
     let maxLength: Int
-    let onOversizedLine: @Sendable (Int) -> Void
+    /// Called once per dropped line with its first bytes.
+    let onOversizedLine: @Sendable (ByteBuffer) -> Void
     private var discarding = false
     private var scanned = 0
 
-    init(maxLength: Int, onOversizedLine: @escaping @Sendable (Int) -> Void) {
+    init(maxLength: Int, onOversizedLine: @escaping @Sendable (ByteBuffer) -> Void) {
         self.maxLength = maxLength
         self.onOversizedLine = onOversizedLine
     }
@@ -35,7 +36,7 @@ struct LineFramer: ByteToMessageDecoder {
         guard let newline else {
             scanned = buffer.readableBytes
             if buffer.readableBytes > maxLength {
-                if !discarding { onOversizedLine(buffer.readableBytes) }
+                if !discarding { onOversizedLine(Self.prefix(of: buffer)) }
                 discarding = true
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 scanned = 0
@@ -51,7 +52,7 @@ struct LineFramer: ByteToMessageDecoder {
             return .continue
         }
         if line.readableBytes > maxLength {
-            onOversizedLine(line.readableBytes)
+            onOversizedLine(Self.prefix(of: line))
             return .continue
         }
         if line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == 0x0D {
@@ -61,6 +62,10 @@ struct LineFramer: ByteToMessageDecoder {
             context.fireChannelRead(wrapInboundOut(line))
         }
         return .continue
+    }
+
+    private static func prefix(of buffer: ByteBuffer) -> ByteBuffer {
+        buffer.getSlice(at: buffer.readerIndex, length: min(256, buffer.readableBytes)) ?? ByteBuffer()
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws

@@ -9,6 +9,8 @@ public protocol TransportReceiver: AnyObject, Sendable {
     /// Whether the request with this id still waits for its response (HTTP transports resume a broken
     /// response stream only while it does).
     func isAwaitingResponse(to id: Int) -> Bool
+    /// A message too large to accept was dropped; `prefix` is its beginning (it usually names the id).
+    func droppedOversizedMessage(prefix: ByteBuffer, limit: Int)
 }
 
 /// One JSON-RPC message on its way to the server, with what HTTP transports mirror into headers.

@@ -49,6 +49,7 @@ public final class StdioTransport: MCPTransport {
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxLineBytes: Int = 64 * 1024 * 1024,
+        stderrTail: StderrTail? = nil,
         stopBounds: StopBounds = StopBounds()
     ) async throws(MCPClientError) -> StdioTransport {
         let eventLoop = eventLoopGroup.next()
@@ -67,8 +68,8 @@ public final class StdioTransport: MCPTransport {
 
         // Both pipes report the end; whichever is first decides, and the exit status gives the best reason.
         let closure = ClosureReporter(receiver: receiver, process: process, eventLoop: eventLoop)
-        let oversized: @Sendable (Int) -> Void = { size in
-            logger.error("[\(serverName)] dropped an output line of more than \(size) bytes (limit \(maxLineBytes))")
+        let oversized: @Sendable (ByteBuffer) -> Void = { prefix in
+            receiver.droppedOversizedMessage(prefix: prefix, limit: maxLineBytes)
         }
         do {
             let channel = try await NIOPipeBootstrap(group: eventLoop)
@@ -91,7 +92,9 @@ public final class StdioTransport: MCPTransport {
                             ByteToMessageHandler(LineFramer(maxLength: 64 * 1024, onOversizedLine: { _ in })),
                             LineHandler(
                                 onLine: { line in
-                                    logger.info("[\(serverName)] \(String(buffer: line))")
+                                    let text = String(buffer: line)
+                                    stderrTail?.append(text)
+                                    logger.info("[\(serverName)] \(text)")
                                 },
                                 onEnd: {})
                         )
@@ -210,4 +213,23 @@ enum ProcessEnvironment {
         }
         return result
     }
+}
+
+/// The last lines a server wrote to stderr, kept across restarts so a crash loop can be explained.
+public final class StderrTail: Sendable {
+    private let lines = Mutex<[String]>([])
+    private let capacity: Int
+
+    public init(capacity: Int = 20) {
+        self.capacity = capacity
+    }
+
+    func append(_ line: String) {
+        lines.withLock { lines in
+            lines.append(String(line.prefix(500)))
+            if lines.count > capacity { lines.removeFirst(lines.count - capacity) }
+        }
+    }
+
+    public var recent: [String] { lines.withLock { $0 } }
 }

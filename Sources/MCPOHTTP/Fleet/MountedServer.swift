@@ -9,11 +9,14 @@ final class MountedServer: Sendable {
     let upstream: UpstreamServer
     /// The mount point: "" in single-server mode, "/<prefix><name>" in config mode.
     let prefix: String
+    /// Bounds the calls running at once (`maxConcurrentCalls`) and those waiting (`--max-queued-calls`).
+    let gate: CallGate
     private let inFlight = Atomic<Int>(0)
 
-    init(upstream: UpstreamServer, prefix: String) {
+    init(upstream: UpstreamServer, prefix: String, gate: CallGate) {
         self.upstream = upstream
         self.prefix = prefix
+        self.gate = gate
     }
 
     var name: String { upstream.name }

@@ -40,13 +40,15 @@ final class ServerFleet: Sendable {
     func makeServer(for entry: ServerEntry) -> MountedServer {
         let upstream = UpstreamServer(
             entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
-            logger: logger)
+            logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes))
         let prefix: String
         switch layout {
         case .single: prefix = ""
         case .config(let pathPrefix): prefix = pathPrefix + entry.name
         }
-        let server = MountedServer(upstream: upstream, prefix: prefix)
+        let gate = CallGate(
+            limit: entry.maxConcurrentCalls ?? settings.maxConcurrentCalls, queueLimit: settings.maxQueuedCalls)
+        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate)
         upstream.observe { [weak self, weak server] _ in
             guard let self, let server, self.isMounted(server) else { return }
             self.rebuildRoutes()
@@ -69,9 +71,7 @@ final class ServerFleet: Sendable {
             let servers = self.servers
             var builder = RouteTableBuilder(settings: settings, assets: assets)
             for server in servers {
-                builder.mount(
-                    server, callTimeout: server.entry.callTimeoutSeconds ?? settings.callTimeoutSeconds,
-                    flagsOverrideInfo: isSingle)
+                builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: isSingle)
             }
             if case .config = layout { builder.addAggregatedRootDocuments(servers: servers) }
             builder.addHealth(readiness: { [weak self] in self?.readiness() ?? StandardAnswers.notFound })
@@ -118,6 +118,12 @@ final class ServerFleet: Sendable {
             if let name = status.serverName { entry["serverName"] = .string(name) }
             if let version = status.protocolVersion { entry["protocolVersion"] = .string(version) }
             entry["callsInFlight"] = .int(server.callsInFlight)
+            entry["callsQueued"] = .int(server.gate.queued)
+            if case .connected = status.state {
+            } else if !status.recentStderr.isEmpty {
+                // What a crashing server said last is usually why it crashes.
+                entry["recentStderr"] = .array(status.recentStderr.map(JSON.string))
+            }
             report[server.name] = .object(entry)
         }
         let ready = !anyStarting && (anyConnected || report.isEmpty)

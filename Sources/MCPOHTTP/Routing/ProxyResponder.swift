@@ -8,14 +8,26 @@ import MCPClient
 import NIOCore
 
 /// Answers every request: CORS, then the API key, then the route from the current table.
+/// The request context: Hummingbird's, plus the connection, so a call can tell when its client left.
+struct ProxyRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
 struct ProxyResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = ProxyRequestContext
 
     let routes: RouteTableStore
     let authenticator: APIKeyAuthenticator
     let cors: CORSPolicy
     let rootPath: String
     let maxBodyBytes: Int
+    let maxTimeout: Double
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -28,12 +40,12 @@ struct ProxyResponder: HTTPResponder {
                 status: status, headers: headers.merging([.contentType: "text/plain; charset=utf-8"]),
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        var response = await route(request)
+        var response = await route(request, connection: context.channel)
         cors.decorate(&response.headers, origin: origin)
         return response
     }
 
-    private func route(_ request: Request) async -> Response {
+    private func route(_ request: Request, connection: any Channel) async -> Response {
         let path = localPath(of: request.uri.path)
         let table = routes.table
         guard let endpoint = table.endpoints[path] else {
@@ -68,7 +80,9 @@ struct ProxyResponder: HTTPResponder {
             guard request.method == .post else {
                 return JSONResponse.answer(StandardAnswers.methodNotAllowed, headers: [.allow: "POST"])
             }
-            return await ToolCallHandler(endpoint: tool, maxBodyBytes: maxBodyBytes, logger: logger).handle(request)
+            let handler = ToolCallHandler(
+                endpoint: tool, maxBodyBytes: maxBodyBytes, maxTimeout: maxTimeout, logger: logger)
+            return await handler.handle(request, connection: connection)
         }
     }
 

@@ -23,7 +23,7 @@ struct RouteTableBuilder {
     ///
     /// `flagsOverrideInfo`: in single-server mode `--name/--description/--version` win over what the server
     /// says about itself; in config mode they describe the root document instead.
-    mutating func mount(_ server: MountedServer, callTimeout: Double, flagsOverrideInfo: Bool) {
+    mutating func mount(_ server: MountedServer, defaultTimeout: Double, flagsOverrideInfo: Bool) {
         let prefix = server.prefix
         guard let snapshot = server.upstream.snapshot else {
             unavailableMounts[prefix] = server
@@ -43,8 +43,9 @@ struct RouteTableBuilder {
         }
         let catalog = ToolCatalog(tools: definitions)
         for operation in catalog.operations {
+            let timeout = server.entry.timeout(forTool: operation.tool.name, fallback: defaultTimeout)
             endpoints[prefix + operation.path] = .tool(
-                ToolEndpoint(operation: operation, server: server, callTimeout: callTimeout))
+                ToolEndpoint(operation: operation, server: server, callTimeout: timeout))
         }
         let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)
         let section = OpenAPISection(

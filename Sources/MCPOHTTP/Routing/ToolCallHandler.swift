@@ -1,52 +1,182 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import JSONValue
 import Logging
 import MCPBridge
 import MCPClient
 import NIOCore
+import Synchronization
 
 /// One `POST /<tool>`: read the body (bounded), validate it, call the tool, translate the outcome.
 ///
+/// - The bound on the call is the tool's (config `toolTimeouts`), the server's (`timeout`) or `--timeout`;
+///   a caller may ask for another with `X-MCPO-Timeout: <seconds>`, up to `--max-timeout`.
+/// - When the HTTP client goes away, the call is cancelled upstream (`notifications/cancelled`).
+/// - A call is sent again on a fresh connection only when it provably never reached the server, or when
+///   the tool says it is safe to repeat (`readOnlyHint` or `idempotentHint`); never otherwise.
+/// - With `Accept: text/event-stream` the answer is an SSE stream of `progress` events, then one `result`
+///   (or `error`) event.
+///
 /// Tool arguments are never logged: they may hold anything, secrets included.
 struct ToolCallHandler {
+    static let timeoutHeader = HTTPField.Name("X-MCPO-Timeout")!  // a valid token, so the name exists
+
     let endpoint: ToolEndpoint
     let maxBodyBytes: Int
+    let maxTimeout: Double
     let logger: Logger
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, connection: any Channel) async -> Response {
         let started = ContinuousClock.now
-        let answer = await answer(for: request)
+        let prepared: Result<PreparedCall, HTTPAnswerFailure>
+        prepared = await prepare(request)
+        let response: Response
+        let status: Int
+        switch prepared {
+        case .failure(let failure):
+            status = failure.answer.status
+            response = JSONResponse.answer(failure.answer)
+        case .success(let call):
+            if wantsEventStream(request) {
+                status = 200
+                response = eventStream(for: call, connection: connection)
+            } else {
+                let answer = await run(call, connection: connection, onProgress: nil)
+                status = answer.status
+                response = JSONResponse.answer(answer)
+            }
+        }
         let elapsed = ContinuousClock.now - started
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         logger.info(
-            "POST \(request.uri.path) → \(endpoint.server.name)/\(endpoint.operation.tool.name) \(answer.status) in \(String(format: "%.1f", milliseconds)) ms"
+            "POST \(request.uri.path) → \(endpoint.server.name)/\(endpoint.operation.tool.name) \(status) in \(Self.milliseconds(elapsed)) ms"
         )
-        return JSONResponse.answer(answer)
+        return response
     }
 
-    private func answer(for request: Request) async -> HTTPAnswer {
+    // MARK: - Preparing
+
+    private struct PreparedCall: Sendable {
+        let arguments: JSON
+        let timeout: Double
+    }
+
+    private struct HTTPAnswerFailure: Error {
+        let answer: HTTPAnswer
+    }
+
+    private func prepare(_ request: Request) async -> Result<PreparedCall, HTTPAnswerFailure> {
+        var timeout = endpoint.callTimeout
+        if let asked = request.headers[Self.timeoutHeader] {
+            guard let seconds = Double(asked.trimmingCharacters(in: .whitespaces)), seconds > 0, seconds.isFinite
+            else {
+                return .failure(
+                    HTTPAnswerFailure(
+                        answer: HTTPAnswer(
+                            status: 400,
+                            body: [
+                                "detail": .string("X-MCPO-Timeout must be a positive number of seconds, got '\(asked)'")
+                            ]))
+                )
+            }
+            timeout = min(seconds, maxTimeout)
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            return HTTPAnswer(
-                status: 413,
-                body: ["detail": .string("The request body is larger than the limit of \(maxBodyBytes) bytes")])
+            return .failure(
+                HTTPAnswerFailure(
+                    answer: HTTPAnswer(
+                        status: 413,
+                        body: ["detail": .string("The request body is larger than the limit of \(maxBodyBytes) bytes")])
+                ))
         }
-        let arguments: JSON
         switch endpoint.operation.validator.arguments(fromBody: Array(body.readableBytesView)) {
-        case .success(let valid): arguments = valid
-        case .failure(let failure): return HTTPAnswer(status: 422, body: failure.responseBody)
+        case .success(let arguments): return .success(PreparedCall(arguments: arguments, timeout: timeout))
+        case .failure(let failure):
+            return .failure(HTTPAnswerFailure(answer: HTTPAnswer(status: 422, body: failure.responseBody)))
         }
-        do {
-            let upstream = endpoint.server.upstream
-            let result = try await endpoint.server.counting { () throws(MCPClientError) in
-                try await upstream.callTool(
-                    name: endpoint.operation.tool.name, arguments: arguments, timeout: endpoint.callTimeout)
+    }
+
+    private func wantsEventStream(_ request: Request) -> Bool {
+        guard let accept = request.headers[.accept] else { return false }
+        return accept.contains("text/event-stream") && !accept.contains("application/json")
+    }
+
+    // MARK: - Calling
+
+    /// Runs the call, cancelling it when the connection to the HTTP client closes first.
+    private func run(
+        _ call: PreparedCall, connection: any Channel, onProgress: RPCConnection.ProgressHandler?
+    ) async -> HTTPAnswer {
+        let server = endpoint.server
+        guard await server.gate.enter() else {
+            return FailureMapper.answer(
+                for: .unavailable(
+                    server: server.name,
+                    reason: "too many calls in flight (\(server.gate.limit) running, \(server.gate.queueLimit) queued)")
+            )
+        }
+        defer { server.gate.leave() }
+        return await withTaskGroup(of: HTTPAnswer?.self) { group in
+            group.addTask { await callWithRetry(call, onProgress: onProgress) }
+            group.addTask {
+                // The connection is checked only for calls that last: short calls pay one timer.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    if ClientConnectionWatch.clientHasLeft(connection), !Task.isCancelled { return nil }
+                }
+                return nil
             }
-            return ToolResultMapper.answer(for: result, outputSchema: endpoint.operation.tool.outputSchema)
-        } catch {
-            return FailureMapper.answer(for: upstreamFailure(error))
+            var answer: HTTPAnswer?
+            for await outcome in group {
+                if let outcome {
+                    answer = outcome
+                } else if ClientConnectionWatch.clientHasLeft(connection) {
+                    logger.info(
+                        "the HTTP client of \(endpoint.server.name)/\(endpoint.operation.tool.name) went away; cancelling the call"
+                    )
+                }
+                group.cancelAll()
+                break
+            }
+            return answer ?? HTTPAnswer(status: 499, body: ["detail": "The client closed the request"])
+        }
+    }
+
+    private func callWithRetry(_ call: PreparedCall, onProgress: RPCConnection.ProgressHandler?) async -> HTTPAnswer {
+        let upstream = endpoint.server.upstream
+        let tool = endpoint.operation.tool
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let result = try await endpoint.server.counting { () throws(MCPClientError) in
+                    try await upstream.callTool(
+                        name: tool.name, arguments: call.arguments, timeout: call.timeout, onProgress: onProgress)
+                }
+                return ToolResultMapper.answer(for: result, outputSchema: tool.outputSchema)
+            } catch {
+                if attempt == 1, shouldRetry(after: error) {
+                    logger.info("[\(upstream.name)] \(tool.name): \(error); sending the call again on a new connection")
+                    continue
+                }
+                return FailureMapper.answer(for: upstreamFailure(error))
+            }
+        }
+    }
+
+    /// Only when the call never reached the server, or the tool declares repeating it harmless.
+    private func shouldRetry(after error: MCPClientError) -> Bool {
+        switch error {
+        case .notDelivered:
+            return true
+        case .disconnected:
+            let annotations = endpoint.operation.tool.annotations
+            return annotations?["readOnlyHint"]?.boolValue == true || annotations?["idempotentHint"]?.boolValue == true
+        default:
+            return false
         }
     }
 
@@ -55,7 +185,7 @@ struct ToolCallHandler {
         switch error {
         case .rpc(let code, let message, let data):
             return .rpcError(code: code, message: message, data: data)
-        case .disconnected(let reason):
+        case .disconnected(let reason), .notDelivered(let reason):
             return .disconnected(server: server, reason: reason)
         case .timedOut(let seconds):
             return .timedOut(server: server, seconds: seconds)
@@ -65,6 +195,54 @@ struct ToolCallHandler {
             return .disconnected(server: server, reason: "the call was cancelled")
         case .protocolViolation(let text):
             return .disconnected(server: server, reason: "protocol violation: \(text)")
+        case .responseTooLarge(let limit):
+            return .disconnected(server: server, reason: "the answer is larger than the limit of \(limit) bytes")
         }
+    }
+
+    // MARK: - Streaming
+
+    /// `progress` events while the call runs, then `result` (the JSON a plain caller would get) or `error`
+    /// (`{"status", "body"}`); a comment line every 15 s keeps idle proxies from closing the stream.
+    private func eventStream(for call: PreparedCall, connection: any Channel) -> Response {
+        let (events, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .unbounded)
+        let handler = self
+        let caller = Task {
+            let progress: RPCConnection.ProgressHandler = { params in
+                continuation.yield(Self.event("progress", params))
+            }
+            let answer = await handler.run(call, connection: connection, onProgress: progress)
+            if answer.status < 400 {
+                continuation.yield(Self.event("result", answer.body))
+            } else {
+                continuation.yield(Self.event("error", ["status": .int(answer.status), "body": answer.body]))
+            }
+            continuation.finish()
+        }
+        let keepAlive = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(15))
+                if !Task.isCancelled { continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) }
+            }
+        }
+        continuation.onTermination = { _ in
+            keepAlive.cancel()
+            if ClientConnectionWatch.clientHasLeft(connection) { caller.cancel() }
+        }
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"  // a valid token, so the name exists
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: events))
+    }
+
+    static func event(_ name: String, _ data: JSON) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\ndata: ")
+        buffer.writeBytes(data.bytes)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return String(format: "%.1f", value)
     }
 }

@@ -162,6 +162,41 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         return "added late_tool"
 
     @server.tool()
+    async def cancellable_wait(seconds: float, marker: str) -> str:
+        """Sleep; if the call is cancelled (notifications/cancelled), write 'cancelled' to the marker file."""
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            with open(marker, "w") as handle:
+                handle.write("cancelled")
+            raise
+        return "finished"
+
+    @server.tool()
+    async def progress_steps(steps: int, ctx: Context, delay_ms: int = 50) -> str:  # type: ignore[valid-type]
+        """Report progress `steps` times (with a message), then answer 'done'."""
+        for step in range(1, steps + 1):
+            await asyncio.sleep(delay_ms / 1000)
+            await ctx.report_progress(step, steps, f"step {step}")
+        return "done"
+
+    @server.tool(annotations={"readOnlyHint": True})
+    def flaky_read(marker: str) -> str:
+        """Read-only: the first call (no marker file yet) kills the server; later calls answer."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(4)
+        return "recovered"
+
+    @server.tool()
+    def flaky_write(marker: str) -> str:
+        """Not safe to repeat: the first call (no marker file yet) kills the server mid-call."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(4)
+        return "written"
+
+    @server.tool()
     async def log_something(message: str, ctx: Context) -> str:  # type: ignore[valid-type]
         """Emit an MCP log notification (notifications/message), then return 'logged'."""
         await ctx.info(message)

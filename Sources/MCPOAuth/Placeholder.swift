@@ -1,5 +1,0 @@
-import AsyncHTTPClient
-import Crypto
-import JWTKit
-import NIOHTTP1
-import NIOPosix

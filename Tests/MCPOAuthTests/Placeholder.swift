@@ -1,5 +1,0 @@
-import Testing
-
-@testable import MCPOAuth
-
-@Test func placeholder() {}
