@@ -41,7 +41,7 @@ struct SettingsTests {
     }
 
     @Test(arguments: [
-        (JSON(["storage_type": "memory"]), "server 's': oauth.server_url is required (the URL of the protected MCP server)"),
+        (["storage_type": "memory"] as JSON, "server 's': oauth.server_url is required (the URL of the protected MCP server)"),
         (["server_url": "ftp://x"], "server 's': oauth.server_url must be an absolute http(s) URL without a fragment, got 'ftp://x'"),
         (["server_url": "http://x", "storage_type": "disk"], "server 's': oauth.storage_type must be \"file\" or \"memory\", got \"disk\""),
         (["server_url": "http://x", "callback_port": 70000], "server 's': oauth.callback_port must be an integer between 1 and 65535"),

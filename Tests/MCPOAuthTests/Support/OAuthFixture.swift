@@ -65,8 +65,8 @@ final class OAuthFixture: Sendable {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: TestPaths.python)
         child.arguments = [TestPaths.fixture] + flags
-        FileManager.default.createFile(atPath: folder + "/stdout", contents: nil)
-        FileManager.default.createFile(atPath: folder + "/stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/stderr", contents: nil)
         child.standardOutput = FileHandle(forWritingAtPath: folder + "/stdout")
         child.standardError = FileHandle(forWritingAtPath: folder + "/stderr")
         try child.run()
@@ -297,12 +297,14 @@ func eventually(
 }
 
 /// The error `body` ended with (as OAuthError), or nil when it succeeded.
-func oauthFailure<T>(_ body: () async throws(OAuthError) -> T) async -> OAuthError? {
+func oauthFailure<T>(_ body: () async throws -> T) async -> OAuthError? {
     do {
         _ = try await body()
         return nil
-    } catch {
+    } catch let error as OAuthError {
         return error
+    } catch {
+        return .transport("not an OAuthError: \(error)")
     }
 }
 
