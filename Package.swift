@@ -61,6 +61,22 @@ let package = Package(
             dependencies: ["JSONValue"],
             swiftSettings: strict
         ),
+        // OAuth 2.1 client toward protected MCP servers: discovery, registration, authorization, tokens,
+        // storage, multi-user session tokens, the loopback callback listener.
+        .target(
+            name: "MCPOAuth",
+            dependencies: [
+                "JSONValue", "MCPOConfig",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Layer 4: the HTTP face (routes, auth, CORS, docs, TLS).
         .target(
             name: "MCPOHTTP",
@@ -105,6 +121,18 @@ let package = Package(
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
         .testTarget(name: "MCPOConfigTests", dependencies: ["MCPOConfig", "JSONValue"], swiftSettings: strict),
         .testTarget(name: "MCPClientTests", dependencies: ["MCPClient", "JSONValue"], swiftSettings: strict),
+        .testTarget(
+            name: "MCPOAuthTests",
+            dependencies: [
+                "MCPOAuth", "JSONValue", "MCPOConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

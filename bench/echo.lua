@@ -1,10 +1,11 @@
 -- wrk script of bench/run.sh: POSTs one JSON body to the URL's path and prints one parsable line
 -- with the figures (latencies in microseconds) when the run is over.
---   BENCH_WRK_BODY   the body (default {"text":"hello"}, the arguments of POST /echo)
+--   BENCH_WRK_BODY     the body (default {"text":"hello"}, the arguments of POST /echo)
+--   BENCH_WRK_ACCEPT   the Accept header (default */*, as aiohttp in Open WebUI sends it)
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_WRK_BODY") or '{"text":"hello"}'
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["Accept"] = os.getenv("BENCH_WRK_ACCEPT") or "*/*"
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -64,4 +64,29 @@ public enum OAuthPages {
         object["expires_at"] = .int(Int(prompt.expiresAt.timeIntervalSince1970))
         return .object(object)
     }
+
+    /// The body of `GET /oauth/<server>/status`:
+    /// `{"server", "authenticated", "state": "authorized"|"pending"|"needs_authorization", "user_id"?, "scope"?,
+    /// "expires_at"?, "authorization_url"?, "user_code"?}`; the user id is shortened to 8 characters (as mcpo).
+    public static func statusBody(server: String, user: String?, status: OAuthStatus) -> JSON {
+        var object: OrderedJSONObject = ["server": .string(server)]
+        if let user { object["user_id"] = .string(user.count > 8 ? String(user.prefix(8)) + "..." : user) }
+        switch status {
+        case .authorized(let expiresAt, let scope):
+            object["authenticated"] = true
+            object["state"] = "authorized"
+            if let scope { object["scope"] = .string(scope) }
+            if let expiresAt { object["expires_at"] = .int(Int(expiresAt.timeIntervalSince1970)) }
+        case .pending(let prompt):
+            object["authenticated"] = false
+            object["state"] = "pending"
+            object["authorization_url"] = .string(prompt.url)
+            if let code = prompt.userCode { object["user_code"] = .string(code) }
+            object["expires_at"] = .int(Int(prompt.expiresAt.timeIntervalSince1970))
+        case .needsAuthorization:
+            object["authenticated"] = false
+            object["state"] = "needs_authorization"
+        }
+        return .object(object)
+    }
 }

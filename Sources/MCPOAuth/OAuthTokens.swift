@@ -82,8 +82,8 @@ public struct OAuthTokens: Sendable, Equatable, CustomStringConvertible, CustomD
         ]
         if let refreshToken { object["refresh_token"] = .string(refreshToken) }
         if let scope { object["scope"] = .string(scope) }
-        if let expiresAt { object["expires_at"] = .double(expiresAt.timeIntervalSince1970.rounded()) }
-        object["obtained_at"] = .double(obtainedAt.timeIntervalSince1970.rounded())
+        if let expiresAt { object["expires_at"] = .int(Int(expiresAt.timeIntervalSince1970.rounded())) }
+        object["obtained_at"] = .int(Int(obtainedAt.timeIntervalSince1970.rounded()))
         object["issuer"] = .string(issuer)
         object["resource"] = .string(resource)
         object["client_id"] = .string(clientID)

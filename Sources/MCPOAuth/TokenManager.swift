@@ -66,7 +66,10 @@ public actor TokenManager {
     private var registrations: [String: ClientRegistration] = [:]
     private var users: [String?: UserState] = [:]
     private var pendingByState: [String: PendingAuthorization] = [:]
-    private var loopback: LoopbackCallbackServer?
+    /// The loopback listener this manager waits on (shared per port through `loopbackRegistry`).
+    private let loopbackRegistry: LoopbackRegistry
+    private let loopbackID = UUID()
+    private var loopbackAttached = false
     private var loopbackTimer: Task<Void, Never>?
     private var observers: [UUID: AsyncStream<OAuthEvent>.Continuation] = [:]
     /// Most authorizations kept waiting at once (multi-user mode); the oldest go first.
@@ -76,8 +79,9 @@ public actor TokenManager {
         server: String, settings: OAuthSettings, endpointURL: String? = nil, store: (any TokenStore)? = nil,
         http: OAuthHTTPClient, proxyCallbackURL: String? = nil, logger: Logger = Logger(label: "mcpo.oauth"),
         pendingLifetime: TimeInterval = 600, maxStepUpAttempts: Int = 2, slowDownIncrement: Duration = .seconds(5),
-        now: @escaping @Sendable () -> Date = { Date() }
+        loopbackRegistry: LoopbackRegistry = .shared, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.loopbackRegistry = loopbackRegistry
         self.server = server
         self.settings = settings
         self.endpointURL = endpointURL
@@ -309,14 +313,19 @@ public actor TokenManager {
 
     /// Where `user` stands (no network traffic).
     public func status(for user: String? = nil) async -> OAuthStatus {
-        guard let user = try? key(user) else { return .needsAuthorization }
-        if let device = users[user]?.device { return .pending(device.prompt) }
-        if let tokens = try? await loadTokens(user),
+        let who: String?
+        do {
+            who = try key(user)
+        } catch {
+            return .needsAuthorization
+        }
+        if let device = users[who]?.device { return .pending(device.prompt) }
+        if let tokens = try? await loadTokens(who),
             settings.grant == .clientCredentials || !tokens.isExpired(at: now()) || tokens.refreshToken != nil
         {
             return .authorized(expiresAt: tokens.expiresAt, scope: tokens.scope)
         }
-        if let state = users[user]?.promptState, let pending = pendingByState[state], pending.expiresAt > now() {
+        if let state = users[who]?.promptState, let pending = pendingByState[state], pending.expiresAt > now() {
             return .pending(prompt(for: pending))
         }
         return .needsAuthorization
@@ -375,17 +384,17 @@ public actor TokenManager {
     public func shutdown() async {
         loopbackTimer?.cancel()
         loopbackTimer = nil
-        if let loopback {
-            self.loopback = nil
-            await loopback.stop()
+        if loopbackAttached {
+            loopbackAttached = false
+            await loopbackRegistry.detach(port: settings.callbackPort, id: loopbackID)
         }
         for state in users.values { state.device?.task.cancel() }
         for continuation in observers.values { continuation.finish() }
         observers = [:]
     }
 
-    /// The port the loopback listener is on, if it runs.
-    public var loopbackPort: Int? { loopback?.port }
+    /// The port of the loopback listener while this manager waits on it.
+    public var loopbackPort: Int? { loopbackAttached ? settings.callbackPort : nil }
 
     // MARK: Discovery and registration
 
@@ -641,23 +650,28 @@ public actor TokenManager {
 
     private func startLoopback() async {
         scheduleLoopbackStop()
-        guard loopback == nil else { return }
-        do {
-            loopback = try await LoopbackCallbackServer.start(port: settings.callbackPort, logger: logger) {
-                [weak self] query in
+        guard !loopbackAttached else { return }
+        let client = LoopbackRegistry.Client(
+            owns: { [weak self] state in await self?.owns(state: state) ?? false },
+            handle: { [weak self] query in
                 guard let self else {
-                    return .init(status: 503, html: OAuthPages.failure(server: nil, reason: "stopped"))
+                    return .init(status: 503, html: OAuthPages.failure(server: nil, reason: "the proxy is stopping"))
                 }
                 return await self.loopbackCallback(query: query)
-            }
+            })
+        do {
+            try await loopbackRegistry.attach(
+                port: settings.callbackPort, id: loopbackID, client: client, logger: logger)
+            loopbackAttached = true
             logger.info("OAuth callback listening on \(settings.loopbackRedirectURI)")
         } catch {
             let port = settings.callbackPort
-            logger.error(
-                "cannot listen for the OAuth callback on port \(port): \(error); the proxy's /oauth/\(server)/callback still accepts it"
-            )
+            let route = "/oauth/\(server)/callback"
+            logger.error("cannot listen for the OAuth callback on port \(port): \(error); \(route) still accepts it")
         }
     }
+
+    private func owns(state: String) -> Bool { pendingByState[state] != nil }
 
     private func loopbackCallback(query: String) async -> LoopbackCallbackServer.Reply {
         do {
@@ -668,18 +682,18 @@ public actor TokenManager {
         }
     }
 
-    /// Stops the listener once no loopback authorization is waiting; checked after each callback and when the
+    /// Leaves the listener once no loopback authorization is waiting; checked after each callback and when the
     /// last link expires.
     private func stopLoopbackIfIdle() async {
         removeExpiredPending()
-        guard let loopback else { return }
+        guard loopbackAttached else { return }
         let waiting = pendingByState.values.contains { usesLoopback($0.redirectURI) }
         guard !waiting else { return }
-        self.loopback = nil
+        loopbackAttached = false
         loopbackTimer?.cancel()
         loopbackTimer = nil
-        await loopback.stop()
-        logger.debug("OAuth callback listener stopped")
+        await loopbackRegistry.detach(port: settings.callbackPort, id: loopbackID)
+        logger.debug("OAuth callback listener left")
     }
 
     private func scheduleLoopbackStop() {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JSONValue
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -106,36 +107,66 @@ public struct FileTokenStore: TokenStore {
     func clientsPath(server: String) -> String { directory + "/" + Self.fileStem(server) + ".clients.json" }
 
     public func loadTokens(server: String, user: String?) async throws(OAuthError) -> OAuthTokens? {
-        guard let json = try SecureFile.readJSON(tokensPath(server: server, user: user)) else { return nil }
-        return OAuthTokens(json: json)
+        let path = tokensPath(server: server, user: user)
+        return try await SecureFile.offload { () throws(OAuthError) in
+            try SecureFile.readJSON(path).flatMap(OAuthTokens.init(json:))
+        }
     }
 
     public func saveTokens(_ tokens: OAuthTokens, server: String, user: String?) async throws(OAuthError) {
-        try SecureFile.makeDirectory(directory)
-        if user != nil { try SecureFile.makeDirectory(usersDirectory(server: server)) }
-        try SecureFile.writeJSON(tokens.json, to: tokensPath(server: server, user: user))
+        let (directory, users, path) = (
+            directory, usersDirectory(server: server), tokensPath(server: server, user: user)
+        )
+        let json = tokens.json
+        try await SecureFile.offload { () throws(OAuthError) in
+            try SecureFile.makeDirectory(directory)
+            if user != nil { try SecureFile.makeDirectory(users) }
+            try SecureFile.writeJSON(json, to: path)
+        }
     }
 
     public func deleteTokens(server: String, user: String?) async throws(OAuthError) {
         let path = tokensPath(server: server, user: user)
-        if unlink(path) != 0 && errno != ENOENT {
-            throw .storage("cannot delete \(path): \(String(cString: strerror(errno)))")
+        try await SecureFile.offload { () throws(OAuthError) in
+            if unlink(path) != 0 && errno != ENOENT {
+                throw .storage("cannot delete \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
     public func loadClients(server: String) async throws(OAuthError) -> [ClientRegistration] {
-        guard let json = try SecureFile.readJSON(clientsPath(server: server)) else { return [] }
-        return (json["clients"]?.arrayValue ?? []).compactMap(ClientRegistration.init(json:))
+        let path = clientsPath(server: server)
+        return try await SecureFile.offload { () throws(OAuthError) in
+            guard let json = try SecureFile.readJSON(path) else { return [] }
+            return (json["clients"]?.arrayValue ?? []).compactMap(ClientRegistration.init(json:))
+        }
     }
 
     public func saveClients(_ clients: [ClientRegistration], server: String) async throws(OAuthError) {
-        try SecureFile.makeDirectory(directory)
-        try SecureFile.writeJSON(["clients": .array(clients.map(\.json))], to: clientsPath(server: server))
+        let (directory, path) = (directory, clientsPath(server: server))
+        let json: JSON = ["clients": .array(clients.map(\.json))]
+        try await SecureFile.offload { () throws(OAuthError) in
+            try SecureFile.makeDirectory(directory)
+            try SecureFile.writeJSON(json, to: path)
+        }
     }
 }
 
 /// POSIX file operations for secrets.
 enum SecureFile {
+    /// Runs blocking file work (open, write, fsync, rename) on NIO's thread pool, off the cooperative pool.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws(OAuthError) -> T) async throws(OAuthError)
+        -> T
+    {
+        do {
+            return try await NIOThreadPool.singleton.runIfActive { try work() }
+        } catch let error as OAuthError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
     /// Creates `path` and missing parents with mode 0700; tightens the last component to 0700 if it exists with
     /// a looser mode. Refuses a path that is not a directory or not owned by this user.
     static func makeDirectory(_ path: String) throws(OAuthError) {

@@ -121,7 +121,7 @@ struct FlowTests {
             #expect(Self.mode(file) == 0o600)
             #expect(Self.mode(folder + "/config/mcpo/tokens") == 0o700)
             #expect(Self.mode(folder + "/config/mcpo/tokens/secure.clients.json") == 0o600)
-            let saved = try #require(try JSON.parse(String(contentsOfFile: file, encoding: .utf8)))
+            let saved = try JSON.parse(String(contentsOfFile: file, encoding: .utf8))
             #expect(saved["access_token"]?.stringValue == token)
             #expect(abs((saved["expires_at"]?.doubleValue ?? 0) - Date().timeIntervalSince1970 - 3600) < 30)
             #expect(await eventually { !LocalPort.accepts(port) })
@@ -181,7 +181,8 @@ struct FlowTests {
             #expect(try await fixture.mcp(OAuthFixture.initialize, token: retry).status == 200)
             // A second caller that failed with the old token gets the new one without another refresh.
             #expect(
-                try await manager.handleUnauthorized(failedToken: tokens[0], wwwAuthenticate: refused.headers["www-authenticate"])
+                try await manager.handleUnauthorized(
+                    failedToken: tokens[0], wwwAuthenticate: refused.headers["www-authenticate"])
                     == retry)
             refreshes = try await fixture.requests("as", "POST", "/token").filter {
                 $0["form"]?["grant_type"] == "refresh_token"
@@ -203,17 +204,18 @@ struct FlowTests {
             try await fixture.admin("/_admin/revoke_all")
             let refused = try await fixture.mcp(OAuthFixture.initialize, token: first)
             #expect(refused.status == 401)
-            let failure = await oauthFailure {
-                try await manager.handleUnauthorized(failedToken: first, wwwAuthenticate: refused.headers["www-authenticate"])
-            }
+            let failure = await Self.unauthorized(manager, failedToken: first, refused.headers["www-authenticate"])
             let again = try #require(failure?.prompt, "refresh refused → authorization required")
             #expect(again.url != prompt.url)
-            #expect(
-                try await fixture.requests("as", "POST", "/token").map { $0["form"]?["grant_type"]?.stringValue }
-                    == ["authorization_code", "refresh_token"])
-            #expect(await manager.status() == .pending(again))
+            let grants = try await fixture.requests("as", "POST", "/token").compactMap {
+                $0["form"]?["grant_type"]?.stringValue
+            }
+            #expect(grants == ["authorization_code", "refresh_token"])
+            let status = await manager.status()
+            #expect(status == .pending(again))
 
-            #expect(try await Browser.open(again.url).status == 200)
+            let relogin = try await Browser.open(again.url)
+            #expect(relogin.status == 200)
             let second = try await manager.accessToken()
             #expect(second != first)
             #expect(try await fixture.whoami(token: second)?["sub"] == "alice")
@@ -226,6 +228,12 @@ struct FlowTests {
             #expect(await manager.status() == .needsAuthorization)
             #expect(try await fixture.mcp(OAuthFixture.initialize, token: second).status == 401)
         }
+    }
+
+    /// The failure of `handleUnauthorized` (a helper: the closure form crashes the 6.3 compiler's region
+    /// analysis in that test).
+    static func unauthorized(_ manager: TokenManager, failedToken: String, _ header: [String]) async -> OAuthError? {
+        await oauthFailure { try await manager.handleUnauthorized(failedToken: failedToken, wwwAuthenticate: header) }
     }
 
     @Test func deviceAuthorizationGrantWithSlowDown() async throws {
@@ -273,8 +281,13 @@ struct FlowTests {
             #expect(identity?["sub"] == "m2m" && identity?["client_id"] == "m2m")
             let requests = try await fixture.requests("as", "POST", "/token")
             #expect(requests.count == 1)
-            #expect(requests.first?["form"] == ["grant_type": "client_credentials", "resource": .string(fixture.mcpURL), "scope": "mcp"])
-            #expect(requests.first?["authorization"]?.stringValue == "Basic " + Data("m2m:s3cret".utf8).base64EncodedString())
+            #expect(
+                requests.first?["form"] == [
+                    "grant_type": "client_credentials", "resource": .string(fixture.mcpURL), "scope": "mcp",
+                ])
+            #expect(
+                requests.first?["authorization"]?.stringValue == "Basic "
+                    + Data("m2m:s3cret".utf8).base64EncodedString())
             #expect(try await fixture.requests("as", "POST", "/register").isEmpty)
             #expect(try await fixture.requests("as", "GET", "/authorize").isEmpty)
 
@@ -317,11 +330,12 @@ struct FlowTests {
         }
     }
 
-    @Test(arguments: [
-        (["--iss-response", "wrong"], "authorization response refused: iss http://evil.example is not the issuer"),
-        (["--iss-response", "absent"], "authorization response refused: iss missing, but"),
-        (["--iss-response", "absent", "--no-iss-supported"], nil),
-    ] as [([String], String?)])
+    @Test(
+        arguments: [
+            (["--iss-response", "wrong"], "authorization response refused: iss http://evil.example is not the issuer"),
+            (["--iss-response", "absent"], "authorization response refused: iss missing, but"),
+            (["--iss-response", "absent", "--no-iss-supported"], nil),
+        ] as [([String], String?)])
     func issuerIdentificationInTheResponse(flags: [String], refusal: String?) async throws {
         try await withFixture(flags) { fixture in
             let manager = TokenManager(
@@ -383,10 +397,14 @@ struct FlowTests {
                 server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let refused = try await fixture.mcp(OAuthFixture.initialize, token: nil)
-            #expect(refused.headers["www-authenticate"] == [#"Bearer error_description="Authentication required", scope="mcp""#])
+            #expect(
+                refused.headers["www-authenticate"] == [
+                    #"Bearer error_description="Authentication required", scope="mcp""#
+                ])
             let prompt = try #require(
                 await oauthFailure {
-                    try await manager.handleUnauthorized(failedToken: nil, wwwAuthenticate: refused.headers["www-authenticate"])
+                    try await manager.handleUnauthorized(
+                        failedToken: nil, wwwAuthenticate: refused.headers["www-authenticate"])
                 }?.prompt)
             #expect(
                 Self.trail(try await fixture.log()) == [
@@ -442,7 +460,8 @@ struct FlowTests {
                 } == .insufficientScope(scope: "admin mcp offline_access superpower"))
             #expect(
                 await oauthFailure {
-                    try await manager.handleInsufficientScope(failedToken: wide, wwwAuthenticate: ["Bearer error=\"x\""])
+                    try await manager.handleInsufficientScope(
+                        failedToken: wide, wwwAuthenticate: ["Bearer error=\"x\""])
                 } == .forbidden("HTTP 403 from the server"))
         }
     }
@@ -459,8 +478,8 @@ struct FlowTests {
             #expect(try await fixture.whoami(token: try await loopback.accessToken())?["sub"] == "alice")
             await loopback.shutdown()
 
-            // use_loopback false: the redirect is the proxy's callback route.
-            let proxyCallback = "http://127.0.0.1:9/oauth/secure/callback"
+            // use_loopback false: the redirect is the proxy's callback route (the browser stops before it).
+            let proxyCallback = "https://proxy.example/oauth/secure/callback"
             let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) { $0.useLoopback = false }
             let routed = TokenManager(
                 server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP,
@@ -480,7 +499,8 @@ struct FlowTests {
             #expect(
                 await oauthFailure { try await noRedirect.accessToken() }
                     == .invalidSettings(
-                        "no redirect URI: set oauth.redirect_uri (the proxy's /oauth/secure/callback as browsers reach it)"))
+                        "no redirect URI: set oauth.redirect_uri (the proxy's /oauth/secure/callback as browsers reach it)"
+                    ))
         }
     }
 
@@ -526,6 +546,61 @@ struct FlowTests {
             #expect(await manager.expireIdleSessions() == ["user-alice", "user-carol"])
             #expect(await manager.status(for: "user-alice") == .needsAuthorization)
             #expect(try await manager.accessToken(for: "user-bob") == bob)
+        }
+    }
+
+    @Test func twoServersShareOneCallbackPort() async throws {
+        try await withFixture { first in
+            try await withFixture { second in
+                // mcpo gives every server callback_port 3030: one listener serves both, by state.
+                let port = try LocalPort.free()
+                let one = TokenManager(
+                    server: "one", settings: .fixture(first, port: port), endpointURL: first.mcpURL, http: oauthHTTP)
+                let two = TokenManager(
+                    server: "two", settings: .fixture(second, port: port), endpointURL: second.mcpURL, http: oauthHTTP)
+                // Both start listening at the same moment: one listener, no "address in use".
+                async let failureOne = oauthFailure { try await one.accessToken() }
+                async let failureTwo = oauthFailure { try await two.accessToken() }
+                let (firstFailure, secondFailure) = await (failureOne, failureTwo)
+                let promptOne = try #require(firstFailure?.prompt)
+                let promptTwo = try #require(secondFailure?.prompt)
+                let ports = (await one.loopbackPort, await two.loopbackPort)
+                #expect(ports.0 == port && ports.1 == port)
+                let visitTwo = try await Browser.open(promptTwo.url)
+                #expect(visitTwo.status == 200 && visitTwo.body.contains("authorized for two"))
+                #expect(LocalPort.accepts(port), "still waiting for server one")
+                let visitOne = try await Browser.open(promptOne.url)
+                #expect(visitOne.status == 200 && visitOne.body.contains("authorized for one"))
+                #expect(try await first.whoami(token: try await one.accessToken())?["sub"] == "alice")
+                #expect(try await second.whoami(token: try await two.accessToken())?["sub"] == "alice")
+                #expect(await eventually { !LocalPort.accepts(port) })
+            }
+        }
+    }
+
+    @Test func clientIDMetadataDocumentInsteadOfRegistration() async throws {
+        try await withFixture(["--cimd"]) { fixture in
+            let document = "https://proxy.example/oauth/client-metadata.json"
+            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) {
+                $0.clientMetadataURL = document
+            }
+            let manager = TokenManager(
+                server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP)
+            let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
+            #expect(queryItems(prompt.url)["client_id"] == document)
+            #expect(try await fixture.requests("as", "POST", "/register").isEmpty)
+            await manager.shutdown()
+        }
+        // Without the server's support the document URL is not used: dynamic registration.
+        try await withFixture { fixture in
+            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) {
+                $0.clientMetadataURL = "https://proxy.example/oauth/client-metadata.json"
+            }
+            let manager = TokenManager(
+                server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP)
+            let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
+            #expect(queryItems(prompt.url)["client_id"] == "client-1")
+            await manager.shutdown()
         }
     }
 

@@ -28,7 +28,7 @@ struct SessionTokenTests {
     static let webuiKey = "t0p-s3cr3t-16chr"
     let tokens = SessionTokens(webuiSecretKey: webuiKey, sessionSecret: nil, timeout: 1800)
 
-    var future: Int { Int(Date().timeIntervalSince1970) + 600 }
+    let future = Int(Date().timeIntervalSince1970) + 600
 
     @Test func openWebUITokenVerified() throws {
         let token = try pyJWT(#"{"id": "user-1", "exp": \#(future), "jti": "x"}"#, key: Self.webuiKey)

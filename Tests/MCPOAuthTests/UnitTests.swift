@@ -40,21 +40,52 @@ struct SettingsTests {
         #expect(settings.unknownKeys == ["extra"])
     }
 
-    @Test(arguments: [
-        (["storage_type": "memory"] as JSON, "server 's': oauth.server_url is required (the URL of the protected MCP server)"),
-        (["server_url": "ftp://x"], "server 's': oauth.server_url must be an absolute http(s) URL without a fragment, got 'ftp://x'"),
-        (["server_url": "http://x", "storage_type": "disk"], "server 's': oauth.storage_type must be \"file\" or \"memory\", got \"disk\""),
-        (["server_url": "http://x", "callback_port": 70000], "server 's': oauth.callback_port must be an integer between 1 and 65535"),
-        (["server_url": "http://x", "callback_port": "3030"], "server 's': oauth.callback_port must be an integer between 1 and 65535"),
-        (["server_url": "http://x", "use_loopback": "yes"], "server 's': oauth.use_loopback must be true or false"),
-        (["server_url": "http://x", "session_timeout_minutes": 0], "server 's': oauth.session_timeout_minutes must be a positive number of minutes"),
-        (["server_url": "http://x", "client_metadata": []], "server 's': oauth.client_metadata must be an object"),
-        (["server_url": "http://x", "grant": "password"], "server 's': oauth.grant must be authorization_code, device_code or client_credentials, got \"password\""),
-        (["server_url": "http://x", "client_secret": "x"], "server 's': oauth.client_secret needs client_id"),
-        (["server_url": "http://x", "client_metadata_url": "http://a/b"], "server 's': oauth.client_metadata_url must be an https URL with a path (the client ID metadata document)"),
-        (["server_url": "http://x", "multi_user": true, "grant": "client_credentials"], "server 's': oauth.multi_user cannot be combined with grant client_credentials (there is no user)"),
-        (["server_url": 5], "server 's': oauth.server_url must be a string"),
-    ] as [(JSON, String)])
+    @Test(
+        arguments: [
+            (
+                ["storage_type": "memory"] as JSON,
+                "server 's': oauth.server_url is required (the URL of the protected MCP server)"
+            ),
+            (
+                ["server_url": "ftp://x"],
+                "server 's': oauth.server_url must be an absolute http(s) URL without a fragment, got 'ftp://x'"
+            ),
+            (
+                ["server_url": "http://x", "storage_type": "disk"],
+                "server 's': oauth.storage_type must be \"file\" or \"memory\", got \"disk\""
+            ),
+            (
+                ["server_url": "http://x", "callback_port": 70000],
+                "server 's': oauth.callback_port must be an integer between 1 and 65535"
+            ),
+            (
+                ["server_url": "http://x", "callback_port": "3030"],
+                "server 's': oauth.callback_port must be an integer between 1 and 65535"
+            ),
+            (
+                ["server_url": "http://x", "use_loopback": "yes"],
+                "server 's': oauth.use_loopback must be true or false"
+            ),
+            (
+                ["server_url": "http://x", "session_timeout_minutes": 0],
+                "server 's': oauth.session_timeout_minutes must be a positive number of minutes"
+            ),
+            (["server_url": "http://x", "client_metadata": []], "server 's': oauth.client_metadata must be an object"),
+            (
+                ["server_url": "http://x", "grant": "password"],
+                "server 's': oauth.grant must be authorization_code, device_code or client_credentials, got \"password\""
+            ),
+            (["server_url": "http://x", "client_secret": "x"], "server 's': oauth.client_secret needs client_id"),
+            (
+                ["server_url": "http://x", "client_metadata_url": "http://a/b"],
+                "server 's': oauth.client_metadata_url must be an https URL with a path (the client ID metadata document)"
+            ),
+            (
+                ["server_url": "http://x", "multi_user": true, "grant": "client_credentials"],
+                "server 's': oauth.multi_user cannot be combined with grant client_credentials (there is no user)"
+            ),
+            (["server_url": 5], "server 's': oauth.server_url must be a string"),
+        ] as [(JSON, String)])
     func errorsNameTheKey(json: JSON, message: String) {
         do {
             _ = try OAuthSettings.parse(json, server: "s")
@@ -69,7 +100,8 @@ struct SettingsTests {
             name: "secure", transport: .streamableHTTP(RemoteEndpoint(url: "http://127.0.0.1:1/mcp")),
             oauth: ["server_url": "http://127.0.0.1:1"])
         #expect(try OAuthSettings.from(entry: entry)?.serverURL == "http://127.0.0.1:1")
-        let plain = ServerEntry(name: "plain", transport: .streamableHTTP(RemoteEndpoint(url: "http://127.0.0.1:1/mcp")))
+        let plain = ServerEntry(
+            name: "plain", transport: .streamableHTTP(RemoteEndpoint(url: "http://127.0.0.1:1/mcp")))
         #expect(try OAuthSettings.from(entry: plain) == nil)
     }
 
@@ -204,9 +236,17 @@ struct PrimitiveTests {
     @Test func tokensNeverShowTheirSecrets() {
         let tokens = OAuthTokens(
             accessToken: "at-SECRET", refreshToken: "rt-SECRET", scope: "mcp",
-            expiresAt: Date(timeIntervalSince1970: 2_000_000_000), obtainedAt: Date(timeIntervalSince1970: 1_999_996_400),
+            expiresAt: Date(timeIntervalSince1970: 2_000_000_000),
+            obtainedAt: Date(timeIntervalSince1970: 1_999_996_400),
             issuer: "http://as", resource: "http://rs/mcp", clientID: "c")
-        for text in ["\(tokens)", String(reflecting: tokens), { var out = ""; dump(tokens, to: &out); return out }()] {
+        for text in [
+            "\(tokens)", String(reflecting: tokens),
+            {
+                var out = ""
+                dump(tokens, to: &out)
+                return out
+            }(),
+        ] {
             #expect(!text.contains("SECRET"), "\(text)")
         }
         #expect(
@@ -260,5 +300,14 @@ struct PrimitiveTests {
                 == #"{"error":"authentication_required","message":"Authorization required for secure: [authorize here](http://as/authorize?x=1), then retry.","server":"secure","authorization_url":"http://as/authorize?x=1","expires_at":5}"#
         )
         #expect(OAuthPages.failure(server: "s", reason: "<script>").contains("&lt;script&gt;"))
+        #expect(
+            OAuthPages.statusBody(server: "secure", user: "0123456789", status: .pending(prompt)).text
+                == #"{"server":"secure","user_id":"01234567...","authenticated":false,"state":"pending","#
+                + #""authorization_url":"http://as/authorize?x=1","expires_at":5}"#)
+        #expect(
+            OAuthPages.statusBody(
+                server: "secure", user: nil,
+                status: .authorized(expiresAt: Date(timeIntervalSince1970: 9), scope: "mcp")
+            ).text == #"{"server":"secure","authenticated":true,"state":"authorized","scope":"mcp","expires_at":9}"#)
     }
 }

@@ -15,7 +15,8 @@ import Synchronization
 #endif
 
 enum TestPaths {
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    /// Symbolic links resolved: the test folder may be linked into a scratch package.
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
@@ -61,6 +62,9 @@ final class OAuthFixture: Sendable {
 
     /// Starts the fixture with `flags` and waits (bounded) for its ports line.
     static func start(_ flags: [String] = []) async throws -> OAuthFixture {
+        guard FileManager.default.isExecutableFile(atPath: TestPaths.python) else {
+            throw FixtureFailure(description: "\(TestPaths.python) missing: run scripts/setup-test-env.sh")
+        }
         let folder = try TemporaryFolder.make()
         let child = Process()
         child.executableURL = URL(fileURLWithPath: TestPaths.python)
@@ -92,11 +96,13 @@ final class OAuthFixture: Sendable {
             }
             if !child.isRunning {
                 let stderr = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
+                try? FileManager.default.removeItem(atPath: folder)
                 throw FixtureFailure(description: "oauth_fixture.py \(flags) exited: \(stderr.suffix(2000))")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
         kill(child.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(atPath: folder)
         throw FixtureFailure(description: "oauth_fixture.py \(flags) did not start")
     }
 
@@ -118,7 +124,8 @@ final class OAuthFixture: Sendable {
     /// The log entries of `server` ("as" or "rs") for `method` `path`.
     func requests(_ server: String, _ method: String, _ path: String) async throws -> [JSON] {
         try await log().filter {
-            $0["server"]?.stringValue == server && $0["method"]?.stringValue == method && $0["path"]?.stringValue == path
+            $0["server"]?.stringValue == server && $0["method"]?.stringValue == method
+                && $0["path"]?.stringValue == path
         }
     }
 
@@ -190,7 +197,8 @@ enum HTTPTest {
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await testHTTP.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 4 << 20)
-        return OAuthFixture.Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+        return OAuthFixture.Reply(
+            status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
     }
 }
 
