@@ -97,7 +97,11 @@ stop() {
 }
 
 cleanup() {
-  local pid
+  local pid file
+  # A signal during a launch runs this before the pid is in PIDS; the launcher wrote it to a file first.
+  for file in "$WORK"/*.pid; do
+    [[ -r "$file" ]] && PIDS+=("$(< "$file")")
+  done
   for pid in "${PIDS[@]}"; do stop "$pid"; done
   if (( KEEP_WORK )); then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
@@ -353,8 +357,9 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
       for (k = 1; k <= nt; k++) {
         t = transports[k]
         if (!(t in seen)) continue
-        s = rps["swift-mcpo", t, maxc]; m = rps["mcpo", t, maxc]
-        if (("mcpo", t, maxc) in rps)
+        has_mcpo = (("mcpo", t, maxc) in rps)  # before any rps["mcpo", …], which would create it
+        s = rps["swift-mcpo", t, maxc]; m = has_mcpo ? rps["mcpo", t, maxc] : 0
+        if (has_mcpo)
           printf "| req/s at C=%s | %s | %.0f | %.0f | %.1fx | >= 10x: %s |\n", maxc, t, s, m, s / m, verdict(s / m >= 10)
         else
           printf "| req/s at C=%s | %s | %.0f | - | - | - |\n", maxc, t, s

@@ -296,11 +296,7 @@ public struct MCPOCommand: AsyncParsableCommand {
     private func makeLogger() throws -> Logger {
         let requested = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
         let level = LogLevelName.parse(requested)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level ?? .info
-            return handler
-        }
+        LoggingSystem.bootstrap { label in ProxyLogHandler(label: label, level: level ?? .info) }
         let logger = Logger(label: "mcpo")
         if level == nil {
             logger.warning("unknown log level '\(requested)'; using info")

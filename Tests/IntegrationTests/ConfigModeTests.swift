@@ -151,13 +151,18 @@ struct ConfigModeTests {
             #expect(try await TestHTTP.get(proxy, "/openapi.json").json?["paths"]?["/example/echo"] != nil)
 
             // Changed while a call is in flight: the call completes, then the new instance serves.
-            let inFlight = Task { try await TestHTTP.post(proxy, "/fast/slow", ["seconds": 2]) }
-            try await Task.sleep(for: .milliseconds(300))
+            let marker = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
+                .path
+            defer { try? FileManager.default.removeItem(atPath: marker) }
+            let inFlight = Task {
+                try await TestHTTP.post(proxy, "/fast/marked_wait", ["seconds": 2, "marker": .string(marker)])
+            }
+            #expect(try await Self.eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
             try folder.write(
                 #"{"mcpServers": {"fast": \#(Self.fastEntry(env: "two")), "example": \#(Self.exampleEntry())}}"#)
             let finished = try await inFlight.value
             #expect(finished.status == 200, "\(finished.text)")
-            #expect(finished.json == "slept 2.0")
+            #expect(finished.json == "finished")
             #expect(
                 try await Self.eventually {
                     try await TestHTTP.post(proxy, "/fast/env_var", ["name": "FIXTURE_VALUE"]).json == "two"

@@ -8,8 +8,17 @@ struct LifecycleTests {
     @Test("a child that dies mid-call fails that call with 502 at once, and the next call respawns it")
     func crashMidCall() async throws {
         try await withProxy(["--"] + PythonLine.mcp1.fastMCPServer) { proxy in
-            let slow = Task { try await TestHTTP.post(proxy, "/slow", ["seconds": 30]) }
-            try await Task.sleep(for: .milliseconds(300))
+            let marker = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
+                .path
+            defer { try? FileManager.default.removeItem(atPath: marker) }
+            let slow = Task {
+                try await TestHTTP.post(proxy, "/marked_wait", ["seconds": 30, "marker": .string(marker)])
+            }
+            // The crash comes only once the slow call has reached the server, however loaded the machine is.
+            #expect(
+                try await ConfigModeTests.eventually(within: .seconds(60)) {
+                    FileManager.default.fileExists(atPath: marker)
+                })
             let started = ContinuousClock.now
             let crash = try await TestHTTP.post(proxy, "/crash")
             #expect(crash.status == 502, "\(crash.text)")

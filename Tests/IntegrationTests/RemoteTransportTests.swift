@@ -102,8 +102,14 @@ struct RemoteTransportTests {
         try await withRemotePeer(peer) { peer in
             try await withProxy(["--server-type", server.serverType, "--", peer.url(server.path)]) { proxy in
                 #expect(await pollUntil { (try? await TestHTTP.post(proxy, "/echo", ["text": "x"]))?.status == 200 })
-                let slow = Task { try await TestHTTP.post(proxy, "/slow", ["seconds": 30]) }
-                try await Task.sleep(for: .milliseconds(700))
+                let marker = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("in-flight-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: marker) }
+                let slow = Task {
+                    try await TestHTTP.post(proxy, "/marked_wait", ["seconds": 30, "marker": .string(marker)])
+                }
+                // Killed only once the call has reached the server, however slow the machine is.
+                #expect(await pollUntil(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
                 await peer.stop()
                 let inFlight = try await slow.value
                 #expect(inFlight.status == 502, "\(inFlight.text)")

@@ -178,7 +178,7 @@ struct RemoteBehaviorTests {
         let url = "http://127.0.0.1:\(port)/mcp"
         let server = UpstreamServer(
             entry: ServerEntry(name: "gone", transport: .streamableHTTP(RemoteEndpoint(url: url))),
-            client: ClientIdentity(name: "t", version: "0"), startupTimeout: 120, logger: Logger(label: "test"))
+            client: ClientIdentity(name: "t", version: "0"), startupTimeout: 300, logger: Logger(label: "test"))
         let started = ContinuousClock.now
         do {
             try await server.start()
@@ -191,8 +191,8 @@ struct RemoteBehaviorTests {
             #expect(reason.contains(url), "\(reason)")
             #expect(reason.contains("refused"), "\(reason)")
         }
-        // Far below the 120 s bound: the refusal is reported, not waited out (even on a loaded machine).
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // Far below the 300 s bound: the refusal is reported, not waited out (even on a loaded machine).
+        #expect(ContinuousClock.now - started < .seconds(120))
         await server.shutdown()
     }
 

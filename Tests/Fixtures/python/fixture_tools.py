@@ -173,6 +173,14 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         return "finished"
 
     @server.tool()
+    async def marked_wait(seconds: float, marker: str) -> str:
+        """Write the marker file as soon as the call arrives, then sleep (tests wait for the marker)."""
+        with open(marker, "w") as handle:
+            handle.write("started")
+        await asyncio.sleep(seconds)
+        return "finished"
+
+    @server.tool()
     async def progress_steps(steps: int, ctx: Context, delay_ms: int = 50) -> str:  # type: ignore[valid-type]
         """Report progress `steps` times (with a message), then answer 'done'."""
         for step in range(1, steps + 1):

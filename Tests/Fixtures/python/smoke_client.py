@@ -154,7 +154,7 @@ def smoke_high_level(argv: list[str]) -> None:
     names = [t["name"] for t in tools]
     expected = [
         "echo", "add", "create_order", "tree_size", "explode", "pixel", "json_text", "slow", "crash", "env_var",
-        "big", "length", "structured", "whoami", "add_tool", "cancellable_wait", "progress_steps", "flaky_read",
+        "big", "length", "structured", "whoami", "add_tool", "cancellable_wait", "marked_wait", "progress_steps", "flaky_read",
         "flaky_write", "log_something",
     ]
     check("tool names", sorted(names) == sorted(expected), names)
