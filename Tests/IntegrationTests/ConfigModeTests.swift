@@ -168,6 +168,13 @@ struct ConfigModeTests {
                     try await TestHTTP.post(proxy, "/fast/env_var", ["name": "FIXTURE_VALUE"]).json == "two"
                 })
 
+            // Changed to something that cannot start: the old instance keeps serving.
+            try folder.write(
+                #"{"mcpServers": {"fast": {"command": "no-such-command-for-mcpo-tests"}, "example": \#(Self.exampleEntry())}}"#
+            )
+            #expect(await proxy.waitForLog("failed fast"))
+            #expect(try await TestHTTP.post(proxy, "/fast/env_var", ["name": "FIXTURE_VALUE"]).json == "two")
+
             // Invalid: logged and ignored; everything keeps serving.
             try folder.write(#"{"mcpServers": {"fast": "#)
             #expect(await proxy.waitForLog("rejected"))

@@ -134,6 +134,14 @@ struct ResilienceTests {
             #expect(ContinuousClock.now - started < .seconds(60))
             let after = try await TestHTTP.post(proxy, "/echo", ["text": "after"])
             #expect(after.json == "after")
+            // The server pings the proxy; the proxy answers.
+            #expect(try await TestHTTP.post(proxy, "/ping_client").json == "sent")
+            #expect(
+                try await ConfigModeTests.eventually(within: .seconds(20)) {
+                    try await TestHTTP.post(proxy, "/ping_answered").json == [
+                        "jsonrpc": "2.0", "id": "server-ping", "result": [:],
+                    ]
+                })
             #expect(proxy.logText.contains("not JSON-RPC") || proxy.logText.contains("ignored"))
         }
     }

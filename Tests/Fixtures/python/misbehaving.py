@@ -21,6 +21,8 @@ def result(request_id, text):
 TOOLS = [
     {"name": "echo", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
     {"name": "huge", "inputSchema": {"type": "object", "properties": {"size": {"type": "integer"}}, "required": ["size"]}},
+    {"name": "ping_client", "inputSchema": {"type": "object", "properties": {}}},
+    {"name": "ping_answered", "inputSchema": {"type": "object", "properties": {}}},
     {
         "name": "garbage_then_echo",
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
@@ -28,12 +30,16 @@ TOOLS = [
 ]
 
 write("this server prints a banner on stdout, which MCP forbids")
+ping_answer = None
 for line in sys.stdin:
     line = line.strip()
     if not line:
         continue
     message = json.loads(line)
     method, request_id = message.get("method"), message.get("id")
+    if request_id == "server-ping" and method is None:
+        ping_answer = message
+        continue
     if request_id is None:
         continue
     if method == "initialize":
@@ -45,7 +51,13 @@ for line in sys.stdin:
         write(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {"tools": TOOLS}}))
     elif method == "tools/call":
         name, arguments = message["params"]["name"], message["params"].get("arguments", {})
-        if name == "huge":
+        if name == "ping_client":
+            # A server-to-client request: the client must answer it.
+            write(json.dumps({"jsonrpc": "2.0", "id": "server-ping", "method": "ping"}))
+            result(request_id, "sent")
+        elif name == "ping_answered":
+            result(request_id, json.dumps(ping_answer))
+        elif name == "huge":
             result(request_id, "x" * int(arguments["size"]))
         elif name == "garbage_then_echo":
             write("{{{ not json")
