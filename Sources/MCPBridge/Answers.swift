@@ -109,6 +109,10 @@ public enum UpstreamFailure: Sendable, Error, Hashable {
     case timedOut(server: String, seconds: Double)
     /// The server is not connected at all, e.g. still starting or failed to start (503).
     case unavailable(server: String, reason: String)
+    /// The server is protected by OAuth and the call cannot be authorized: 401 while the proxy (or the calling
+    /// user) is not authorized yet, `body` saying where to authorize; 403 when the server refuses even after a
+    /// step-up. `body` is answered as given.
+    case authorization(status: Int, body: JSON)
 }
 
 /// Turns an upstream failure into the HTTP answer, with mcpo's status codes for JSON-RPC errors
@@ -127,6 +131,8 @@ public enum FailureMapper {
             return message(504, "MCP server '\(server)' did not answer within \(format(seconds)) s")
         case .unavailable(let server, let reason):
             return message(503, "MCP server '\(server)' is unavailable: \(reason)")
+        case .authorization(let status, let body):
+            return HTTPAnswer(status: status, body: body)
         }
     }
 

@@ -19,6 +19,11 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case notDelivered(reason: String)
     /// The answer was larger than the proxy accepts.
     case responseTooLarge(limit: Int)
+    /// The server is protected by OAuth and a user must authorize the proxy first: open `url`. `body` is the
+    /// JSON a caller gets (401), with the link.
+    case authorizationRequired(url: String, body: JSON)
+    /// The server refused the proxy's OAuth token for this request (403), even after a step-up authorization.
+    case forbidden(reason: String)
 
     public var description: String {
         switch self {
@@ -30,6 +35,8 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .protocolViolation(let text): "protocol violation: \(text)"
         case .notDelivered(let reason): "not delivered: \(reason)"
         case .responseTooLarge(let limit): "the answer is larger than the limit of \(limit) bytes"
+        case .authorizationRequired(let url, _): "OAuth authorization required: open \(url)"
+        case .forbidden(let reason): "forbidden: \(reason)"
         }
     }
 

@@ -41,6 +41,8 @@ public actor TokenManager {
     let logger: Logger
     /// The proxy's own callback (`<base>/oauth/<server>/callback`) for when the loopback is not used.
     let proxyCallbackURL: String?
+    /// The same, known only once the proxy listens (e.g. `--port 0`); asked when a link is made.
+    let proxyCallbackURLProvider: (@Sendable () async -> String?)?
     /// How long an authorization link stays valid.
     public nonisolated let pendingLifetime: TimeInterval
     /// How many step-up authorizations are tried for the same scope set before giving up.
@@ -77,7 +79,8 @@ public actor TokenManager {
 
     public init(
         server: String, settings: OAuthSettings, endpointURL: String? = nil, store: (any TokenStore)? = nil,
-        http: OAuthHTTPClient, proxyCallbackURL: String? = nil, logger: Logger = Logger(label: "mcpo.oauth"),
+        http: OAuthHTTPClient, proxyCallbackURL: String? = nil,
+        proxyCallbackURLProvider: (@Sendable () async -> String?)? = nil, logger: Logger = Logger(label: "mcpo.oauth"),
         pendingLifetime: TimeInterval = 600, maxStepUpAttempts: Int = 2, slowDownIncrement: Duration = .seconds(5),
         loopbackRegistry: LoopbackRegistry = .shared, now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -88,6 +91,7 @@ public actor TokenManager {
         self.store = store ?? (settings.storageType == .memory ? MemoryTokenStore() : FileTokenStore())
         self.http = http
         self.proxyCallbackURL = proxyCallbackURL
+        self.proxyCallbackURLProvider = proxyCallbackURLProvider
         var logger = logger
         logger[metadataKey: "server"] = "\(server)"
         self.logger = logger
@@ -234,7 +238,7 @@ public actor TokenManager {
             logger.warning("the authorization server has no device authorization endpoint; using the browser flow")
         }
         guard metadata.supportsS256 else { throw .pkceUnsupported(issuer: metadata.issuer) }
-        let redirect = try redirectURI(for: user, requested: requested)
+        let redirect = try await redirectURI(for: user, requested: requested)
         let flow = try await makeFlow(found, redirectURIs: [redirect], scope: scope)
         let pending = try flow.start(
             redirectURI: redirect, scope: scope, user: user, lifetime: pendingLifetime, now: now())
@@ -481,11 +485,12 @@ public actor TokenManager {
 
     static func joinScopes(_ scopes: Set<String>) -> String { scopes.sorted().joined(separator: " ") }
 
-    private func redirectURI(for user: String?, requested: String?) throws(OAuthError) -> String {
+    private func redirectURI(for user: String?, requested: String?) async throws(OAuthError) -> String {
         if let configured = settings.redirectURI { return configured }
         if !settings.multiUser && settings.useLoopback { return settings.loopbackRedirectURI }
         if let requested { return requested }
         if let proxyCallbackURL { return proxyCallbackURL }
+        if let provided = await proxyCallbackURLProvider?() { return provided }
         throw .invalidSettings(
             "no redirect URI: set oauth.redirect_uri (the proxy's /oauth/\(server)/callback as browsers reach it)")
     }

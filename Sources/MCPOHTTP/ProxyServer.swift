@@ -63,6 +63,11 @@ public final class ProxyServer: Sendable {
                 throw ProxyStartupError(description: error.description)
             }
             for warning in config.warnings { logger.warning("\(warning)") }
+            do {
+                for warning in try OAuthConfig.check(config, file: path) { logger.warning("\(warning)") }
+            } catch {
+                throw ProxyStartupError(description: error.description)
+            }
             let reloader = ConfigReloader(fleet: fleet, logger: logger)
             await reloader.startAll(
                 config, firstAttemptBound: .milliseconds(Int64(settings.startupTimeoutSeconds * 1000)))
@@ -83,12 +88,12 @@ public final class ProxyServer: Sendable {
             do {
                 try await server.upstream.start()
             } catch {
-                await server.upstream.shutdown()
+                await server.shutdown()
                 throw ProxyStartupError(description: "cannot start MCP server '\(entry.name)': \(error)")
             }
         }
         // Remote servers may be down now and up later: serve 503 meanwhile and keep trying.
-        server.upstream.startInBackground()
+        server.start()
     }
 
     private func serveHTTP(extraServices: [ServiceGroupConfiguration.ServiceConfiguration]) async throws {
@@ -99,9 +104,11 @@ public final class ProxyServer: Sendable {
             rootPath: settings.rootPath,
             maxBodyBytes: settings.maxRequestBodyBytes,
             maxTimeout: settings.maxCallTimeoutSeconds,
+            defaultScheme: settings.tls == nil ? "http" : "https",
             logger: logger)
         let scheme = settings.tls == nil ? "http" : "https"
         let logger = self.logger
+        let listening = fleet.listening
         let app = Application(
             responder: responder,
             server: try httpServerBuilder(),
@@ -109,6 +116,7 @@ public final class ProxyServer: Sendable {
                 address: .hostname(settings.host, port: settings.port), serverName: "swift-mcpo"),
             onServerRunning: { [settings] channel in
                 let port = channel.localAddress?.port ?? settings.port
+                listening.set(port: port)
                 logger.info("mcpo is serving on \(scheme)://\(settings.host):\(port)")
             },
             logger: quietHTTPLogger())
@@ -127,6 +135,7 @@ public final class ProxyServer: Sendable {
         }
         await fleet.shutdownAll()
         await UpstreamServer.shutdownSharedHTTPClient()
+        await fleet.shutdownOAuthClient()
         logger.info("mcpo stopped")
     }
 
@@ -185,7 +194,7 @@ private struct ConfigReloadService: Service {
         let watcher = watchFile ? ConfigWatcher(path: path) : nil
         defer { watcher?.stop() }
         let (triggers, trigger) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { trigger.yield("SIGHUP") }
@@ -211,6 +220,12 @@ private struct ConfigReloadService: Service {
             return
         }
         for warning in config.warnings { logger.warning("\(warning)") }
+        do {
+            for warning in try OAuthConfig.check(config, file: path) { logger.warning("\(warning)") }
+        } catch {
+            logger.error("reload (\(reason)) rejected, still serving the previous config: \(error)")
+            return
+        }
         let summary = await reloader.apply(config)
         logger.info("reload (\(reason)): \(summary)")
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 @testable import MCPOAuth
@@ -18,7 +19,7 @@ func pyJWT(_ claims: String, key: String, algorithm: String = "HS256") throws ->
     try python.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     python.waitUntilExit()
-    guard python.terminationStatus == 0 else { throw FixtureFailure(description: "PyJWT failed") }
+    guard python.terminationStatus == 0 else { throw FixtureFailure("PyJWT failed") }
     return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 

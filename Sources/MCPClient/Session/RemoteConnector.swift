@@ -41,6 +41,8 @@ struct RemoteConnector: Sendable {
     let timeout: Double
     let logger: Logger
     let eventLoopGroup: any EventLoopGroup
+    /// OAuth for streamable HTTP (legacy SSE servers get none).
+    var authorizer: (any UpstreamAuthorizer)? = nil
 
     struct Connected: Sendable {
         var session: MCPSession
@@ -68,6 +70,8 @@ struct RemoteConnector: Sendable {
                     return try await connect(era: hint, url: url, events: events)
                 } catch .unavailable(let reason) {
                     throw .unavailable(reason: reason)
+                } catch .authorizationRequired(let url, let body) {
+                    throw .authorizationRequired(url: url, body: body)
                 } catch {
                     logger.info("[\(serverName)] \(hint) no longer works (\(error)); detecting the protocol again")
                 }
@@ -178,7 +182,7 @@ struct RemoteConnector: Sendable {
     ) -> StreamableHTTPTransport {
         StreamableHTTPTransport(
             endpoint: url, headers: endpoint.headers, mode: mode, serverName: serverName, receiver: receiver,
-            logger: logger, client: UpstreamHTTPClient.shared, eventLoop: eventLoopGroup.next())
+            logger: logger, client: UpstreamHTTPClient.shared, eventLoop: eventLoopGroup.next(), authorizer: authorizer)
     }
 
     private func open(

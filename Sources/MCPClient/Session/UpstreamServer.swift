@@ -21,6 +21,9 @@ public enum UpstreamState: Sendable, Equatable {
     case reconnecting(lastError: String, nextAttemptIn: Double)
     /// Not connected and not retrying by itself (the next call tries again).
     case failed(String)
+    /// OAuth: the server needs a user to authorize the proxy (open `url`); it connects once that is done,
+    /// without retrying meanwhile.
+    case awaitingAuthorization(url: String)
     case stopped
 }
 
@@ -66,6 +69,8 @@ public final class UpstreamServer: Sendable {
         case ready(MCPSession, generation: Int)
         /// Supervised and backing off until `retryAt`.
         case waiting(lastError: String, retryAt: ContinuousClock.Instant)
+        /// Supervised and waiting for an OAuth authorization (no retries until it changes).
+        case awaitingAuthorization(url: String)
         case stopped
     }
 
@@ -91,6 +96,8 @@ public final class UpstreamServer: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let backoff: Backoff
     private let limits: UpstreamLimits
+    /// OAuth toward a streamable HTTP server: tokens on every request, and what to do when they are refused.
+    private let authorizer: (any UpstreamAuthorizer)?
     private let stderrTail = StderrTail()
     private let core = Mutex(Core())
     private let latest = Mutex<UpstreamSnapshot?>(nil)
@@ -98,19 +105,21 @@ public final class UpstreamServer: Sendable {
 
     public convenience init(
         entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
-        limits: UpstreamLimits = UpstreamLimits(),
+        limits: UpstreamLimits = UpstreamLimits(), authorizer: (any UpstreamAuthorizer)? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.init(
             entry: entry, client: client, startupTimeout: startupTimeout, logger: logger,
-            eventLoopGroup: eventLoopGroup, backoff: Backoff(), limits: limits)
+            eventLoopGroup: eventLoopGroup, backoff: Backoff(), limits: limits, authorizer: authorizer)
     }
 
     init(
         entry: ServerEntry, client: ClientIdentity, startupTimeout: Double, logger: Logger,
-        eventLoopGroup: any EventLoopGroup, backoff: Backoff, limits: UpstreamLimits = UpstreamLimits()
+        eventLoopGroup: any EventLoopGroup, backoff: Backoff, limits: UpstreamLimits = UpstreamLimits(),
+        authorizer: (any UpstreamAuthorizer)? = nil
     ) {
         self.limits = limits
+        self.authorizer = authorizer
         self.entry = entry
         self.client = client
         self.startupTimeout = startupTimeout
@@ -143,6 +152,8 @@ public final class UpstreamServer: Sendable {
             case .waiting(let lastError, let retryAt):
                 let remaining = ContinuousClock.now.duration(to: retryAt)
                 state = .reconnecting(lastError: lastError, nextAttemptIn: max(0, remaining.seconds))
+            case .awaitingAuthorization(let url):
+                state = .awaitingAuthorization(url: url)
             case .stopped:
                 state = .stopped
             }
@@ -212,7 +223,7 @@ public final class UpstreamServer: Sendable {
             if let session = try? await task.value {
                 await session.connection.close(reason: "the proxy is shutting down")
             }
-        case .idle, .waiting, .stopped:
+        case .idle, .waiting, .awaitingAuthorization, .stopped:
             break
         }
     }
@@ -230,6 +241,19 @@ public final class UpstreamServer: Sendable {
                 guard await iterator.next() != nil else { return }
             } catch {
                 if Task.isCancelled || isStopped { return }
+                if case .authorizationRequired(let url, _) = error, let authorizer {
+                    // Nothing to retry until a user acts: wait for the authorization, then connect.
+                    failures = 0
+                    let waiting = core.withLock { core -> Bool in
+                        guard case .idle = core.phase else { return false }
+                        core.phase = .awaitingAuthorization(url: url)
+                        return true
+                    }
+                    guard waiting else { continue }
+                    logger.warning("[\(name)] OAuth authorization required; connecting once it is done")
+                    await authorizer.authorizationChanged()
+                    continue
+                }
                 let delay = backoff.delay(afterFailures: failures)
                 failures += 1
                 let reason = error.reason
@@ -275,12 +299,21 @@ public final class UpstreamServer: Sendable {
                 return nil
             case .connecting where !core.everConnected:
                 return .failure(.unavailable(reason: "still connecting to the server"))
+            case .awaitingAuthorization(let url):
+                return .failure(.authorizationRequired(url: url, body: [:]))
             default:
                 return .failure(
                     .unavailable(reason: "reconnecting to the server; last error: \(core.lastError ?? "none")"))
             }
         }
-        if let supervised { return try supervised.get() }
+        if let supervised {
+            if case .failure(.authorizationRequired) = supervised, let authorizer {
+                // The current link (a new one when the last expired or failed), or a token obtained meanwhile.
+                _ = try await authorizer.unauthorized(failed: nil, wwwAuthenticate: [])
+                throw .unavailable(reason: "authorized; connecting to the server")
+            }
+            return try supervised.get()
+        }
         return try await session()
     }
 
@@ -294,7 +327,7 @@ public final class UpstreamServer: Sendable {
                 return .success(task)
             case .stopped:
                 return .failure(.unavailable(reason: "the proxy is shutting down"))
-            case .idle, .waiting:
+            case .idle, .waiting, .awaitingAuthorization:
                 let task = Task { try await self.connect() }
                 core.phase = .connecting(task)
                 return .success(task)
@@ -396,7 +429,7 @@ public final class UpstreamServer: Sendable {
             if case .sse = entry.transport { kind = .sse } else { kind = .streamableHTTP }
             let connector = RemoteConnector(
                 kind: kind, endpoint: endpoint, serverName: name, client: client, timeout: startupTimeout,
-                logger: logger, eventLoopGroup: eventLoopGroup)
+                logger: logger, eventLoopGroup: eventLoopGroup, authorizer: authorizer)
             let hint = core.withLock { $0.eraHint }
             let connected = try await connector.connect(
                 preferring: hint, onNotification: onNotification, onClose: onClose)

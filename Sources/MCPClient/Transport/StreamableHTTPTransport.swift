@@ -47,6 +47,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     let mode: Mode
     private let originalEndpoint: URL
     private let staticHeaders: [(name: String, value: String)]
+    /// OAuth: the `Authorization` of every request (it wins over a static one), and what to do on 401/403.
+    private let authorizer: (any UpstreamAuthorizer)?
     private let serverName: String
     private let logger: Logger
     private let client: HTTPClient
@@ -57,11 +59,13 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     init(
         endpoint: URL, headers: [(name: String, value: String)], mode: Mode, serverName: String,
-        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop,
+        authorizer: (any UpstreamAuthorizer)? = nil
     ) {
         self.mode = mode
         self.originalEndpoint = endpoint
         self.staticHeaders = headers
+        self.authorizer = authorizer
         self.serverName = serverName
         self.logger = logger
         self.client = client
@@ -128,7 +132,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         // Ending the session is a courtesy: bounded, and a 405 (servers that keep sessions) is fine.
         var request = HTTPClientRequest(url: endpoint.absoluteString)
         request.method = .DELETE
-        request.headers = baseHeaders(accept: nil)
+        // Only a token already held: ending a session never starts an authorization.
+        let authorization = try? await authorizer?.authorization()
+        request.headers = baseHeaders(accept: nil, authorization: authorization)
         request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session)
         if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
         if let response = try? await client.execute(request, deadline: .now() + .seconds(5)) {
@@ -184,20 +190,36 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             throw HTTPRefusal(
                 status: 404, detail: "the server no longer knows session \(session)", sessionExpired: true)
         }
-        var request = HTTPClientRequest(url: endpoint.absoluteString)
-        request.method = .POST
-        request.headers = headers(for: message, session: session, version: version)
-        request.body = .bytes(message.body)
         let what = message.method ?? "a response"
         let deadline: NIODeadline = message.requestID == nil ? .now() + .seconds(60) : .distantFuture
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, deadline: deadline)
-        } catch {
-            throw failure(error, doing: "POST \(endpoint.absoluteString) (\(what))")
+        var authorization = try await authorizer?.authorization()
+        var renewedAuthorization = false
+        var response: HTTPClientResponse
+        var status: Int
+        while true {
+            var request = HTTPClientRequest(url: endpoint.absoluteString)
+            request.method = .POST
+            request.headers = headers(for: message, session: session, version: version, authorization: authorization)
+            request.body = .bytes(message.body)
+            do {
+                response = try await client.execute(request, deadline: deadline)
+            } catch {
+                throw failure(error, doing: "POST \(endpoint.absoluteString) (\(what))")
+            }
+            status = Int(response.status.code)
+            // OAuth: a refused token is refreshed (or a step-up is asked for) and the request sent once more;
+            // a second refusal is reported as any other HTTP error below.
+            guard let authorizer, status == 401 || status == 403, !renewedAuthorization else { break }
+            let challenges = response.headers["WWW-Authenticate"]
+            _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            if status == 401 {
+                authorization = try await authorizer.unauthorized(failed: authorization, wwwAuthenticate: challenges)
+            } else {
+                authorization = try await authorizer.forbidden(failed: authorization, wwwAuthenticate: challenges)
+            }
+            renewedAuthorization = true
         }
         adoptFinalURL(of: response)
-        let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
             if status == 404, let session {
@@ -245,8 +267,10 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         }
     }
 
-    private func headers(for message: OutboundMessage, session: String?, version: String?) -> HTTPHeaders {
-        var headers = baseHeaders(accept: "application/json, text/event-stream")
+    private func headers(
+        for message: OutboundMessage, session: String?, version: String?, authorization: String?
+    ) -> HTTPHeaders {
+        var headers = baseHeaders(accept: "application/json, text/event-stream", authorization: authorization)
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         if let session { headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
         if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
@@ -258,10 +282,12 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         return headers
     }
 
-    private func baseHeaders(accept: String?) -> HTTPHeaders {
+    private func baseHeaders(accept: String?, authorization: String?) -> HTTPHeaders {
         var headers = HTTPHeaders()
         for (name, value) in staticHeaders { headers.add(name: name, value: value) }
         if let accept { headers.replaceOrAdd(name: "Accept", value: accept) }
+        // The OAuth token wins over a static `Authorization` header.
+        if let authorization { headers.replaceOrAdd(name: "Authorization", value: authorization) }
         return headers
     }
 
@@ -370,19 +396,41 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     /// GET on the endpoint for an SSE stream. Nil response when the server offers none (405 and the like).
     private func openGETStream(lastEventID: String?, purpose: String) async throws -> (HTTPClientResponse?, URL) {
         let (endpoint, session, version) = state.withLock { ($0.endpoint, $0.sessionID, $0.protocolVersion) }
-        var request = HTTPClientRequest(url: endpoint.absoluteString)
-        request.method = .GET
-        request.headers = baseHeaders(accept: "text/event-stream")
-        if let session { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
-        if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
-        if let lastEventID { request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID) }
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, deadline: .distantFuture)
-        } catch {
-            throw failure(error, doing: "GET \(endpoint.absoluteString) (\(purpose))")
+        // A stream is optional: without a usable token there is none (the next call asks for authorization).
+        var authorization: String?
+        if let authorizer {
+            do {
+                authorization = try await authorizer.authorization()
+            } catch {
+                return (nil, endpoint)
+            }
         }
-        let status = Int(response.status.code)
+        var renewedAuthorization = false
+        var response: HTTPClientResponse
+        var status: Int
+        while true {
+            var request = HTTPClientRequest(url: endpoint.absoluteString)
+            request.method = .GET
+            request.headers = baseHeaders(accept: "text/event-stream", authorization: authorization)
+            if let session { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
+            if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+            if let lastEventID { request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID) }
+            do {
+                response = try await client.execute(request, deadline: .distantFuture)
+            } catch {
+                throw failure(error, doing: "GET \(endpoint.absoluteString) (\(purpose))")
+            }
+            status = Int(response.status.code)
+            guard let authorizer, status == 401, !renewedAuthorization else { break }
+            let challenges = response.headers["WWW-Authenticate"]
+            _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            do {
+                authorization = try await authorizer.unauthorized(failed: authorization, wwwAuthenticate: challenges)
+            } catch {
+                return (nil, endpoint)
+            }
+            renewedAuthorization = true
+        }
         if status == 200, HTTPExchange.mediaType(of: response) == "text/event-stream" { return (response, endpoint) }
         let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
         if status == 404, let session {

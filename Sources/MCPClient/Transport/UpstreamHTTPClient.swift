@@ -56,6 +56,19 @@ public enum UpstreamHTTPClient {
         return .default
     }
 
+    /// A client for OAuth traffic (metadata, registration, tokens): the same TLS trust as the shared client, but
+    /// it never follows redirects, and reads are bounded. The caller shuts it down.
+    public static func makeOAuthClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: connectTimeout, read: .seconds(30))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = trustRoots(ProcessInfo.processInfo.environment)
+        configuration.tlsConfiguration = tls
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     /// Closes the shared client's connections; a later remote request creates a fresh client.
     public static func shutdown() async {
         let client = current.withLock { client in

@@ -31,20 +31,26 @@ struct ConfigReloader {
     func startAll(_ config: ProxyConfig, firstAttemptBound: Duration) async {
         let servers = config.servers.map(fleet.makeServer(for:))
         fleet.setServers(servers)
-        for server in servers { server.upstream.startInBackground() }
+        for server in servers { server.start() }
         let deadline = ContinuousClock.now + firstAttemptBound
+        // OAuth servers are not waited for: their link may need the proxy's own callback URL, whose port is known
+        // only once the proxy listens (`--port 0`).
         while ContinuousClock.now < deadline {
-            let starting = servers.contains { server in
-                if case .starting = server.upstream.status.state { return true }
-                return false
-            }
-            if !starting { break }
+            if !servers.contains(where: { $0.isStarting && $0.oauth == nil }) { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for server in servers {
-            if case .connected = server.upstream.status.state { continue }
-            let reason = server.upstream.status.lastError ?? "still starting"
-            logger.warning("[\(server.name)] not connected yet (\(reason)); retrying in the background")
+        for server in servers where server.oauth?.multiUser != true {
+            switch server.upstream.status.state {
+            case .connected:
+                continue
+            case .starting where server.oauth != nil:
+                continue
+            case .awaitingAuthorization:
+                logger.warning("[\(server.name)] waiting for OAuth authorization (see /oauth/\(server.name)/status)")
+            default:
+                let reason = server.upstream.status.lastError ?? "still starting"
+                logger.warning("[\(server.name)] not connected yet (\(reason)); retrying in the background")
+            }
         }
     }
 
@@ -59,7 +65,7 @@ struct ConfigReloader {
         for entry in config.servers {
             guard let existing = current[entry.name] else {
                 let server = fleet.makeServer(for: entry)
-                server.upstream.startInBackground()
+                server.start()
                 next.append(server)
                 summary.added.append(entry.name)
                 continue
@@ -71,13 +77,25 @@ struct ConfigReloader {
             }
             let replacement = fleet.makeServer(for: entry)
             do {
-                try await replacement.upstream.start()
+                if replacement.oauth?.multiUser == true {
+                    // Nothing to start: users connect with their own accounts.
+                    replacement.start()
+                } else {
+                    try await replacement.upstream.start()
+                    replacement.oauth?.start()
+                }
+                next.append(replacement)
+                retiring.append(existing)
+                summary.changed.append(entry.name)
+            } catch .authorizationRequired {
+                // It works, but waits for a user: supervised, it connects once authorized.
+                replacement.start()
                 next.append(replacement)
                 retiring.append(existing)
                 summary.changed.append(entry.name)
             } catch {
                 logger.error("[\(entry.name)] the changed entry cannot start (\(error)); the old one keeps serving")
-                await replacement.upstream.shutdown()
+                await replacement.shutdown()
                 next.append(existing)
                 summary.failed.append(entry.name)
             }

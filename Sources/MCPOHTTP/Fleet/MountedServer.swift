@@ -11,16 +11,42 @@ final class MountedServer: Sendable {
     let prefix: String
     /// Bounds the calls running at once (`maxConcurrentCalls`) and those waiting (`--max-queued-calls`).
     let gate: CallGate
+    /// OAuth toward the server (entries with an `oauth` object). Multi-user: `upstream` is never started; every
+    /// user gets their own session from the binding.
+    let oauth: OAuthBinding?
     private let inFlight = Atomic<Int>(0)
 
-    init(upstream: UpstreamServer, prefix: String, gate: CallGate) {
+    init(upstream: UpstreamServer, prefix: String, gate: CallGate, oauth: OAuthBinding? = nil) {
         self.upstream = upstream
         self.prefix = prefix
         self.gate = gate
+        self.oauth = oauth
     }
 
     var name: String { upstream.name }
     var entry: ServerEntry { upstream.entry }
+
+    /// The tools served now: the server's, or (multi-user) those the latest user session listed.
+    var snapshot: UpstreamSnapshot? { upstream.snapshot ?? oauth?.users?.snapshot }
+
+    /// Whether the first connection attempt is still under way (a multi-user server has none of its own).
+    var isStarting: Bool {
+        if oauth?.multiUser == true { return false }
+        if case .starting = upstream.status.state { return true }
+        return false
+    }
+
+    /// Starts the server in the background (supervised, reconnecting); a multi-user server starts nothing yet.
+    func start() {
+        oauth?.start()
+        if oauth?.multiUser != true { upstream.startInBackground() }
+    }
+
+    /// Stops the server for good, and its OAuth client (and user sessions).
+    func shutdown() async {
+        await upstream.shutdown()
+        await oauth?.shutdown()
+    }
     var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
 
     /// Runs `body` counted as a call in flight.

@@ -2,6 +2,7 @@ import JSONValue
 import Logging
 import MCPBridge
 import MCPClient
+import MCPOAuth
 import MCPOConfig
 import Synchronization
 
@@ -24,6 +25,10 @@ final class ServerFleet: Sendable {
     private let logger: Logger
     private let mounted = Mutex<[MountedServer]>([])
     private let rebuilding = Mutex(())
+    /// Where the proxy listens, once it does (the OAuth callback URL needs the port `--port 0` picked).
+    let listening = ListeningAddress()
+    /// The HTTP client of every OAuth request (made with the first OAuth server).
+    private let oauthHTTP = Mutex<OAuthHTTPClient?>(nil)
 
     init(settings: ProxySettings, assets: DocsAssets, layout: Layout, logger: Logger) {
         self.settings = settings
@@ -38,9 +43,15 @@ final class ServerFleet: Sendable {
 
     /// A new server for `entry`, mounted where the layout puts it, rebuilding routes when it changes.
     func makeServer(for entry: ServerEntry) -> MountedServer {
-        let upstream = UpstreamServer(
-            entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
-            logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes))
+        let (settings, logger) = (self.settings, self.logger)
+        let make: @Sendable ((any UpstreamAuthorizer)?) -> UpstreamServer = { authorizer in
+            UpstreamServer(
+                entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
+                logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes),
+                authorizer: authorizer)
+        }
+        let binding = oauthBinding(for: entry, makeUpstream: make)
+        let upstream = make(binding.flatMap { $0.multiUser ? nil : $0.authorizer() })
         let prefix: String
         switch layout {
         case .single: prefix = ""
@@ -48,12 +59,52 @@ final class ServerFleet: Sendable {
         }
         let gate = CallGate(
             limit: entry.maxConcurrentCalls ?? settings.maxConcurrentCalls, queueLimit: settings.maxQueuedCalls)
-        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate)
+        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate, oauth: binding)
         upstream.observe { [weak self, weak server] _ in
             guard let self, let server, self.isMounted(server) else { return }
             self.rebuildRoutes()
         }
+        binding?.users?.observe { [weak self, weak server] in
+            guard let self, let server, self.isMounted(server) else { return }
+            self.rebuildRoutes()
+        }
         return server
+    }
+
+    /// The OAuth client of a streamable HTTP entry with an `oauth` object (checked at load: see
+    /// `OAuthConfig.check`), else nil.
+    private func oauthBinding(
+        for entry: ServerEntry, makeUpstream: @escaping @Sendable ((any UpstreamAuthorizer)?) -> UpstreamServer
+    ) -> OAuthBinding? {
+        guard case .streamableHTTP(let endpoint) = entry.transport else { return nil }
+        let parsed: OAuthSettings?
+        do {
+            parsed = try OAuthSettings.from(entry: entry)
+        } catch {
+            logger.error("\(error); serving the server without OAuth")
+            return nil
+        }
+        guard let parsed else { return nil }
+        let http = oauthHTTP.withLock { client in
+            if let client { return client }
+            let made = OAuthHTTPClient(client: UpstreamHTTPClient.makeOAuthClient())
+            client = made
+            return made
+        }
+        let (listening, settings, name) = (self.listening, self.settings, entry.name)
+        return OAuthBinding(
+            name: entry.name, settings: parsed, endpointURL: endpoint.url, http: http,
+            callbackURL: { await listening.callbackURL(server: name, settings: settings) }, logger: logger,
+            makeUpstream: { makeUpstream($0) })
+    }
+
+    /// Closes the OAuth HTTP client; call once at exit, after every server is stopped.
+    func shutdownOAuthClient() async {
+        let client = oauthHTTP.withLock { client in
+            defer { client = nil }
+            return client
+        }
+        try? await client?.client.shutdown()
     }
 
     private func isMounted(_ server: MountedServer) -> Bool {
@@ -97,7 +148,25 @@ final class ServerFleet: Sendable {
         for server in servers {
             let status = server.upstream.status
             var entry: OrderedJSONObject = ["type": .string(server.entry.transport.kindName)]
-            switch status.state {
+            if let binding = server.oauth, binding.multiUser {
+                // Up: every user connects with their own account.
+                anyConnected = true
+                entry["state"] = "multi_user"
+                entry["tools"] = .int(server.snapshot?.tools.count ?? 0)
+                entry["userSessions"] = .int(binding.users?.count ?? 0)
+                entry["authorize"] = .string(
+                    settings.rootPath + OAuthRoute.urlPath(server: server.name, kind: .authorize))
+                entry["callsInFlight"] = .int(server.callsInFlight)
+                entry["callsQueued"] = .int(server.gate.queued)
+                report[server.name] = .object(entry)
+                continue
+            }
+            var state = status.state
+            if case .connected = state, let awaited = server.oauth?.awaitedAuthorization, awaited.waiting {
+                // Connected, but the token was refused and could not be refreshed: calls answer 401 with the link.
+                state = .awaitingAuthorization(url: awaited.url ?? "")
+            }
+            switch state {
             case .starting:
                 anyStarting = true
                 entry["state"] = "starting"
@@ -111,6 +180,12 @@ final class ServerFleet: Sendable {
             case .failed(let reason):
                 entry["state"] = "failed"
                 entry["error"] = .string(reason)
+            case .awaitingAuthorization(let url):
+                entry["state"] = "awaiting_authorization"
+                if let link = server.oauth?.awaitedAuthorization.url ?? (url.isEmpty ? nil : url) {
+                    entry["authorizationURL"] = .string(link)
+                }
+                entry["status"] = .string(settings.rootPath + OAuthRoute.urlPath(server: server.name, kind: .status))
             case .stopped:
                 entry["state"] = "stopped"
             }
@@ -138,14 +213,14 @@ final class ServerFleet: Sendable {
         if !(await server.drain(within: grace)) {
             logger.warning("[\(server.name)] stopping with \(server.callsInFlight) calls still in flight")
         }
-        await server.upstream.shutdown()
+        await server.shutdown()
     }
 
     func shutdownAll() async {
         let servers = self.servers
         await withTaskGroup(of: Void.self) { group in
             for server in servers {
-                group.addTask { await server.upstream.shutdown() }
+                group.addTask { await server.shutdown() }
             }
         }
     }

@@ -5,6 +5,7 @@ import JSONValue
 import Logging
 import MCPBridge
 import MCPClient
+import MCPOAuth
 import NIOCore
 
 /// Answers every request: CORS, then the API key, then the route from the current table.
@@ -28,6 +29,8 @@ struct ProxyResponder: HTTPResponder {
     let rootPath: String
     let maxBodyBytes: Int
     let maxTimeout: Double
+    /// `https` when the proxy serves TLS: the scheme of links to the proxy's own routes (OAuth callbacks).
+    var defaultScheme = "http"
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -45,7 +48,7 @@ struct ProxyResponder: HTTPResponder {
         return response
     }
 
-    private func route(_ request: Request, connection: any Channel) async -> Response {
+    private func route(_ request: Request, connection: any Channel, again: Bool = false) async -> Response {
         let path = localPath(of: request.uri.path)
         let table = routes.table
         guard let endpoint = table.endpoints[path] else {
@@ -54,6 +57,9 @@ struct ProxyResponder: HTTPResponder {
                 return redirect(to: String(request.uri.path.dropLast()), query: request.uri.query)
             }
             if let server = table.unavailableServer(containing: path) {
+                if let binding = server.oauth {
+                    return await unavailableOAuthServer(server, binding, request, connection: connection, again: again)
+                }
                 if let denial = deny(request, toolRoute: true) { return denial }
                 let reason = server.upstream.status.lastError ?? "it has not connected yet"
                 return JSONResponse.answer(
@@ -75,14 +81,101 @@ struct ProxyResponder: HTTPResponder {
         case .status(let answer):
             if let denial = deny(request, toolRoute: false) { return denial }
             return JSONResponse.answer(answer())
+        case .oauth(let route):
+            let handler = OAuthRouteHandler(
+                route: route, authenticator: authenticator, rootPath: rootPath, defaultScheme: defaultScheme)
+            return await handler.respond(to: request)
         case .tool(let tool):
-            if let denial = deny(request, toolRoute: true) { return denial }
+            var upstream = tool.server.upstream
+            var renewedCookie: String?
+            if let binding = tool.server.oauth, binding.multiUser {
+                switch await userSession(binding, request) {
+                case .failure(let refusal):
+                    return refusal.response
+                case .success(let caller):
+                    upstream = caller.session
+                    renewedCookie = binding.renewedCookie(for: caller.identity)
+                }
+            } else if let denial = deny(request, toolRoute: true) {
+                return denial
+            }
             guard request.method == .post else {
                 return JSONResponse.answer(StandardAnswers.methodNotAllowed, headers: [.allow: "POST"])
             }
             let handler = ToolCallHandler(
-                endpoint: tool, maxBodyBytes: maxBodyBytes, maxTimeout: maxTimeout, logger: logger)
-            return await handler.handle(request, connection: connection)
+                endpoint: tool, upstream: upstream, maxBodyBytes: maxBodyBytes, maxTimeout: maxTimeout, logger: logger)
+            var response = await handler.handle(request, connection: connection)
+            if let renewedCookie { response.headers[.setCookie] = renewedCookie }
+            return response
+        }
+    }
+
+    private struct Refusal: Error {
+        let response: Response
+    }
+
+    private struct UserCall {
+        let session: UpstreamServer
+        let identity: SessionIdentity
+    }
+
+    /// Multi-user: the caller's own upstream session, or why there is none (no or invalid session: 401; not
+    /// authorized upstream yet: 401 with the caller's link).
+    private func userSession(_ binding: OAuthBinding, _ request: Request) async -> Result<UserCall, Refusal> {
+        switch binding.identify(
+            request, authenticator: authenticator, keyRequired: authenticator.guards(toolRoute: true))
+        {
+        case .denied(let response):
+            return .failure(Refusal(response: response))
+        case .anonymous:
+            let base = OAuthRouteHandler.publicBase(request, rootPath: rootPath, defaultScheme: defaultScheme)
+            let link = base + OAuthRoute.urlPath(server: binding.name, kind: .authorize)
+            return .failure(Refusal(response: JSONResponse.answer(binding.signInAnswer(authorizeURL: link))))
+        case .user(let caller):
+            let base = OAuthRouteHandler.publicBase(request, rootPath: rootPath, defaultScheme: defaultScheme)
+            let callback = base + OAuthRoute.urlPath(server: binding.name, kind: .callback)
+            if let answer = await binding.authorizationAnswer(for: caller.userID, redirectURI: callback) {
+                return .failure(Refusal(response: JSONResponse.answer(answer)))
+            }
+            guard let session = binding.session(for: caller.userID) else {
+                return .failure(
+                    Refusal(
+                        response: JSONResponse.answer(
+                            FailureMapper.answer(
+                                for: .unavailable(server: binding.name, reason: "the proxy is shutting down")))))
+            }
+            return .success(UserCall(session: session, identity: caller))
+        }
+    }
+
+    /// A path under an OAuth server that has no tools yet: 401 with the link while the proxy (or the caller) is
+    /// not authorized; a multi-user server whose caller is authorized gets the caller's session started (it lists
+    /// the tools) and the request routed again.
+    private func unavailableOAuthServer(
+        _ server: MountedServer, _ binding: OAuthBinding, _ request: Request, connection: any Channel, again: Bool
+    ) async -> Response {
+        let reason = server.upstream.status.lastError ?? "it has not connected yet"
+        let unavailable = JSONResponse.answer(
+            FailureMapper.answer(for: .unavailable(server: server.name, reason: reason)))
+        guard binding.multiUser else {
+            if let denial = deny(request, toolRoute: true) { return denial }
+            if let answer = await binding.authorizationAnswer(for: nil, redirectURI: nil) {
+                return JSONResponse.answer(answer)
+            }
+            return unavailable
+        }
+        switch await userSession(binding, request) {
+        case .failure(let refusal):
+            return refusal.response
+        case .success(let caller):
+            guard !again else { return unavailable }
+            do {
+                try await caller.session.start()
+            } catch {
+                return JSONResponse.answer(
+                    FailureMapper.answer(for: ToolCallHandler.failure(error, server: server.name)))
+            }
+            return await route(request, connection: connection, again: true)
         }
     }
 
@@ -101,9 +194,21 @@ struct ProxyResponder: HTTPResponder {
         case .allowed:
             return nil
         case .denied(let status, let detail, let challenge):
-            var headers = HTTPFields()
-            if let challenge { headers[.wwwAuthenticate] = challenge }
-            return JSONResponse.answer(HTTPAnswer(status: status, body: ["detail": .string(detail)]), headers: headers)
+            return Self.denial(status: status, detail: detail, challenge: challenge)
+        }
+    }
+
+    static func denial(status: Int, detail: String, challenge: String?) -> Response {
+        var headers = HTTPFields()
+        if let challenge { headers[.wwwAuthenticate] = challenge }
+        return JSONResponse.answer(HTTPAnswer(status: status, body: ["detail": .string(detail)]), headers: headers)
+    }
+
+    static func denial(_ verdict: APIKeyAuthenticator.Verdict) -> Response {
+        switch verdict {
+        case .allowed: denial(status: 401, detail: "Missing or invalid Authorization header", challenge: "Bearer")
+        case .denied(let status, let detail, let challenge):
+            denial(status: status, detail: detail, challenge: challenge)
         }
     }
 

@@ -10,6 +10,8 @@ enum Endpoint: Sendable {
     case page(StaticPage)
     /// An answer computed per request (`/healthz`, `/readyz`); public like the documents.
     case status(@Sendable () -> HTTPAnswer)
+    /// `/oauth/<server>/status|callback|authorize`.
+    case oauth(OAuthRoute)
 }
 
 /// A tool route: its translated operation and the server that runs it.

@@ -25,9 +25,22 @@ struct RouteTableBuilder {
     /// says about itself; in config mode they describe the root document instead.
     mutating func mount(_ server: MountedServer, defaultTimeout: Double, flagsOverrideInfo: Bool) {
         let prefix = server.prefix
-        guard let snapshot = server.upstream.snapshot else {
+        addOAuthRoutes(for: server)
+        guard let snapshot = server.snapshot else {
             unavailableMounts[prefix] = server
-            let reason = server.upstream.status.lastError.map { "\n\nNot connected: \($0)" } ?? ""
+            var reason = server.upstream.status.lastError.map { "\n\nNot connected: \($0)" } ?? ""
+            if let binding = server.oauth {
+                let root = settings.rootPath
+                if binding.multiUser {
+                    let link = root + OAuthRoute.urlPath(server: server.name, kind: .authorize)
+                    reason =
+                        "\n\nEvery user authorizes with their own account: the tools appear once a user has signed "
+                        + "in at [\(root)/oauth/\(server.name)/authorize](\(link))."
+                } else if case .awaitingAuthorization = server.upstream.status.state {
+                    let link = root + OAuthRoute.urlPath(server: server.name, kind: .status)
+                    reason = "\n\nOAuth authorization required: see [\(root)/oauth/\(server.name)/status](\(link))."
+                }
+            }
             let info = OpenAPIInfo(
                 title: server.name, description: "\(server.name) MCP Server\(reason)", version: "1.0")
             addDocuments(at: prefix, title: server.name, document: document(info: info, prefix: prefix, sections: []))
@@ -57,6 +70,15 @@ struct RouteTableBuilder {
                 catalog: catalog, tag: server.name))
     }
 
+    /// `/oauth/<name>/status`, `/callback` and `/authorize` of an OAuth server, at the root in every mode.
+    private mutating func addOAuthRoutes(for server: MountedServer) {
+        guard let binding = server.oauth else { return }
+        for kind in OAuthRoute.Kind.allCases {
+            endpoints[OAuthRoute.path(server: server.name, kind: kind)] = .oauth(
+                OAuthRoute(kind: kind, binding: binding))
+        }
+    }
+
     /// The document's `info` for one server: flags (when they apply), then what the server says (as mcpo).
     private func serverInfo(_ server: ServerIdentity, flagsOverrideInfo: Bool) -> OpenAPIInfo {
         let own = OpenAPIInfo(
@@ -84,7 +106,7 @@ struct RouteTableBuilder {
         if !servers.isEmpty {
             description += "\n\n- **available tools**："
             for server in servers {
-                let state = server.upstream.snapshot == nil ? " (not connected)" : ""
+                let state = server.snapshot == nil ? " (not connected)" : ""
                 description += "\n    - [\(server.name)](\(settings.rootPath)\(server.prefix)/docs)\(state)"
             }
         }

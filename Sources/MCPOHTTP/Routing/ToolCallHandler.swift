@@ -23,6 +23,8 @@ struct ToolCallHandler {
     static let timeoutHeader = HTTPField.Name("X-MCPO-Timeout")!  // a valid token, so the name exists
 
     let endpoint: ToolEndpoint
+    /// The session that runs the call: the server's, or (multi-user OAuth) the caller's own.
+    let upstream: UpstreamServer
     let maxBodyBytes: Int
     let maxTimeout: Double
     let logger: Logger
@@ -146,7 +148,6 @@ struct ToolCallHandler {
     }
 
     private func callWithRetry(_ call: PreparedCall, onProgress: RPCConnection.ProgressHandler?) async -> HTTPAnswer {
-        let upstream = endpoint.server.upstream
         let tool = endpoint.operation.tool
         var attempt = 0
         while true {
@@ -162,7 +163,7 @@ struct ToolCallHandler {
                     logger.info("[\(upstream.name)] \(tool.name): \(error); sending the call again on a new connection")
                     continue
                 }
-                return FailureMapper.answer(for: upstreamFailure(error))
+                return FailureMapper.answer(for: Self.failure(error, server: endpoint.server.name))
             }
         }
     }
@@ -180,8 +181,7 @@ struct ToolCallHandler {
         }
     }
 
-    private func upstreamFailure(_ error: MCPClientError) -> UpstreamFailure {
-        let server = endpoint.server.name
+    static func failure(_ error: MCPClientError, server: String) -> UpstreamFailure {
         switch error {
         case .rpc(let code, let message, let data):
             return .rpcError(code: code, message: message, data: data)
@@ -197,6 +197,12 @@ struct ToolCallHandler {
             return .disconnected(server: server, reason: "protocol violation: \(text)")
         case .responseTooLarge(let limit):
             return .disconnected(server: server, reason: "the answer is larger than the limit of \(limit) bytes")
+        case .authorizationRequired(_, let body):
+            return .authorization(status: 401, body: body)
+        case .forbidden(let reason):
+            return .authorization(
+                status: 403,
+                body: ["detail": ["message": .string("MCP server '\(server)' refused the call: \(reason)")]])
         }
     }
 

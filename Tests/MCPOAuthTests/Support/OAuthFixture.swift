@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import TestSupport
 
 @testable import MCPOAuth
 
@@ -15,141 +16,20 @@ import Synchronization
 #endif
 
 enum TestPaths {
-    /// Symbolic links resolved: the test folder may be linked into a scratch package.
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static var python: String { repositoryRoot.appendingPathComponent(".venv-mcp1/bin/python").path }
-    static var fixture: String {
-        repositoryRoot.appendingPathComponent("Tests/Fixtures/python/oauth/oauth_fixture.py").path
-    }
-}
-
-struct FixtureFailure: Error, CustomStringConvertible {
-    let description: String
+    static var python: String { OAuthFixtureServers.python }
+    static var fixture: String { OAuthFixtureServers.script }
 }
 
 /// One HTTP client for the tests: no redirects (the "browser" follows them itself), bounded.
-let testHTTP: HTTPClient = {
-    var configuration = HTTPClient.Configuration()
-    configuration.redirectConfiguration = .disallow
-    configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
-    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-}()
+let testHTTP: HTTPClient = FixtureHTTP.client
 
 let oauthHTTP = OAuthHTTPClient(client: testHTTP, timeout: .seconds(15))
 
-/// The authorization server + protected MCP server of `oauth_fixture.py`, on free ports of 127.0.0.1.
-final class OAuthFixture: Sendable {
-    let asPort: Int
-    let rsPort: Int
-    let issuer: String
-    private let process: Mutex<Process?>
-    private let folder: String
+/// The authorization server + protected MCP server of `oauth_fixture.py` (in `TestSupport`).
+typealias OAuthFixture = OAuthFixtureServers
 
-    var mcpURL: String { "http://127.0.0.1:\(rsPort)/mcp" }
-    var rsOrigin: String { "http://127.0.0.1:\(rsPort)" }
-    var asOrigin: String { "http://127.0.0.1:\(asPort)" }
-
-    private init(asPort: Int, rsPort: Int, issuer: String, process: Process, folder: String) {
-        self.asPort = asPort
-        self.rsPort = rsPort
-        self.issuer = issuer
-        self.process = Mutex(process)
-        self.folder = folder
-    }
-
-    /// Starts the fixture with `flags` and waits (bounded) for its ports line.
-    static func start(_ flags: [String] = []) async throws -> OAuthFixture {
-        guard FileManager.default.isExecutableFile(atPath: TestPaths.python) else {
-            throw FixtureFailure(description: "\(TestPaths.python) missing: run scripts/setup-test-env.sh")
-        }
-        let folder = try TemporaryFolder.make()
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: TestPaths.python)
-        child.arguments = [TestPaths.fixture] + flags
-        _ = FileManager.default.createFile(atPath: folder + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: folder + "/stderr", contents: nil)
-        child.standardOutput = FileHandle(forWritingAtPath: folder + "/stdout")
-        child.standardError = FileHandle(forWritingAtPath: folder + "/stderr")
-        try child.run()
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: folder + "/stdout", encoding: .utf8),
-                let line = text.split(separator: "\n").first, text.contains("\n"),
-                let json = try? JSON.parse(String(line)), let asPort = json["as"]?.intValue,
-                let rsPort = json["rs"]?.intValue, let issuer = json["issuer"]?.stringValue
-            {
-                let fixture = OAuthFixture(
-                    asPort: asPort, rsPort: rsPort, issuer: issuer, process: child, folder: folder)
-                // Wait until both answer HTTP (the MCP app's lifespan has started).
-                while ContinuousClock.now < deadline {
-                    if (try? await fixture.get("\(fixture.asOrigin)/_log").status) == 200,
-                        (try? await fixture.get("\(fixture.rsOrigin)/_log").status) == 200
-                    {
-                        return fixture
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                break
-            }
-            if !child.isRunning {
-                let stderr = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
-                try? FileManager.default.removeItem(atPath: folder)
-                throw FixtureFailure(description: "oauth_fixture.py \(flags) exited: \(stderr.suffix(2000))")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        kill(child.processIdentifier, SIGKILL)
-        try? FileManager.default.removeItem(atPath: folder)
-        throw FixtureFailure(description: "oauth_fixture.py \(flags) did not start")
-    }
-
-    /// SIGKILL to the fixture process, then waits (bounded) until it is gone.
-    func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    /// Every request either server saw, in order.
-    func log() async throws -> [JSON] {
-        let response = try await get("\(asOrigin)/_log")
-        return response.json?.arrayValue ?? []
-    }
-
-    /// The log entries of `server` ("as" or "rs") for `method` `path`.
-    func requests(_ server: String, _ method: String, _ path: String) async throws -> [JSON] {
-        try await log().filter {
-            $0["server"]?.stringValue == server && $0["method"]?.stringValue == method
-                && $0["path"]?.stringValue == path
-        }
-    }
-
-    func admin(_ path: String) async throws {
-        let response = try await send(.POST, "\(asOrigin)\(path)")
-        guard response.status == 200 else { throw FixtureFailure(description: "\(path): \(response.status)") }
-    }
-
-    struct Reply: Sendable {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: String
-        var json: JSON? { try? JSON.parse(body) }
-    }
-
-    func get(_ url: String, headers: [(String, String)] = []) async throws -> Reply {
-        try await send(.GET, url, headers: headers)
-    }
-
-    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil)
-        async throws -> Reply
-    {
-        try await HTTPTest.send(method, url, headers: headers, body: body)
-    }
+extension OAuthFixtureServers {
+    typealias Reply = FixtureReply
 
     /// A raw JSON-RPC POST to the MCP endpoint (`path` /mcp or /mcp-admin) with an optional bearer token.
     func mcp(
@@ -172,7 +52,7 @@ final class OAuthFixture: Sendable {
     func whoami(token: String, path: String = "/mcp") async throws -> JSON? {
         let initialized = try await mcp(Self.initialize, token: token, path: path)
         guard initialized.status == 200, let session = initialized.headers.first(name: "mcp-session-id") else {
-            throw FixtureFailure(description: "initialize: \(initialized.status) \(initialized.body)")
+            throw FixtureFailure("initialize: \(initialized.status) \(initialized.body)")
         }
         _ = try await mcp(
             ["jsonrpc": "2.0", "method": "notifications/initialized"], token: token, path: path, session: session)
@@ -181,7 +61,7 @@ final class OAuthFixture: Sendable {
                 "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": ["name": "whoami", "arguments": [:]],
             ], token: token, path: path, session: session)
         guard call.status == 200, let text = call.json?["result"]?["content"]?[0]?["text"]?.stringValue else {
-            throw FixtureFailure(description: "whoami: \(call.status) \(call.body)")
+            throw FixtureFailure("whoami: \(call.status) \(call.body)")
         }
         return try JSON.parse(text)
     }
@@ -189,45 +69,14 @@ final class OAuthFixture: Sendable {
 
 enum HTTPTest {
     static func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil)
-        async throws -> OAuthFixture.Reply
+        async throws -> FixtureReply
     {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await testHTTP.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 4 << 20)
-        return OAuthFixture.Reply(
-            status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+        try await FixtureHTTP.send(method, url, headers: headers, body: body)
     }
 }
 
-/// A browser stand-in: follows redirects (up to 8) with GET, keeping each hop.
-enum Browser {
-    struct Visit: Sendable {
-        var hops: [String]
-        var status: Int
-        var body: String
-        var finalURL: String { hops.last ?? "" }
-    }
-
-    /// Follows redirects from `url`; stops before any URL for which `stopAt` is true (returning it as the last
-    /// hop with status 0), e.g. to hand a callback to the manager directly.
-    static func open(_ url: String, stopAt: (@Sendable (String) -> Bool)? = nil) async throws -> Visit {
-        var hops = [url]
-        var current = url
-        for _ in 0..<8 {
-            let reply = try await HTTPTest.send(.GET, current)
-            guard (300..<400).contains(reply.status), let location = reply.headers.first(name: "location") else {
-                return Visit(hops: hops, status: reply.status, body: reply.body)
-            }
-            current = location
-            hops.append(location)
-            if let stopAt, stopAt(location) { return Visit(hops: hops, status: 0, body: "") }
-        }
-        throw FixtureFailure(description: "too many redirects from \(url)")
-    }
-}
+/// A browser stand-in: follows redirects (in `TestSupport`).
+typealias Browser = RedirectBrowser
 
 enum TemporaryFolder {
     static func make() throws -> String {
@@ -241,7 +90,7 @@ enum LocalPort {
     /// A port the kernel considers free now (bound to 0, then released).
     static func free() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw FixtureFailure(description: "socket() failed") }
+        guard descriptor >= 0 else { throw FixtureFailure("socket() failed") }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -252,12 +101,12 @@ enum LocalPort {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0 else { throw FixtureFailure(description: "bind() failed") }
+        guard bound == 0 else { throw FixtureFailure("bind() failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
         }
-        guard named == 0 else { throw FixtureFailure(description: "getsockname() failed") }
+        guard named == 0 else { throw FixtureFailure("getsockname() failed") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
