@@ -121,7 +121,8 @@ let package = Package(
         ),
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
         .testTarget(name: "MCPOConfigTests", dependencies: ["MCPOConfig", "JSONValue"], swiftSettings: strict),
-        .testTarget(name: "MCPClientTests", dependencies: ["MCPClient", "JSONValue"], swiftSettings: strict),
+        .testTarget(
+            name: "MCPClientTests", dependencies: ["MCPClient", "JSONValue", "TestSupport"], swiftSettings: strict),
         // Helpers shared by test targets: the Python OAuth fixture (authorization + protected MCP server), HTTP.
         .target(
             name: "TestSupport",

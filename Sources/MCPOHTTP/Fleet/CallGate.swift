@@ -19,6 +19,15 @@ final class CallGate: Sendable {
         self.queueLimit = max(0, queueLimit)
     }
 
+    /// Takes a free slot without suspending; false when all are taken (then `enter()` queues).
+    func tryEnter() -> Bool {
+        state.withLock { state in
+            guard state.running < limit else { return false }
+            state.running += 1
+            return true
+        }
+    }
+
     /// Takes a slot, waiting in the queue when all are taken; false when the queue is full too.
     func enter() async -> Bool {
         enum Admission {

@@ -181,7 +181,8 @@ struct ProxyResponder: HTTPResponder {
 
     /// The path without `--root-path`: routes answer with and without it, as mcpo's do.
     private func localPath(of rawPath: String) -> String {
-        let path = rawPath.removingPercentEncoding ?? rawPath
+        // Most paths have no escapes; decoding through Foundation costs more than routing itself.
+        let path = rawPath.utf8.contains(UInt8(ascii: "%")) ? (rawPath.removingPercentEncoding ?? rawPath) : rawPath
         guard !rootPath.isEmpty, path.hasPrefix(rootPath) else { return path }
         let rest = String(path.dropFirst(rootPath.count))
         if rest.isEmpty { return "/" }

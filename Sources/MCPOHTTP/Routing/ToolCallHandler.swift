@@ -103,7 +103,20 @@ struct ToolCallHandler {
 
     private func wantsEventStream(_ request: Request) -> Bool {
         guard let accept = request.headers[.accept] else { return false }
-        return accept.contains("text/event-stream") && !accept.contains("application/json")
+        return Self.contains(accept, "text/event-stream") && !Self.contains(accept, "application/json")
+    }
+
+    /// A plain byte search: Foundation's `contains` costs more than the rest of the header handling.
+    static func contains(_ text: String, _ word: StaticString) -> Bool {
+        let haystack = Array(text.utf8)
+        return word.withUTF8Buffer { needle in
+            guard needle.count <= haystack.count else { return false }
+            for start in 0...(haystack.count - needle.count)
+            where haystack[start] == needle[0] && haystack[start..<start + needle.count].elementsEqual(needle) {
+                return true
+            }
+            return false
+        }
     }
 
     // MARK: - Calling
@@ -113,7 +126,9 @@ struct ToolCallHandler {
         _ call: PreparedCall, connection: any Channel, onProgress: RPCConnection.ProgressHandler?
     ) async -> HTTPAnswer {
         let server = endpoint.server
-        guard await server.gate.enter() else {
+        // The common case takes a free slot without a suspension point.
+        let admitted = server.gate.tryEnter() ? true : await server.gate.enter()
+        guard admitted else {
             return FailureMapper.answer(
                 for: .unavailable(
                     server: server.name,
@@ -247,8 +262,9 @@ struct ToolCallHandler {
         return buffer
     }
 
+    /// Milliseconds with one decimal, without Foundation's formatter (this runs for every call).
     static func milliseconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        return String(format: "%.1f", value)
+        let tenths = duration.components.seconds * 10_000 + duration.components.attoseconds / 100_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -121,30 +122,9 @@ struct SelfSignedCertificate: Sendable {
 }
 
 enum LocalPort {
-    /// A port free now, drawn below Linux's ephemeral range (32768-60999): the proxies under test bind
-    /// port 0 and get ephemeral ports, so a fixture's port cannot be taken by one of them between the
-    /// pick and the fixture's own bind.
+    /// A fixture port no other test of this process has (TestSupport's `FixturePorts`).
     static func free() throws -> Int {
-        for _ in 0..<200 {
-            let port = Int.random(in: 20000..<32000)
-            if canBind(port) { return port }
-        }
-        throw ProxyStartFailure(description: "no free port found in 20000-31999")
-    }
-
-    private static func canBind(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        try FixturePorts.reserve()
     }
 
     /// Whether something listens on 127.0.0.1:`port`.

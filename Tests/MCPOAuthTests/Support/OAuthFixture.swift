@@ -87,27 +87,9 @@ enum TemporaryFolder {
 }
 
 enum LocalPort {
-    /// A port the kernel considers free now (bound to 0, then released).
+    /// A fixture port no other test of this process has (TestSupport's `FixturePorts`).
     static func free() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw FixtureFailure("socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else { throw FixtureFailure("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard named == 0 else { throw FixtureFailure("getsockname() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try FixturePorts.reserve()
     }
 
     /// Whether something listens on 127.0.0.1:`port`.
