@@ -11,14 +11,13 @@ import TestSupport
 /// A Python MCP server listening on a free port of 127.0.0.1, killed by pid when done; can be killed and
 /// started again on the same port.
 final class RemotePeer: Sendable {
-    let port: Int
     let scheme: String
-    private let arguments: [String]
-    private let process = Mutex<Process?>(nil)
+    private let fixture: FixtureProcess
+
+    var port: Int { fixture.port }
 
     private init(port: Int, arguments: [String], scheme: String = "http") {
-        self.port = port
-        self.arguments = arguments
+        self.fixture = FixtureProcess(port: port, arguments: arguments)
         self.scheme = scheme
     }
 
@@ -44,31 +43,12 @@ final class RemotePeer: Sendable {
 
     /// Starts the process and waits (bounded) until the port accepts connections.
     func launch(bound: Duration = .seconds(120)) async throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: arguments[0])
-        child.arguments = Array(arguments.dropFirst())
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        process.withLock { $0 = child }
-        let deadline = ContinuousClock.now + bound
-        while ContinuousClock.now < deadline {
-            if LocalPort.accepts(port) { return }
-            if !child.isRunning {
-                throw ProxyStartFailure(description: "\(arguments) exited with \(child.terminationStatus)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        await stop()
-        throw ProxyStartFailure(description: "\(arguments) did not listen within \(bound)")
+        try await fixture.launch(bound: bound)
     }
 
     /// SIGKILL to the process this peer started; waits (bounded) until it is gone.
     func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        await fixture.stop()
     }
 }
 
@@ -129,23 +109,7 @@ enum LocalPort {
 
     /// Whether something listens on 127.0.0.1:`port`.
     static func accepts(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
+        FixturePorts.accepts(port)
     }
 }
 

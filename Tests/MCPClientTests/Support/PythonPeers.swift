@@ -64,13 +64,12 @@ struct PeerStartFailure: Error, CustomStringConvertible {
 
 /// A Python MCP server on a free port of 127.0.0.1; `stop()` kills it by pid (also via `withPeer`).
 final class PythonPeer: Sendable {
-    let port: Int
-    private let arguments: [String]
-    private let process = Mutex<Process?>(nil)
+    private let fixture: FixtureProcess
+
+    var port: Int { fixture.port }
 
     private init(port: Int, arguments: [String]) {
-        self.port = port
-        self.arguments = arguments
+        self.fixture = FixtureProcess(port: port, arguments: arguments)
     }
 
     /// An SDK fixture in `mode`, listening once this returns.
@@ -111,31 +110,12 @@ final class PythonPeer: Sendable {
 
     /// Starts the process (again, on the same port) and waits until the port accepts connections.
     func launch(bound: Duration = .seconds(120)) async throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: arguments[0])
-        child.arguments = Array(arguments.dropFirst())
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        process.withLock { $0 = child }
-        let deadline = ContinuousClock.now + bound
-        while ContinuousClock.now < deadline {
-            if FreePort.accepts(port) { return }
-            if !child.isRunning {
-                throw PeerStartFailure(description: "\(arguments) exited with \(child.terminationStatus)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        await stop()
-        throw PeerStartFailure(description: "\(arguments) did not listen within \(bound)")
+        try await fixture.launch(bound: bound)
     }
 
     /// SIGKILL to the process this peer started, then waits (bounded) until it is gone.
     func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        await fixture.stop()
     }
 
     /// The requests the behaviours fixture has seen.
@@ -165,18 +145,7 @@ enum FreePort {
 
     /// Whether something listens on 127.0.0.1:`port`.
     static func accepts(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        FixturePorts.accepts(port)
     }
 }
 
