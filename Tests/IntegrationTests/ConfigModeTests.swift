@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 /// `--config`: many servers under `/<name>/`, an aggregated document, health, and hot reload with real files.
@@ -35,18 +36,6 @@ struct ConfigModeTests {
         return #"{"command": "\#(server[0])", "args": ["\#(server[1])"], "env": {"FIXTURE_VALUE": "\#(env)"}\#(extra)}"#
     }
 
-    /// Polls (bounded) until `condition` holds.
-    static func eventually(
-        within bound: Duration = .seconds(30), _ condition: () async throws -> Bool
-    ) async throws -> Bool {
-        let deadline = ContinuousClock.now + bound
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
-    }
-
     @Test("servers under /<name>/, a failing one isolated, an aggregated and valid root document")
     func serving() async throws {
         let folder = try ConfigFolder()
@@ -64,7 +53,7 @@ struct ConfigModeTests {
         try await withProxy(["--config", folder.file, "--startup-timeout", "120"]) { proxy in
             // Under a loaded machine the Python server may still be starting; readiness says when it is up.
             var ready = try await TestHTTP.get(proxy, "/readyz")
-            _ = try await Self.eventually(within: .seconds(120)) {
+            _ = try await pollUntil(within: .seconds(120)) {
                 ready = try await TestHTTP.get(proxy, "/readyz")
                 return ready.json?["servers"]?["fast"]?["state"] == "connected"
                     && ready.json?["servers"]?["example"]?["state"] == "connected"
@@ -145,7 +134,7 @@ struct ConfigModeTests {
             try folder.write(
                 #"{"mcpServers": {"fast": \#(Self.fastEntry(env: "one")), "example": \#(Self.exampleEntry())}}"#)
             #expect(
-                try await Self.eventually {
+                try await pollUntil {
                     try await TestHTTP.post(proxy, "/example/echo", ["text": "new"]).status == 200
                 })
             #expect(try await TestHTTP.get(proxy, "/openapi.json").json?["paths"]?["/example/echo"] != nil)
@@ -157,14 +146,14 @@ struct ConfigModeTests {
             let inFlight = Task {
                 try await TestHTTP.post(proxy, "/fast/marked_wait", ["seconds": 2, "marker": .string(marker)])
             }
-            #expect(try await Self.eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
+            #expect(try await pollUntil(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
             try folder.write(
                 #"{"mcpServers": {"fast": \#(Self.fastEntry(env: "two")), "example": \#(Self.exampleEntry())}}"#)
             let finished = try await inFlight.value
             #expect(finished.status == 200, "\(finished.text)")
             #expect(finished.json == "finished")
             #expect(
-                try await Self.eventually {
+                try await pollUntil {
                     try await TestHTTP.post(proxy, "/fast/env_var", ["name": "FIXTURE_VALUE"]).json == "two"
                 })
 
@@ -183,7 +172,7 @@ struct ConfigModeTests {
             // Removed: gone within a bound, the other untouched.
             try folder.write(#"{"mcpServers": {"fast": \#(Self.fastEntry(env: "two"))}}"#)
             #expect(
-                try await Self.eventually {
+                try await pollUntil {
                     try await TestHTTP.post(proxy, "/example/echo", ["text": "gone"]).status == 404
                 })
             #expect(try await TestHTTP.post(proxy, "/fast/env_var", ["name": "FIXTURE_VALUE"]).json == "two")
@@ -213,7 +202,7 @@ struct ConfigModeTests {
             try FileManager.default.createSymbolicLink(atPath: temporaryLink, withDestinationPath: "..data-2")
             #expect(rename(temporaryLink, dataLink) == 0)
             #expect(
-                try await Self.eventually { try await TestHTTP.post(proxy, "/b/echo", ["text": "2"]).status == 200 })
+                try await pollUntil { try await TestHTTP.post(proxy, "/b/echo", ["text": "2"]).status == 200 })
             #expect(try await TestHTTP.post(proxy, "/a/echo", ["text": "1"]).status == 404)
         }
 
@@ -226,7 +215,7 @@ struct ConfigModeTests {
             #expect(try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 404)
             kill(proxy.process.processIdentifier, SIGHUP)
             #expect(
-                try await Self.eventually { try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 200 })
+                try await pollUntil { try await TestHTTP.post(proxy, "/c/echo", ["text": "x"]).status == 200 })
         }
     }
 }

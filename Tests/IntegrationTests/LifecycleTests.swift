@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 /// Crashes, concurrency, sizes, timeouts, tool-list changes, startup and shutdown.
@@ -16,7 +17,7 @@ struct LifecycleTests {
             }
             // The crash comes only once the slow call has reached the server, however loaded the machine is.
             #expect(
-                try await ConfigModeTests.eventually(within: .seconds(60)) {
+                try await pollUntil(within: .seconds(60)) {
                     FileManager.default.fileExists(atPath: marker)
                 })
             let started = ContinuousClock.now

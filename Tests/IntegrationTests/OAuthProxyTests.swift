@@ -69,7 +69,7 @@ struct OAuthProxyTests {
             #expect(query["resource"] == setup.fixture.mcpURL)
             #expect(query["code_challenge_method"] == "S256")
             #expect(query["scope"] == "mcp offline_access")
-            #expect(LocalPort.accepts(setup.callbackPort), "the loopback listener runs before the link is shown")
+            #expect(FixturePorts.accepts(setup.callbackPort), "the loopback listener runs before the link is shown")
 
             // The tools answer 401 with the link (after the API key check).
             let refused = try await setup.whoami(Self.key)
@@ -114,7 +114,7 @@ struct OAuthProxyTests {
             #expect(after.json?["state"] == "authorized" && after.json?["authenticated"] == true)
             #expect(after.json?["scope"] == "mcp offline_access")
             #expect(try await setup.readiness()?["state"] == "connected")
-            #expect(await pollUntil { !LocalPort.accepts(setup.callbackPort) }, "the listener stops once used")
+            #expect(await pollUntil { !FixturePorts.accepts(setup.callbackPort) }, "the listener stops once used")
 
             // The caller's API key never went upstream: only the proxy's own tokens did.
             let upstream = try await setup.upstreamTokens()
@@ -143,7 +143,7 @@ struct OAuthProxyTests {
             let link = try #require(try await setup.get("/oauth/secure/status").json?["authorization_url"]?.stringValue)
             let callback = "http://127.0.0.1:\(setup.proxy.port)/oauth/secure/callback"
             #expect(queryParameters(link)["redirect_uri"] == callback)
-            #expect(!LocalPort.accepts(setup.callbackPort), "use_loopback false: no loopback listener")
+            #expect(!FixturePorts.accepts(setup.callbackPort), "use_loopback false: no loopback listener")
 
             // The browser lands on the proxy's own callback route.
             let visit = try await RedirectBrowser.open(link)
@@ -265,7 +265,7 @@ struct OAuthProxyTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = folder + "/mcp.json"
-        let url = "http://127.0.0.1:\(try LocalPort.free())/mcp"
+        let url = "http://127.0.0.1:\(try FixturePorts.reserve())/mcp"
         func write(_ oauth: String) throws {
             let text = #"{"mcpServers": {"secure": {"type": "streamable-http", "url": "\#(url)", "oauth": \#(oauth)}}}"#
             try Data(text.utf8).write(to: URL(fileURLWithPath: file))

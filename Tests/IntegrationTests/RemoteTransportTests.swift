@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 /// `mcpo --server-type sse|streamable-http -- <url>` against the official Python SDK servers (both

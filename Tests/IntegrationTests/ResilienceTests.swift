@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 /// Long calls and failures: timeouts from every source, cancellation, progress streaming, retries only
@@ -50,7 +51,7 @@ struct ResilienceTests {
             // The client gives up after one second and closes its connection.
             _ = try? await TestHTTP.post(
                 proxy, "/cancellable_wait", ["seconds": 60, "marker": .string(marker)], timeout: .seconds(1))
-            let cancelled = try await ConfigModeTests.eventually(within: .seconds(20)) {
+            let cancelled = try await pollUntil(within: .seconds(20)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "cancelled"
             }
             #expect(cancelled, "the server never saw notifications/cancelled")
@@ -137,7 +138,7 @@ struct ResilienceTests {
             // The server pings the proxy; the proxy answers.
             #expect(try await TestHTTP.post(proxy, "/ping_client").json == "sent")
             #expect(
-                try await ConfigModeTests.eventually(within: .seconds(20)) {
+                try await pollUntil(within: .seconds(20)) {
                     try await TestHTTP.post(proxy, "/ping_answered").json == [
                         "jsonrpc": "2.0", "id": "server-ping", "result": [:],
                     ]
@@ -158,7 +159,7 @@ struct ResilienceTests {
             """#)
         try await withProxy(["--config", folder.file]) { proxy in
             var report = try await TestHTTP.get(proxy, "/readyz")
-            let explained = try await ConfigModeTests.eventually(within: .seconds(30)) {
+            let explained = try await pollUntil(within: .seconds(30)) {
                 report = try await TestHTTP.get(proxy, "/readyz")
                 return report.json?["servers"]?["crashy"]?["recentStderr"]?.arrayValue?
                     .contains("fatal: MISSING_API_KEY is not set") == true

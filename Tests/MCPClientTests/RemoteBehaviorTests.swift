@@ -3,6 +3,7 @@ import JSONValue
 import Logging
 import MCPOConfig
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MCPClient
@@ -116,7 +117,7 @@ struct RemoteBehaviorTests {
                 await #expect(throws: MCPClientError.timedOut(seconds: 0.5)) {
                     _ = try await server.callTool(name: "slow", arguments: ["seconds": 5], timeout: 0.5)
                 }
-                let noticed = await eventually(within: .seconds(10)) {
+                let noticed = await pollUntil(within: .seconds(10)) {
                     let log = (try? await peer.requestLog()) ?? []
                     let cancelled = log.contains {
                         ($0["body"] as? [String: Any])?["method"] as? String == "notifications/cancelled"
@@ -174,7 +175,7 @@ struct RemoteBehaviorTests {
 
     @Test("an unreachable server fails fast as unavailable, naming the URL")
     func unreachable() async throws {
-        let port = try FreePort.pick()
+        let port = try FixturePorts.reserve()
         let url = "http://127.0.0.1:\(port)/mcp"
         let server = UpstreamServer(
             entry: ServerEntry(name: "gone", transport: .streamableHTTP(RemoteEndpoint(url: url))),

@@ -3,6 +3,7 @@ import JSONValue
 import Logging
 import MCPOConfig
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MCPClient
@@ -78,7 +79,7 @@ struct RemoteSDKTests {
                 }
                 try await server.start()
                 _ = try await server.callTool(name: "add_tool", arguments: [:], timeout: 30)
-                let changed = await eventually(within: .seconds(20)) { seen.withLock { $0.contains("late_tool") } }
+                let changed = await pollUntil(within: .seconds(20)) { seen.withLock { $0.contains("late_tool") } }
                 #expect(changed, "no list_changed for \(mode)")
             }
         }
@@ -113,7 +114,7 @@ struct RemoteSDKTests {
                 let published = Mutex(0)
                 server.observe { _ in published.withLock { $0 += 1 } }
                 server.startInBackground()
-                let retrying = await eventually(within: .seconds(45)) {
+                let retrying = await pollUntil(within: .seconds(45)) {
                     if case .reconnecting = server.status.state { return true }
                     return false
                 }
@@ -133,7 +134,7 @@ struct RemoteSDKTests {
                     return
                 }
                 try await peer.launch()
-                let connected = await eventually(within: .seconds(40)) { published.withLock { $0 } > 0 }
+                let connected = await pollUntil(within: .seconds(40)) { published.withLock { $0 } > 0 }
                 #expect(connected, "\(server.status)")
                 let echo = try await server.callTool(name: "echo", arguments: ["text": "up"], timeout: 30)
                 #expect(echo["content"]?[0]?["text"] == "up")
@@ -154,7 +155,7 @@ struct RemoteSDKTests {
                 let published = Mutex(0)
                 server.observe { _ in published.withLock { $0 += 1 } }
                 server.startInBackground()
-                #expect(await eventually(within: .seconds(30)) { server.status.state == .connected })
+                #expect(await pollUntil(within: .seconds(30)) { server.status.state == .connected })
                 let connects = published.withLock { $0 }
 
                 let inFlight = Task {
@@ -170,7 +171,7 @@ struct RemoteSDKTests {
                     return
                 }
                 // The death is noticed (GET or listen stream, or the next call), then calls fail fast.
-                let unavailable = await eventually(within: .seconds(10)) {
+                let unavailable = await pollUntil(within: .seconds(10)) {
                     let error = await failure { () async throws(MCPClientError) in
                         _ = try await server.callTool(name: "echo", arguments: ["text": "x"], timeout: 5)
                     }
@@ -179,7 +180,7 @@ struct RemoteSDKTests {
                 }
                 #expect(unavailable, "\(server.status)")
                 try await peer.launch()
-                let back = await eventually(within: .seconds(45)) { published.withLock { $0 } > connects }
+                let back = await pollUntil(within: .seconds(45)) { published.withLock { $0 } > connects }
                 #expect(back, "\(server.status)")
                 let echo = try await server.callTool(name: "echo", arguments: ["text": "back"], timeout: 30)
                 #expect(echo["content"]?[0]?["text"] == "back")

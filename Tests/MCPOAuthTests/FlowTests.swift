@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 @testable import MCPOAuth
@@ -28,7 +29,7 @@ struct FlowTests {
 
     @Test func singleUserBrowserFlowFromARealUnauthorizedResponse() async throws {
         try await withFixture { fixture in
-            let port = try LocalPort.free()
+            let port = try FixturePorts.reserve()
             let folder = try TemporaryFolder.make()
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let store = FileTokenStore(directory: folder + "/config/mcpo/tokens")
@@ -78,7 +79,7 @@ struct FlowTests {
             #expect(authorize["state"]?.count == 43)
             #expect(authorize["resource"] == fixture.mcpURL)
             #expect(authorize["scope"] == "mcp offline_access")
-            #expect(LocalPort.accepts(port), "the loopback listener runs before the link is shown")
+            #expect(FixturePorts.accepts(port), "the loopback listener runs before the link is shown")
             #expect(await manager.status() == .pending(prompt))
 
             // The browser: the authorization server redirects to the loopback callback.
@@ -124,7 +125,7 @@ struct FlowTests {
             let saved = try JSON.parse(String(contentsOfFile: file, encoding: .utf8))
             #expect(saved["access_token"]?.stringValue == token)
             #expect(abs((saved["expires_at"]?.doubleValue ?? 0) - Date().timeIntervalSince1970 - 3600) < 30)
-            #expect(await eventually { !LocalPort.accepts(port) })
+            #expect(await pollUntil(within: .seconds(20)) { !FixturePorts.accepts(port) })
 
             // A restarted proxy uses the stored token without talking to the authorization server.
             let before = try await fixture.log().filter { $0["server"] == "as" }.count
@@ -146,7 +147,8 @@ struct FlowTests {
     @Test func refreshAheadOfExpirySingleFlightAndOnUnauthorized() async throws {
         try await withFixture(["--token-lifetime", "2"]) { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
             #expect(try await Browser.open(prompt.url).status == 200)
@@ -195,7 +197,8 @@ struct FlowTests {
     @Test func revocationMakesRefreshFailThenReauthorizationAndSignOut() async throws {
         try await withFixture { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
             #expect(try await Browser.open(prompt.url).status == 200)
@@ -238,7 +241,7 @@ struct FlowTests {
 
     @Test func deviceAuthorizationGrantWithSlowDown() async throws {
         try await withFixture(["--device-slow-down", "1"]) { fixture in
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) { $0.grant = .deviceCode }
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) { $0.grant = .deviceCode }
             let manager = TokenManager(
                 server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP,
                 slowDownIncrement: .milliseconds(200))
@@ -269,7 +272,7 @@ struct FlowTests {
 
     @Test func clientCredentialsForMachineToMachine() async throws {
         try await withFixture(["--preregistered", "m2m:s3cret:client_secret_basic"]) { fixture in
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) {
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) {
                 $0.grant = .clientCredentials
                 $0.clientID = "m2m"
                 $0.clientSecret = "s3cret"
@@ -305,7 +308,7 @@ struct FlowTests {
 
     @Test func stateMismatchAndReplayRefused() async throws {
         try await withFixture { fixture in
-            let port = try LocalPort.free()
+            let port = try FixturePorts.reserve()
             let manager = TokenManager(
                 server: "secure", settings: .fixture(fixture, port: port), endpointURL: fixture.mcpURL, http: oauthHTTP)
             let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
@@ -339,7 +342,8 @@ struct FlowTests {
     func issuerIdentificationInTheResponse(flags: [String], refusal: String?) async throws {
         try await withFixture(flags) { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
             let visit = try await Browser.open(prompt.url)
@@ -359,7 +363,8 @@ struct FlowTests {
     func authorizationServerWithoutPKCES256Refused(flags: [String]) async throws {
         try await withFixture(flags) { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             #expect(await oauthFailure { try await manager.accessToken() } == .pkceUnsupported(issuer: fixture.issuer))
             #expect(try await fixture.requests("as", "POST", "/register").isEmpty, "no registration with such a server")
@@ -369,7 +374,8 @@ struct FlowTests {
     @Test func issuerMismatchRefused() async throws {
         try await withFixture(["--issuer-mismatch"]) { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             #expect(
                 await oauthFailure { try await manager.accessToken() }
@@ -381,7 +387,8 @@ struct FlowTests {
     @Test func protectedResourceForAnotherServerRefused() async throws {
         try await withFixture(["--prm-resource", "http://127.0.0.1:1/elsewhere"]) { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             #expect(
                 await oauthFailure { try await manager.accessToken() }
@@ -394,7 +401,8 @@ struct FlowTests {
         try await withFixture(flags) { fixture in
             #expect(fixture.issuer == fixture.asOrigin + "/tenant1")
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let refused = try await fixture.mcp(OAuthFixture.initialize, token: nil)
             #expect(
@@ -423,7 +431,8 @@ struct FlowTests {
     @Test func stepUpOnInsufficientScopeWithARetryLimit() async throws {
         try await withFixture { fixture in
             let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try LocalPort.free()), endpointURL: fixture.mcpURL,
+                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+                endpointURL: fixture.mcpURL,
                 http: oauthHTTP)
             let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
             #expect(try await Browser.open(prompt.url).status == 200)
@@ -469,7 +478,7 @@ struct FlowTests {
     @Test func proxyCallbackRouteCompletesLoopbackAndNonLoopbackRedirects() async throws {
         try await withFixture { fixture in
             // use_loopback true: the proxy's own route may deliver the loopback redirect's query too.
-            let port = try LocalPort.free()
+            let port = try FixturePorts.reserve()
             let loopback = TokenManager(
                 server: "secure", settings: .fixture(fixture, port: port), endpointURL: fixture.mcpURL, http: oauthHTTP)
             let first = try #require(await oauthFailure { try await loopback.accessToken() }?.prompt)
@@ -480,13 +489,13 @@ struct FlowTests {
 
             // use_loopback false: the redirect is the proxy's callback route (the browser stops before it).
             let proxyCallback = "https://proxy.example/oauth/secure/callback"
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) { $0.useLoopback = false }
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) { $0.useLoopback = false }
             let routed = TokenManager(
                 server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP,
                 proxyCallbackURL: proxyCallback)
             let prompt = try #require(await oauthFailure { try await routed.accessToken() }?.prompt)
             #expect(queryItems(prompt.url)["redirect_uri"] == proxyCallback)
-            #expect(!LocalPort.accepts(settings.callbackPort))
+            #expect(!FixturePorts.accepts(settings.callbackPort))
             let visit = try await Browser.open(prompt.url) { $0.hasPrefix(proxyCallback) }
             #expect(try await routed.completeAuthorization(query: visit.finalURL) == nil)
             #expect(try await fixture.whoami(token: try await routed.accessToken())?["sub"] == "alice")
@@ -508,7 +517,7 @@ struct FlowTests {
         try await withFixture { fixture in
             let clock = TestClock()
             let callback = "http://127.0.0.1:9/oauth/secure/callback"
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) { $0.multiUser = true }
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) { $0.multiUser = true }
             let manager = TokenManager(
                 server: "secure", settings: settings, endpointURL: fixture.mcpURL, http: oauthHTTP,
                 proxyCallbackURL: callback, now: clock.now)
@@ -553,7 +562,7 @@ struct FlowTests {
         try await withFixture { first in
             try await withFixture { second in
                 // mcpo gives every server callback_port 3030: one listener serves both, by state.
-                let port = try LocalPort.free()
+                let port = try FixturePorts.reserve()
                 let one = TokenManager(
                     server: "one", settings: .fixture(first, port: port), endpointURL: first.mcpURL, http: oauthHTTP)
                 let two = TokenManager(
@@ -568,12 +577,12 @@ struct FlowTests {
                 #expect(ports.0 == port && ports.1 == port)
                 let visitTwo = try await Browser.open(promptTwo.url)
                 #expect(visitTwo.status == 200 && visitTwo.body.contains("authorized for two"))
-                #expect(LocalPort.accepts(port), "still waiting for server one")
+                #expect(FixturePorts.accepts(port), "still waiting for server one")
                 let visitOne = try await Browser.open(promptOne.url)
                 #expect(visitOne.status == 200 && visitOne.body.contains("authorized for one"))
                 #expect(try await first.whoami(token: try await one.accessToken())?["sub"] == "alice")
                 #expect(try await second.whoami(token: try await two.accessToken())?["sub"] == "alice")
-                #expect(await eventually { !LocalPort.accepts(port) })
+                #expect(await pollUntil(within: .seconds(20)) { !FixturePorts.accepts(port) })
             }
         }
     }
@@ -581,7 +590,7 @@ struct FlowTests {
     @Test func clientIDMetadataDocumentInsteadOfRegistration() async throws {
         try await withFixture(["--cimd"]) { fixture in
             let document = "https://proxy.example/oauth/client-metadata.json"
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) {
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) {
                 $0.clientMetadataURL = document
             }
             let manager = TokenManager(
@@ -593,7 +602,7 @@ struct FlowTests {
         }
         // Without the server's support the document URL is not used: dynamic registration.
         try await withFixture { fixture in
-            let settings = OAuthSettings.fixture(fixture, port: try LocalPort.free()) {
+            let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) {
                 $0.clientMetadataURL = "https://proxy.example/oauth/client-metadata.json"
             }
             let manager = TokenManager(
@@ -607,7 +616,7 @@ struct FlowTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")))
     func headlessChromiumDoesTheBrowserStep() async throws {
         try await withFixture { fixture in
-            let port = try LocalPort.free()
+            let port = try FixturePorts.reserve()
             let manager = TokenManager(
                 server: "secure", settings: .fixture(fixture, port: port), endpointURL: fixture.mcpURL, http: oauthHTTP)
             var events = await manager.events().makeAsyncIterator()
@@ -624,7 +633,7 @@ struct FlowTests {
             chromium.standardOutput = FileHandle(forWritingAtPath: folder + "/dom.html")
             chromium.standardError = FileHandle.nullDevice
             try chromium.run()
-            let finished = await eventually(within: .seconds(90), every: .milliseconds(100)) { !chromium.isRunning }
+            let finished = await pollUntil(within: .seconds(90), every: .milliseconds(100)) { !chromium.isRunning }
             if !finished { kill(chromium.processIdentifier, SIGKILL) }
             #expect(finished)
             let dom = try String(contentsOfFile: folder + "/dom.html", encoding: .utf8)

@@ -68,7 +68,7 @@ func withOAuthProxy<T>(
     let folder = NSTemporaryDirectory() + "mcpo-oauth-proxy-" + UUID().uuidString
     do {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let callbackPort = try LocalPort.free()
+        let callbackPort = try FixturePorts.reserve()
         var settings: OrderedJSONObject = [
             "server_url": .string(fixture.mcpURL), "callback_port": .int(callbackPort),
         ]

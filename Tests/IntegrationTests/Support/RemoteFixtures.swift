@@ -23,14 +23,14 @@ final class RemotePeer: Sendable {
 
     /// An SDK fixture (`transport` is `sse` or `streamable-http`); not started yet.
     static func sdk(_ line: PythonLine, transport: String, flags: [String] = []) throws -> RemotePeer {
-        let port = try LocalPort.free()
+        let port = try FixturePorts.reserve()
         return RemotePeer(
             port: port, arguments: line.fastMCPServer + ["--transport", transport] + flags + ["--port", String(port)])
     }
 
     /// The standard-library behaviours fixture (http_behaviors.py), over HTTPS with `tls`; not started yet.
     static func behaviors(tls: SelfSignedCertificate? = nil) throws -> RemotePeer {
-        let port = try LocalPort.free()
+        let port = try FixturePorts.reserve()
         let tlsArguments = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
         return RemotePeer(
             port: port,
@@ -99,29 +99,4 @@ struct SelfSignedCertificate: Sendable {
     func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
-}
-
-enum LocalPort {
-    /// A fixture port no other test of this process has (TestSupport's `FixturePorts`).
-    static func free() throws -> Int {
-        try FixturePorts.reserve()
-    }
-
-    /// Whether something listens on 127.0.0.1:`port`.
-    static func accepts(_ port: Int) -> Bool {
-        FixturePorts.accepts(port)
-    }
-}
-
-/// Polls `condition` until it holds or `bound` passes; true when it held.
-func pollUntil(
-    within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(100),
-    _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + bound
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
 }

@@ -74,7 +74,7 @@ final class PythonPeer: Sendable {
 
     /// An SDK fixture in `mode`, listening once this returns.
     static func start(_ mode: PeerMode) async throws -> PythonPeer {
-        let port = try FreePort.pick()
+        let port = try FixturePorts.reserve()
         let peer = PythonPeer(
             port: port,
             arguments: [
@@ -87,7 +87,7 @@ final class PythonPeer: Sendable {
 
     /// A peer that is not running yet (for "server down at startup" tests); `launch()` starts it.
     static func notStarted(_ mode: PeerMode) throws -> PythonPeer {
-        let port = try FreePort.pick()
+        let port = try FixturePorts.reserve()
         return PythonPeer(
             port: port,
             arguments: [
@@ -98,7 +98,7 @@ final class PythonPeer: Sendable {
 
     /// The standard-library behaviours fixture (http_behaviors.py).
     static func behaviors() async throws -> PythonPeer {
-        let port = try FreePort.pick()
+        let port = try FixturePorts.reserve()
         let peer = PythonPeer(
             port: port,
             arguments: [PeerPaths.python(.mcp1), PeerPaths.fixture("http_behaviors.py"), "--port", String(port)])
@@ -135,31 +135,6 @@ func withPeer<T>(_ peer: PythonPeer, _ body: (PythonPeer) async throws -> T) asy
         await peer.stop()
         throw error
     }
-}
-
-enum FreePort {
-    /// A fixture port no other test of this process has (TestSupport's `FixturePorts`).
-    static func pick() throws -> Int {
-        try FixturePorts.reserve()
-    }
-
-    /// Whether something listens on 127.0.0.1:`port`.
-    static func accepts(_ port: Int) -> Bool {
-        FixturePorts.accepts(port)
-    }
-}
-
-/// Polls `condition` until it holds or `bound` passes.
-func eventually(
-    within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
-    _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + bound
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
 }
 
 /// The error `body` ended with, or nil when it succeeded.

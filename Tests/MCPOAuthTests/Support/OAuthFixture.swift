@@ -86,18 +86,6 @@ enum TemporaryFolder {
     }
 }
 
-enum LocalPort {
-    /// A fixture port no other test of this process has (TestSupport's `FixturePorts`).
-    static func free() throws -> Int {
-        try FixturePorts.reserve()
-    }
-
-    /// Whether something listens on 127.0.0.1:`port`.
-    static func accepts(_ port: Int) -> Bool {
-        FixturePorts.accepts(port)
-    }
-}
-
 /// Runs `body` with a started fixture and always kills it afterwards.
 func withFixture<T>(_ flags: [String] = [], _ body: (OAuthFixture) async throws -> T) async throws -> T {
     let fixture = try await OAuthFixture.start(flags)
@@ -109,19 +97,6 @@ func withFixture<T>(_ flags: [String] = [], _ body: (OAuthFixture) async throws 
         await fixture.stop()
         throw error
     }
-}
-
-/// Polls `condition` until it holds or `bound` passes.
-func eventually(
-    within bound: Duration = .seconds(20), every interval: Duration = .milliseconds(50),
-    _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + bound
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
 }
 
 /// The error `body` ended with (as OAuthError), or nil when it succeeded.
