@@ -41,6 +41,8 @@ let package = Package(
         ),
         // posix_spawn's chdir action, hidden from Swift behind _GNU_SOURCE.
         .target(name: "CSpawnShim"),
+        // The Swift runtime's global-executor hook, which a statically linked executable cannot look up.
+        .target(name: "CConcurrencyHook"),
         // Layer 2: our MCP client (JSON-RPC 2.0, transports, process supervision).
         .target(
             name: "MCPClient",
@@ -106,7 +108,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mcpo", dependencies: ["MCPOCommand"], swiftSettings: strict),
+        .executableTarget(
+            name: "mcpo",
+            dependencies: [
+                "MCPOCommand", "CConcurrencyHook",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // A real stdio MCP server with a few useful tools, for README's first command and the tests.
         .executableTarget(name: "mcp-example-server", dependencies: ["JSONValue"], swiftSettings: strict),
         // The benchmark's stub MCP server (stdio and streamable HTTP), built to never be the bottleneck.

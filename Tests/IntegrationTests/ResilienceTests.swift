@@ -43,11 +43,21 @@ struct ResilienceTests {
         }
     }
 
-    @Test("an HTTP client that goes away cancels its call upstream")
-    func clientGoneCancels() async throws {
+    /// `MCPO_EXECUTOR=swift` keeps Swift's own thread pool instead of the event loops: both must behave.
+    @Test(
+        "an HTTP client that goes away cancels its call upstream; a queued call it left is never sent",
+        arguments: ["event-loops", "swift"])
+    func clientGoneCancels(executor: String) async throws {
         let marker = Self.temporaryPath("cancel-marker")
-        defer { try? FileManager.default.removeItem(atPath: marker) }
-        try await withProxy(["--"] + PythonLine.mcp1.fastMCPServer) { proxy in
+        let queuedMarker = Self.temporaryPath("queued-marker")
+        defer {
+            try? FileManager.default.removeItem(atPath: marker)
+            try? FileManager.default.removeItem(atPath: queuedMarker)
+        }
+        try await withProxy(
+            ["--max-concurrent-calls", "1", "--"] + PythonLine.mcp1.fastMCPServer,
+            environment: ["MCPO_EXECUTOR": executor]
+        ) { proxy in
             // The client gives up after one second and closes its connection.
             _ = try? await TestHTTP.post(
                 proxy, "/cancellable_wait", ["seconds": 60, "marker": .string(marker)], timeout: .seconds(1))
@@ -55,7 +65,19 @@ struct ResilienceTests {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "cancelled"
             }
             #expect(cancelled, "the server never saw notifications/cancelled")
+            #expect(proxy.logText.contains("went away; the call was cancelled"))
+
+            // A call waiting for the only slot whose client leaves is dropped, not sent once the slot frees.
+            async let holder = TestHTTP.post(proxy, "/marked_wait", ["seconds": 3, "marker": .string(marker)])
+            let holding = try await pollUntil(within: .seconds(20)) {
+                (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
+            }
+            #expect(holding)
+            _ = try? await TestHTTP.post(
+                proxy, "/marked_wait", ["seconds": 1, "marker": .string(queuedMarker)], timeout: .milliseconds(500))
+            #expect(try await holder.status == 200)
             #expect(try await TestHTTP.post(proxy, "/echo", ["text": "still fine"]).json == "still fine")
+            #expect(!FileManager.default.fileExists(atPath: queuedMarker), "the abandoned queued call was sent")
         }
     }
 

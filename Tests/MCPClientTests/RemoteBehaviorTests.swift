@@ -130,6 +130,46 @@ struct RemoteBehaviorTests {
         }
     }
 
+    @Test("a CallCancellation ends its call at once and cancels it upstream; fired before, nothing is sent")
+    func callCancellation() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                let cancellation = CallCancellation()
+                let started = ContinuousClock.now
+                let canceller = Task {
+                    try? await Task.sleep(for: .milliseconds(300))
+                    cancellation.cancel()
+                }
+                await #expect(throws: MCPClientError.cancelled) {
+                    _ = try await server.callTool(
+                        name: "slow", arguments: ["seconds": 5], timeout: 30, cancellation: cancellation)
+                }
+                await canceller.value
+                #expect(ContinuousClock.now - started < .seconds(4))
+                func toolCalls() async -> Int {
+                    let log = (try? await peer.requestLog()) ?? []
+                    return log.filter { ($0["body"] as? [String: Any])?["method"] as? String == "tools/call" }.count
+                }
+                let noticed = await pollUntil(within: .seconds(10)) {
+                    let log = (try? await peer.requestLog()) ?? []
+                    return log.contains {
+                        ($0["body"] as? [String: Any])?["method"] as? String == "notifications/cancelled"
+                    }
+                }
+                #expect(noticed)
+                let sent = await toolCalls()
+                await #expect(throws: MCPClientError.cancelled) {
+                    _ = try await server.callTool(
+                        name: "echo", arguments: ["text": "late"], timeout: 30, cancellation: cancellation)
+                }
+                let echo = try await server.callTool(name: "echo", arguments: ["text": "fine"], timeout: 30)
+                #expect(echo["content"]?[0]?["text"] == "fine")
+                #expect(await toolCalls() == sent + 1, "a call whose cancellation had fired was sent")
+            }
+        }
+    }
+
     @Test(
         "JSON answers, redirects and a relative legacy endpoint",
         arguments: [

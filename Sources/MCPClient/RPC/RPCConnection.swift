@@ -81,11 +81,12 @@ public final class RPCConnection: TransportReceiver {
     /// (`subscriptions/listen`, whose response only ends the subscription).
     public func request(
         _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
-        onProgress: ProgressHandler? = nil
+        onProgress: ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         do {
             return try await detailedRequest(
-                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress,
+                cancellation: cancellation)
         } catch {
             throw error.clientError
         }
@@ -94,7 +95,7 @@ public final class RPCConnection: TransportReceiver {
     /// `request`, with HTTP refusals kept apart (era detection and session renewal act on them).
     func detailedRequest(
         _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
-        onProgress: ProgressHandler? = nil
+        onProgress: ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(RequestFailure) -> JSON {
         let id: Int
         switch state.withLock({ state -> Result<Int, RequestFailure> in
@@ -120,6 +121,17 @@ public final class RPCConnection: TransportReceiver {
             kind: .request(id: id), method: method, name: Self.mirroredName(method: method, params: params),
             headers: headers, body: ByteBuffer(bytes: JSON.object(message).bytes))
 
+        var cancellationHandler: Int?
+        if let cancellation {
+            cancellationHandler = cancellation.register { [self] in cancel(id: id, reason: "The HTTP client went away")
+            }
+            if cancellationHandler == nil { throw .client(.cancelled) }
+        }
+        defer {
+            if let cancellationHandler { cancellation?.unregister(cancellationHandler) }
+            // A cancellation that came after the answer left the id behind as cancelled early.
+            if Task.isCancelled || cancellation?.isCancelled == true { forgetEarlyCancellation(of: id) }
+        }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
                 guard register(id: id, waiter: waiter, timeout: timeout, onProgress: onProgress) else { return }
@@ -208,6 +220,10 @@ public final class RPCConnection: TransportReceiver {
         if registered, finish(id, with: .failure(.client(.cancelled))) {
             abandon(id: id, reason: reason)
         }
+    }
+
+    private func forgetEarlyCancellation(of id: Int) {
+        _ = state.withLock { $0.cancelledEarly.remove(id) }
     }
 
     /// Tells the server we stopped waiting: by `notifications/cancelled`, or by the transport closing the

@@ -219,7 +219,7 @@ public final class MCPSession: Sendable {
     /// and the request sent once more when stateful over HTTP.
     public func request(
         _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
-        onProgress: RPCConnection.ProgressHandler? = nil
+        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         let params = withEraMeta(params)
         // While a new session is being opened there is no session id to send: wait for it.
@@ -227,12 +227,14 @@ public final class MCPSession: Sendable {
         let generation = renewal.withLock { $0.generation }
         do {
             return try await connection.detailedRequest(
-                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress,
+                cancellation: cancellation)
         } catch .refused(let refusal) where refusal.sessionExpired {
             // The server never saw this request (it did not know the session), so sending it again is safe.
             try await renew(after: generation, reason: refusal.detail)
             return try await connection.request(
-                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress)
+                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress,
+                cancellation: cancellation)
         } catch {
             throw error.clientError
         }
@@ -272,11 +274,11 @@ public final class MCPSession: Sendable {
     /// Calls a tool and returns its `CallToolResult` as the server wrote it.
     public func callTool(
         name: String, arguments: JSON, timeout: Double, headers: [(name: String, value: String)] = [],
-        onProgress: RPCConnection.ProgressHandler? = nil
+        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         let result = try await request(
             "tools/call", params: ["name": .string(name), "arguments": arguments], timeout: timeout,
-            headers: headers, onProgress: onProgress)
+            headers: headers, onProgress: onProgress, cancellation: cancellation)
         // 2026-07-28 multi round-trip: the server wants input (elicitation, sampling, roots) the proxy,
         // which advertises no client capabilities, cannot give.
         if result["resultType"]?.stringValue == "input_required" {

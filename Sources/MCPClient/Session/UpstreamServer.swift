@@ -191,14 +191,17 @@ public final class UpstreamServer: Sendable {
 
     /// Calls a tool. Supervised: fails at once with `.unavailable` while the server is not connected.
     /// Otherwise: connects first when needed.
-    /// `onProgress` gets the call's `notifications/progress` (a progress token is sent only when it is set).
+    /// `onProgress` gets the call's `notifications/progress` (a progress token is sent only when it is set);
+    /// `cancellation` ends the call with `.cancelled`, as cancelling the caller's task does.
     public func callTool(
-        name: String, arguments: JSON, timeout: Double, onProgress: RPCConnection.ProgressHandler? = nil
+        name: String, arguments: JSON, timeout: Double, onProgress: RPCConnection.ProgressHandler? = nil,
+        cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         let session = try await sessionForCall()
         let headers = parameterHeaders(tool: name, arguments: arguments, session: session)
         return try await session.callTool(
-            name: name, arguments: arguments, timeout: timeout, headers: headers, onProgress: onProgress)
+            name: name, arguments: arguments, timeout: timeout, headers: headers, onProgress: onProgress,
+            cancellation: cancellation)
     }
 
     /// Stops the server for good: calls in flight fail, the child is stopped, the HTTP session ended.

@@ -121,10 +121,14 @@ struct ToolCallHandler {
 
     // MARK: - Calling
 
-    /// Runs the call, cancelling it when the connection to the HTTP client closes first.
+    /// Runs the call, cancelling it when the connection to the HTTP client closes first (a call still waiting
+    /// for a slot is then never sent).
     private func run(
         _ call: PreparedCall, connection: any Channel, onProgress: RPCConnection.ProgressHandler?
     ) async -> HTTPAnswer {
+        let cancellation = CallCancellation()
+        let registration = ClientConnectionWatch.whenClientLeaves(connection) { cancellation.cancel() }
+        defer { registration.withdraw() }
         let server = endpoint.server
         // The common case takes a free slot without a suspension point.
         let admitted = server.gate.tryEnter() ? true : await server.gate.enter()
@@ -136,33 +140,17 @@ struct ToolCallHandler {
             )
         }
         defer { server.gate.leave() }
-        return await withTaskGroup(of: HTTPAnswer?.self) { group in
-            group.addTask { await callWithRetry(call, onProgress: onProgress) }
-            group.addTask {
-                // The connection is checked only for calls that last: short calls pay one timer.
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    if ClientConnectionWatch.clientHasLeft(connection), !Task.isCancelled { return nil }
-                }
-                return nil
-            }
-            var answer: HTTPAnswer?
-            for await outcome in group {
-                if let outcome {
-                    answer = outcome
-                } else if ClientConnectionWatch.clientHasLeft(connection) {
-                    logger.info(
-                        "the HTTP client of \(endpoint.server.name)/\(endpoint.operation.tool.name) went away; cancelling the call"
-                    )
-                }
-                group.cancelAll()
-                break
-            }
-            return answer ?? HTTPAnswer(status: 499, body: ["detail": "The client closed the request"])
-        }
+        let answer = await callWithRetry(call, onProgress: onProgress, cancellation: cancellation)
+        guard cancellation.isCancelled else { return answer }
+        logger.info(
+            "the HTTP client of \(endpoint.server.name)/\(endpoint.operation.tool.name) went away; the call was cancelled"
+        )
+        return HTTPAnswer(status: 499, body: ["detail": "The client closed the request"])
     }
 
-    private func callWithRetry(_ call: PreparedCall, onProgress: RPCConnection.ProgressHandler?) async -> HTTPAnswer {
+    private func callWithRetry(
+        _ call: PreparedCall, onProgress: RPCConnection.ProgressHandler?, cancellation: CallCancellation
+    ) async -> HTTPAnswer {
         let tool = endpoint.operation.tool
         var attempt = 0
         while true {
@@ -170,7 +158,8 @@ struct ToolCallHandler {
             do {
                 let result = try await endpoint.server.counting { () throws(MCPClientError) in
                     try await upstream.callTool(
-                        name: tool.name, arguments: call.arguments, timeout: call.timeout, onProgress: onProgress)
+                        name: tool.name, arguments: call.arguments, timeout: call.timeout, onProgress: onProgress,
+                        cancellation: cancellation)
                 }
                 return ToolResultMapper.answer(for: result, outputSchema: tool.outputSchema)
             } catch {
