@@ -126,9 +126,7 @@ struct ToolCallHandler {
     private func run(
         _ call: PreparedCall, connection: any Channel, onProgress: RPCConnection.ProgressHandler?
     ) async -> HTTPAnswer {
-        let cancellation = CallCancellation()
-        let registration = ClientConnectionWatch.whenClientLeaves(connection) { cancellation.cancel() }
-        defer { registration.withdraw() }
+        let cancellation = ClientConnectionWatch.cancellation(of: connection)
         let server = endpoint.server
         // The common case takes a free slot without a suspension point.
         let admitted = server.gate.tryEnter() ? true : await server.gate.enter()
@@ -237,7 +235,7 @@ struct ToolCallHandler {
         }
         continuation.onTermination = { _ in
             keepAlive.cancel()
-            if ClientConnectionWatch.clientHasLeft(connection) { caller.cancel() }
+            if ClientConnectionWatch.cancellation(of: connection).isCancelled { caller.cancel() }
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"  // a valid token, so the name exists
