@@ -38,9 +38,7 @@ COPY Tests ./Tests
 # The cache mount keeps .build (package checkouts, objects) between image builds, so the binaries
 # are copied out in the same step.
 RUN --mount=type=cache,target=/src/.build,id=swift-mcpo-build \
-    swift build -c release --static-swift-stdlib --product mcpo \
- && swift build -c release --static-swift-stdlib --product mcp-example-server \
- && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
+    bin="$(scripts/build-release.sh mcpo mcp-example-server | tail -n 1)" \
  && mkdir -p /out/bin \
  && cp "$bin/mcpo" "$bin/mcp-example-server" /out/bin/ \
  && strip /out/bin/mcpo /out/bin/mcp-example-server \

@@ -13,7 +13,7 @@
 #   BENCH_TRANSPORTS="stdio streamable-http"
 #   BENCH_MCPO=1                      also run mcpo 0.0.20 (set up in bench/.venv-mcpo)
 #   BENCH_BUILD=1                     0: use the release binaries already in $BENCH_SCRATCH
-#   BENCH_SCRATCH=.build-release      SwiftPM scratch path of the release build (static Swift stdlib)
+#   BENCH_SCRATCH=.build-release      SwiftPM scratch path of the release build (scripts/build-release.sh)
 #   BENCH_STUB_THREADS=1              event loop threads of the HTTP stub
 #   BENCH_PROXY_ARGS=""               extra arguments for both proxies (e.g. "--log-level warning")
 #   PYTHON=python3                    interpreter for mcpo's venv and the helper
@@ -136,12 +136,11 @@ if ! command -v wrk >/dev/null; then
 fi
 
 if (( BUILD )); then
-  # As the Docker image ships it: release, static Swift standard library (and Foundation).
-  for product in mcpo mcp-bench-server; do
-    log "building $product (release, --static-swift-stdlib) in $SCRATCH"
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$product" \
-      > "$WORK/build-$product.log" 2>&1 || { tail -n 30 "$WORK/build-$product.log" >&2; die "building $product failed"; }
-  done
+  # As the Docker image ships it: scripts/build-release.sh (release, static Swift standard library and
+  # Foundation, functions laid out by scripts/mcpo.order).
+  log "building mcpo and mcp-bench-server (scripts/build-release.sh) in $SCRATCH"
+  scripts/build-release.sh --scratch-path "$SCRATCH" mcpo mcp-bench-server > "$WORK/build.log" 2>&1 \
+    || { tail -n 30 "$WORK/build.log" >&2; die "building failed"; }
 fi
 [[ -x "$SWIFT_MCPO" && -x "$STUB" ]] || die "release binaries missing in $SCRATCH (build failed?)"
 

@@ -223,7 +223,9 @@ public struct AuthorizationFlow: Sendable {
     }
 
     /// RFC 8628 §3.4–3.5: polls the token endpoint every `interval` until the user approves, adding
-    /// `slowDownIncrement` on each `slow_down`, until the device code expires (or `bound` passes).
+    /// `slowDownIncrement` on each `slow_down`, until the device code expires (or `bound` passes). A poll
+    /// that fails in transport (timeout, connection lost) doubles the interval, as §3.5 requires, and the
+    /// polling goes on: the user may be approving right then.
     public func pollDeviceToken(
         _ device: DeviceAuthorization, slowDownIncrement: Duration = .seconds(5), bound: Duration = .seconds(900)
     ) async throws(OAuthError) -> OAuthTokens {
@@ -239,7 +241,13 @@ public struct AuthorizationFlow: Sendable {
                 ("grant_type", DeviceAuthorization.grantType), ("device_code", device.deviceCode),
                 ("resource", resource),
             ]
-            let response = try await post(try tokenEndpoint(), fields)
+            let response: OAuthHTTPClient.Response
+            do {
+                response = try await post(try tokenEndpoint(), fields)
+            } catch .transport {
+                interval = min(interval * 2, .seconds(60))
+                continue
+            }
             if response.isSuccess {
                 return try OAuthTokens.fromTokenResponse(
                     response.json, issuer: metadata.issuer, resource: resource, clientID: registration.clientID,

@@ -239,6 +239,35 @@ struct FlowTests {
         await oauthFailure { try await manager.handleUnauthorized(failedToken: failedToken, wwwAuthenticate: header) }
     }
 
+    /// RFC 8628 §3.5: a poll that fails in transport slows the polling down instead of ending the grant.
+    @Test func devicePollingOutlivesTransportFailures() async throws {
+        let port = try FixturePorts.reserve()  // nothing listens there: every poll is refused
+        let metadata = try #require(
+            AuthorizationServerMetadata(
+                json: [
+                    "issuer": .string("http://127.0.0.1:\(port)"),
+                    "token_endpoint": .string("http://127.0.0.1:\(port)/token"),
+                ],
+                url: "http://127.0.0.1:\(port)/.well-known/oauth-authorization-server"))
+        let registration = ClientRegistration(
+            clientID: "c", clientSecret: nil, authMethod: .none, issuer: metadata.issuer, redirectURIs: [],
+            grantTypes: [DeviceAuthorization.grantType], source: .dynamic)
+        let flow = AuthorizationFlow(
+            http: oauthHTTP, metadata: metadata, registration: registration, resource: "http://127.0.0.1/mcp",
+            logger: .init(label: "test"))
+        let device = DeviceAuthorization(
+            deviceCode: "d", userCode: "U", verificationURI: "http://127.0.0.1/device", verificationURIComplete: nil,
+            expiresAt: Date().addingTimeInterval(600), interval: .milliseconds(100), scope: nil)
+        let started = ContinuousClock.now
+        let failure = await oauthFailure { try await flow.pollDeviceToken(device, bound: Duration.seconds(1)) }
+        guard case .tokenRequestFailed(_, let error, _)? = failure else {
+            Issue.record("expected the grant to run out, got \(String(describing: failure))")
+            return
+        }
+        #expect(error == "expired_token")
+        #expect(ContinuousClock.now - started >= .seconds(1), "polling stopped before its bound")
+    }
+
     @Test func deviceAuthorizationGrantWithSlowDown() async throws {
         try await withFixture(["--device-slow-down", "1"]) { fixture in
             let settings = OAuthSettings.fixture(fixture, port: try FixturePorts.reserve()) { $0.grant = .deviceCode }

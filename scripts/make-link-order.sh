@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Writes scripts/mcpo.order: the functions the proxy runs, in the order valgrind first meets them, for
+# scripts/build-release.sh to place side by side (docs/benchmarks.md, "Memory"). Run it again after large
+# changes; functions it does not list are still linked, only placed after the listed ones.
+#
+#   scripts/make-link-order.sh            (needs valgrind; about 3 minutes after the build)
+#
+# It builds without an ordering in .build-order (or $ORDER_SCRATCH), then runs the proxy under callgrind through what a proxy
+# does: start in front of a stdio server and, in config mode, a stdio and a streamable HTTP server; serve
+# the documents, the docs page and the health routes; answer tool calls, a bad body, an unknown route; stop.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+command -v valgrind >/dev/null || { echo "make-link-order: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+
+BIN="$(scripts/build-release.sh --scratch-path "${ORDER_SCRATCH:-.build-order}" --no-order mcpo mcp-bench-server | tail -n 1)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcpo-order.XXXXXX")"
+STUB_PID=""
+cleanup() {
+  [[ -n "$STUB_PID" ]] && kill "$STUB_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# valgrind 3.19 cannot read the DWARF 5 debug information of Swift 6.3 binaries: profile a copy without it
+# (the symbol table stays).
+cp "$BIN/mcpo" "$WORK/mcpo"
+strip --strip-debug "$WORK/mcpo"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_ready() {
+  for _ in $(seq 600); do
+    curl -sf -o /dev/null "http://127.0.0.1:$1$2" && return 0
+    sleep 0.1
+  done
+  echo "make-link-order: the proxy did not start on port $1" >&2
+  exit 1
+}
+
+# profile NAME PORT PREFIX ARGS...: runs the proxy under callgrind, exercises it, stops it with SIGINT.
+profile() {
+  local name="$1" port="$2" prefix="$3"
+  shift 3
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/$name.out" \
+    "$WORK/mcpo" --host 127.0.0.1 --port "$port" "$@" > "$WORK/$name.log" 2>&1 &
+  local pid=$!
+  wait_ready "$port" /openapi.json
+  local url="http://127.0.0.1:$port"
+  for path in /openapi.json /docs /redoc /healthz /readyz "$prefix/openapi.json" "$prefix/docs"; do
+    curl -s -o /dev/null "$url$path"
+  done
+  for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"text":"hello"}' "$url$prefix/echo"
+  done
+  curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"text":1}' "$url$prefix/echo"
+  curl -s -o /dev/null -X POST -H 'content-type: application/json' -d 'not json' "$url$prefix/echo"
+  curl -s -o /dev/null "$url/nothing-here"
+  kill -INT "$pid"
+  wait "$pid" || true
+}
+
+profile single "$(free_port)" "" -- "$BIN/mcp-bench-server"
+
+HTTP_PORT="$(free_port)"
+"$BIN/mcp-bench-server" --http "$HTTP_PORT" > "$WORK/stub.log" 2>&1 &
+STUB_PID=$!
+cat > "$WORK/config.json" <<JSON
+{"mcpServers": {
+  "local": {"command": "$BIN/mcp-bench-server"},
+  "remote": {"type": "streamable-http", "url": "http://127.0.0.1:$HTTP_PORT/mcp"}
+}}
+JSON
+PORT="$(free_port)"
+profile config "$PORT" /local --config "$WORK/config.json"
+
+# Function names in first-seen order, kept when the binary defines them (callgrind marks recursion "'N").
+nm --defined-only "$WORK/mcpo" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u > "$WORK/defined"
+for run in single config; do
+  sed -n -E "s/^c?fn=\([0-9]+\) //p" "$WORK/$run.out"
+done | sed -E "s/'[0-9]+$//" | awk '!seen[$0]++' \
+  | awk -v defined="$WORK/defined" 'BEGIN { while ((getline line < defined) > 0) keep[line] = 1 } keep[$0]' \
+  > "$ROOT/scripts/mcpo.order"
+echo "scripts/mcpo.order: $(wc -l < "$ROOT/scripts/mcpo.order") functions"
