@@ -112,6 +112,7 @@ let package = Package(
             name: "mcpo",
             dependencies: [
                 "MCPOCommand", "CConcurrencyHook",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict

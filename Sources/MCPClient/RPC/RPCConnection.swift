@@ -123,9 +123,9 @@ public final class RPCConnection: TransportReceiver {
 
         var cancellationHandler: Int?
         if let cancellation {
-            cancellationHandler = cancellation.register { [self] in cancel(id: id, reason: "The HTTP client went away")
-            }
-            if cancellationHandler == nil { throw .client(.cancelled) }
+            let handler = cancellation.register { [self] in cancel(id: id, reason: "The HTTP client went away") }
+            guard let handler else { throw .client(.cancelled) }
+            cancellationHandler = handler
         }
         defer {
             if let cancellationHandler { cancellation?.unregister(cancellationHandler) }
