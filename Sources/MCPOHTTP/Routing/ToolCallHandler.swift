@@ -50,9 +50,13 @@ struct ToolCallHandler {
             }
         }
         let elapsed = ContinuousClock.now - started
-        logger.info(
-            "POST \(request.uri.path) → \(endpoint.server.name)/\(endpoint.operation.tool.name) \(status) in \(Self.milliseconds(elapsed)) ms"
-        )
+        if logger.logLevel <= .info {
+            let line: Logger.Message =
+                "POST \(request.uri.path) → \(endpoint.server.name)/\(endpoint.operation.tool.name) \(status) in \(Self.milliseconds(elapsed)) ms"
+            // Written once the connection's event loop is done sending the answer: the caller does not wait
+            // for the log (about 10 µs of its latency at one call at a time).
+            connection.eventLoop.execute { [logger] in logger.info(line) }
+        }
         return response
     }
 
