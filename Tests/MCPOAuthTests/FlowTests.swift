@@ -146,12 +146,7 @@ struct FlowTests {
 
     @Test func refreshAheadOfExpirySingleFlightAndOnUnauthorized() async throws {
         try await withFixture(["--token-lifetime", "2"]) { fixture in
-            let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
-                endpointURL: fixture.mcpURL,
-                http: oauthHTTP)
-            let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
-            #expect(try await Browser.open(prompt.url).status == 200)
+            let (manager, _) = try await Self.signedIn(fixture)
             let first = try await manager.accessToken()
             #expect(try await manager.accessToken() == first, "not due yet: no refresh")
 
@@ -196,12 +191,7 @@ struct FlowTests {
 
     @Test func revocationMakesRefreshFailThenReauthorizationAndSignOut() async throws {
         try await withFixture { fixture in
-            let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
-                endpointURL: fixture.mcpURL,
-                http: oauthHTTP)
-            let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
-            #expect(try await Browser.open(prompt.url).status == 200)
+            let (manager, prompt) = try await Self.signedIn(fixture)
             let first = try await manager.accessToken()
 
             try await fixture.admin("/_admin/revoke_all")
@@ -231,6 +221,17 @@ struct FlowTests {
             #expect(await manager.status() == .needsAuthorization)
             #expect(try await fixture.mcp(OAuthFixture.initialize, token: second).status == 401)
         }
+    }
+
+    /// A token manager for the fixture's server whose user has signed in once in the browser, and the
+    /// sign-in prompt it showed.
+    static func signedIn(_ fixture: OAuthFixture) async throws -> (TokenManager, AuthorizationPrompt) {
+        let manager = TokenManager(
+            server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
+            endpointURL: fixture.mcpURL, http: oauthHTTP)
+        let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
+        #expect(try await Browser.open(prompt.url).status == 200)
+        return (manager, prompt)
     }
 
     /// The failure of `handleUnauthorized` (a helper: the closure form crashes the 6.3 compiler's region
@@ -459,12 +460,7 @@ struct FlowTests {
 
     @Test func stepUpOnInsufficientScopeWithARetryLimit() async throws {
         try await withFixture { fixture in
-            let manager = TokenManager(
-                server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
-                endpointURL: fixture.mcpURL,
-                http: oauthHTTP)
-            let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
-            #expect(try await Browser.open(prompt.url).status == 200)
+            let (manager, _) = try await Self.signedIn(fixture)
             let narrow = try await manager.accessToken()
 
             let forbidden = try await fixture.mcp(OAuthFixture.initialize, token: narrow, path: "/mcp-admin")

@@ -29,33 +29,27 @@ public enum FixturePorts {
 
     /// Whether something listens on 127.0.0.1:`port`.
     public static func accepts(_ port: Int) -> Bool {
+        withLoopbackSocket(port) { descriptor, address, length in connect(descriptor, address, length) == 0 }
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
+        withLoopbackSocket(port) { descriptor, address, length in bind(descriptor, address, length) == 0 }
+    }
+
+    /// Runs `operation` on a fresh TCP socket with the address 127.0.0.1:`port`, then closes the socket.
+    private static func withLoopbackSocket(
+        _ port: Int, _ operation: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool
+    ) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        var address = loopback(port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-
-    private static func loopback(_ port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return address
-    }
-
-    private static func canBind(_ port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = loopback(port)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                operation(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
     }
