@@ -137,7 +137,7 @@ struct OAuthProxyTests {
     @Test("single user: refresh on 401 and ahead of expiry, revocation and re-login, the proxy's own callback")
     func refreshRevocationAndProxyCallback() async throws {
         try await withOAuthProxy(
-            fixtureFlags: ["--token-lifetime", "8"], oauth: ["use_loopback": false, "storage_type": "memory"]
+            fixtureFlags: ["--token-lifetime", "16"], oauth: ["use_loopback": false, "storage_type": "memory"]
         ) { setup in
             #expect(await pollUntil { (try? await setup.readiness())?["state"] == "awaiting_authorization" })
             let link = try #require(try await setup.get("/oauth/secure/status").json?["authorization_url"]?.stringValue)
@@ -160,8 +160,9 @@ struct OAuthProxyTests {
             let invalid = try await setup.fixture.requests("rs", "POST", "/mcp").filter { $0["token"] == "invalid" }
             #expect(invalid.count == 1, "exactly one request met the expired token")
 
-            // Ahead of expiry (half the lifetime of a short token): refreshed before it is used, no 401.
-            try await Task.sleep(for: .milliseconds(4500))
+            // Ahead of expiry (half the lifetime of a short token): refreshed before it is used, no 401. The
+            // lifetime leaves the steps above 8 s before the first token is due, even on a loaded machine.
+            try await Task.sleep(for: .milliseconds(8500))
             let ahead = try await setup.whoami()
             #expect(ahead.status == 200 && ahead.json?["sub"] == "alice", "\(ahead.text)")
             #expect(try await setup.tokenRequests(grant: "refresh_token") == 2)

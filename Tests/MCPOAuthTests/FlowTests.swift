@@ -145,13 +145,17 @@ struct FlowTests {
     }
 
     @Test func refreshAheadOfExpirySingleFlightAndOnUnauthorized() async throws {
-        try await withFixture(["--token-lifetime", "2"]) { fixture in
-            let (manager, _) = try await Self.signedIn(fixture)
+        // Our clock is the test's, so "due" does not depend on how fast a loaded machine runs the steps.
+        try await withFixture { fixture in
+            let clock = TestClock()
+            let (manager, _) = try await Self.signedIn(fixture, now: clock.now)
             let first = try await manager.accessToken()
+            clock.advance(by: 3600 - 61)
             #expect(try await manager.accessToken() == first, "not due yet: no refresh")
 
-            // Half the 2 s lifetime later the token is due: five concurrent callers, one refresh.
-            try await Task.sleep(for: .milliseconds(1200))
+            // Within a minute of the fixture's hour-long lifetime the token is due: five concurrent callers,
+            // one refresh.
+            clock.advance(by: 2)
             async let one = manager.accessToken()
             async let two = manager.accessToken()
             async let three = manager.accessToken()
@@ -225,10 +229,12 @@ struct FlowTests {
 
     /// A token manager for the fixture's server whose user has signed in once in the browser, and the
     /// sign-in prompt it showed.
-    static func signedIn(_ fixture: OAuthFixture) async throws -> (TokenManager, AuthorizationPrompt) {
+    static func signedIn(_ fixture: OAuthFixture, now: @escaping @Sendable () -> Date = { Date() }) async throws
+        -> (TokenManager, AuthorizationPrompt)
+    {
         let manager = TokenManager(
             server: "secure", settings: .fixture(fixture, port: try FixturePorts.reserve()),
-            endpointURL: fixture.mcpURL, http: oauthHTTP)
+            endpointURL: fixture.mcpURL, http: oauthHTTP, now: now)
         let prompt = try #require(await oauthFailure { try await manager.accessToken() }?.prompt)
         #expect(try await Browser.open(prompt.url).status == 200)
         return (manager, prompt)
