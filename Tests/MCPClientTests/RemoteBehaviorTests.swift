@@ -189,6 +189,45 @@ struct RemoteBehaviorTests {
         }
     }
 
+    @Test(
+        "plain http POSTs reuse a keep-alive connection (SSE answers too); one the server closes is replaced",
+        arguments: ["/mcp-json", "/mcp", "/mcp-json-close", "/mcp-json-hangup"])
+    func keepAlive(path: String) async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, path)) { server in
+                try await server.start()
+                for index in 0..<5 {
+                    let echo = try await server.callTool(
+                        name: "echo", arguments: ["text": .string("\(index)")], timeout: 30)
+                    #expect(echo["content"]?[0]?["text"] == .string("\(index)"))
+                    // A close the server does not announce is known once it arrives; a POST that met it on the
+                    // way out is not sent again on a guess (it may have been received).
+                    if path == "/mcp-json-hangup" { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                func callPorts() async throws -> [Int] {
+                    try await peer.requestLog().filter {
+                        ($0["body"] as? [String: Any])?["method"] as? String == "tools/call"
+                    }.compactMap { $0["peer"] as? Int }
+                }
+                let ports = try await callPorts()
+                #expect(ports.count == 5)
+                switch path {
+                case "/mcp-json": #expect(Set(ports).count == 1, "\(ports)")
+                // A call may start while the last answer's stream is still ending: a second connection, no more.
+                case "/mcp": #expect(Set(ports).count <= 2, "\(ports)")
+                default: #expect(Set(ports).count == 5, "\(ports)")
+                }
+                // An idle connection closes by itself (before the server's keep-alive ends it).
+                guard path == "/mcp-json" else { return }
+                try await Task.sleep(
+                    for: .seconds(KeepAliveExchangeHandler.idleTimeout.nanoseconds / 1_000_000_000 + 1))
+                _ = try await server.callTool(name: "echo", arguments: ["text": "later"], timeout: 30)
+                let later = try await callPorts()
+                #expect(later.count == 6 && !ports.contains(later[5]), "\(later)")
+            }
+        }
+    }
+
     @Test("a legacy endpoint on another origin is refused (static headers must not follow it)")
     func foreignEndpoint() async throws {
         try await withPeer(try await PythonPeer.behaviors()) { peer in

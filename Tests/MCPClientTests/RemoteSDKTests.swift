@@ -158,12 +158,21 @@ struct RemoteSDKTests {
                 #expect(await pollUntil(within: .seconds(30)) { server.status.state == .connected })
                 let connects = published.withLock { $0 }
 
+                // A call that reports progress every 50 ms for 30 s: the first report shows it is in flight (JSON
+                // answers carry no progress; there a pause has to do).
+                let reported = Mutex(false)
                 let inFlight = Task {
                     await failure { () async throws(MCPClientError) in
-                        _ = try await server.callTool(name: "slow", arguments: ["seconds": 30], timeout: 60)
+                        _ = try await server.callTool(
+                            name: "progress_steps", arguments: ["steps": 600, "delay_ms": 50], timeout: 60,
+                            onProgress: { _ in reported.withLock { $0 = true } })
                     }
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                if mode.flags.contains("--json-response") {
+                    try await Task.sleep(for: .milliseconds(1500))
+                } else {
+                    #expect(await pollUntil(within: .seconds(20)) { reported.withLock { $0 } })
+                }
                 await peer.stop()
                 let outcome = await inFlight.value
                 guard case .disconnected = outcome else {

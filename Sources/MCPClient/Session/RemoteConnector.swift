@@ -182,7 +182,8 @@ struct RemoteConnector: Sendable {
     ) -> StreamableHTTPTransport {
         StreamableHTTPTransport(
             endpoint: url, headers: endpoint.headers, mode: mode, serverName: serverName, receiver: receiver,
-            logger: logger, client: UpstreamHTTPClient.shared, eventLoop: eventLoopGroup.next(), authorizer: authorizer)
+            logger: logger, client: UpstreamHTTPClient.shared, keepAlive: UpstreamHTTPClient.sharedKeepAlive,
+            eventLoop: eventLoopGroup.next(), authorizer: authorizer)
     }
 
     private func open(

@@ -59,11 +59,11 @@ final class LegacySSETransport: MCPTransport {
             }
             throw .unavailable(reason: "GET \(url.absoluteString) failed: \(HTTPExchange.describe(error))")
         }
-        let mediaType = HTTPExchange.mediaType(of: response)
+        let mediaType = HTTPExchange.mediaType(response.headers)
         guard response.status == .ok, mediaType == "text/event-stream" else {
             let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
             throw .protocolViolation(
-                "\(url.absoluteString) is not an MCP SSE endpoint: GET answered \(HTTPExchange.statusText(response, body: body))"
+                "\(url.absoluteString) is not an MCP SSE endpoint: GET answered \(HTTPExchange.statusText(response.status, body: body))"
                     + (response.status == .ok ? " (\(mediaType ?? "no content type"), not text/event-stream)" : ""))
         }
         let transport = LegacySSETransport(
@@ -151,7 +151,8 @@ final class LegacySSETransport: MCPTransport {
             if let rpcError = HTTPExchange.jsonRPCError(in: body) { throw rpcError }
             throw HTTPRefusal(
                 status: Int(response.status.code),
-                detail: "POST \(target.absoluteString) answered \(HTTPExchange.statusText(response, body: body))")
+                detail: "POST \(target.absoluteString) answered \(HTTPExchange.statusText(response.status, body: body))"
+            )
         }
     }
 

@@ -24,7 +24,9 @@ protocol HTTPSessionControl: AnyObject, Sendable {
 /// version, `Mcp-Method` and `Mcp-Name` on every POST and nothing else: no session, no GET, no
 /// resumption, and abandoning a request closes its response stream (that is the cancellation).
 ///
-/// Every request runs in its own task, so any number are in flight at once over the shared pool.
+/// Every request runs in its own task, so any number are in flight at once over the shared pools: POSTs to a
+/// plain `http` endpoint over `KeepAliveHTTPClient`, the rest (TLS, redirects, GET streams) over
+/// AsyncHTTPClient.
 final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     enum Mode: Sendable, Equatable {
         case stateful
@@ -32,7 +34,11 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     }
 
     private struct State {
-        var endpoint: URL
+        var endpoint: URL {
+            didSet { keepAliveTarget = KeepAliveTarget(endpoint) }
+        }
+        /// The endpoint prepared for the keep-alive pool, when it is plain `http`.
+        var keepAliveTarget: KeepAliveTarget?
         var sessionID: String?
         /// The session the server said it no longer knows; requests on it fail without a round trip.
         var expiredSessionID: String?
@@ -52,6 +58,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     private let serverName: String
     private let logger: Logger
     private let client: HTTPClient
+    private let keepAlive: KeepAliveHTTPClient?
     private let eventLoop: any EventLoop
     private let state: Mutex<State>
     /// Settled once the first GET stream has its answer (open, or declined) or could not be made.
@@ -59,8 +66,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     init(
         endpoint: URL, headers: [(name: String, value: String)], mode: Mode, serverName: String,
-        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop,
-        authorizer: (any UpstreamAuthorizer)? = nil
+        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, keepAlive: KeepAliveHTTPClient? = nil,
+        eventLoop: any EventLoop, authorizer: (any UpstreamAuthorizer)? = nil
     ) {
         self.mode = mode
         self.originalEndpoint = endpoint
@@ -69,8 +76,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.serverName = serverName
         self.logger = logger
         self.client = client
+        self.keepAlive = keepAlive
         self.eventLoop = eventLoop
-        var initial = State(endpoint: endpoint, receiver: receiver)
+        var initial = State(endpoint: endpoint, keepAliveTarget: KeepAliveTarget(endpoint), receiver: receiver)
         if case .stateless(let version) = mode { initial.protocolVersion = version }
         self.state = Mutex(initial)
         self.listening = Settlement(eventLoop: eventLoop)
@@ -130,14 +138,12 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         for task in tasks { task.cancel() }
         guard mode == .stateful, let session else { return }
         // Ending the session is a courtesy: bounded, and a 405 (servers that keep sessions) is fine.
-        var request = HTTPClientRequest(url: endpoint.absoluteString)
-        request.method = .DELETE
         // Only a token already held: ending a session never starts an authorization.
         let authorization = try? await authorizer?.authorization()
-        request.headers = baseHeaders(accept: nil, authorization: authorization)
-        request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session)
-        if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
-        if let response = try? await client.execute(request, deadline: .now() + .seconds(5)) {
+        var headers = baseHeaders(accept: nil, authorization: authorization)
+        headers.replaceOrAdd(name: "Mcp-Session-Id", value: session)
+        if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        if let response = try? await send(.DELETE, to: endpoint, headers: headers, deadline: .now() + .seconds(5)) {
             _ = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
             logger.debug("[\(serverName)] DELETE of the session answered \(response.status.code)")
         }
@@ -183,8 +189,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     }
 
     private func post(_ message: OutboundMessage) async throws {
-        let (endpoint, session, expired, version) = state.withLock {
-            ($0.endpoint, $0.sessionID, $0.expiredSessionID, $0.protocolVersion)
+        let (endpoint, target, session, expired, version) = state.withLock {
+            ($0.endpoint, $0.keepAliveTarget, $0.sessionID, $0.expiredSessionID, $0.protocolVersion)
         }
         if let session, session == expired {
             throw HTTPRefusal(
@@ -194,15 +200,13 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         let deadline: NIODeadline = message.requestID == nil ? .now() + .seconds(60) : .distantFuture
         var authorization = try await authorizer?.authorization()
         var renewedAuthorization = false
-        var response: HTTPClientResponse
+        var response: UpstreamAnswer
         var status: Int
         while true {
-            var request = HTTPClientRequest(url: endpoint.absoluteString)
-            request.method = .POST
-            request.headers = headers(for: message, session: session, version: version, authorization: authorization)
-            request.body = .bytes(message.body)
+            let headers = headers(for: message, session: session, version: version, authorization: authorization)
             do {
-                response = try await client.execute(request, deadline: deadline)
+                response = try await send(
+                    .POST, to: endpoint, target: target, headers: headers, body: message.body, deadline: deadline)
             } catch {
                 throw failure(error, doing: "POST \(endpoint.absoluteString) (\(what))")
             }
@@ -232,7 +236,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             throw HTTPRefusal(
                 status: status,
                 detail:
-                    "POST \(endpoint.absoluteString) (\(what)) answered \(HTTPExchange.statusText(response, body: body))"
+                    "POST \(endpoint.absoluteString) (\(what)) answered \(HTTPExchange.statusText(response.status, body: body))"
             )
         }
         if mode == .stateful, session == nil, let assigned = response.headers.first(name: "Mcp-Session-Id") {
@@ -243,7 +247,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             if message.method == "notifications/initialized", mode == .stateful { startListening() }
             return
         }
-        let mediaType = HTTPExchange.mediaType(of: response)
+        let mediaType = HTTPExchange.mediaType(response.headers)
         switch mediaType {
         case "application/json":
             let body: ByteBuffer
@@ -282,6 +286,26 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         return headers
     }
 
+    /// One request: a POST to a plain `http` endpoint over the keep-alive pool (a redirect it answers is sent
+    /// again through AsyncHTTPClient, which follows it), anything else over AsyncHTTPClient.
+    private func send(
+        _ method: HTTPMethod, to endpoint: URL, target: KeepAliveTarget? = nil, headers: HTTPHeaders,
+        body: ByteBuffer? = nil, deadline: NIODeadline
+    ) async throws -> UpstreamAnswer {
+        if let keepAlive, let target, let body {
+            let answer = UpstreamAnswer(
+                try await keepAlive.execute(
+                    method, target, headers: headers, body: body, deadline: deadline, preferring: eventLoop))
+            guard answer.isRedirect else { return answer }
+            _ = try? await answer.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+        }
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(body) }
+        return UpstreamAnswer(try await client.execute(request, deadline: deadline))
+    }
+
     private func baseHeaders(accept: String?, authorization: String?) -> HTTPHeaders {
         var headers = HTTPHeaders()
         for (name, value) in staticHeaders { headers.add(name: name, value: value) }
@@ -293,7 +317,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     /// After a redirect the final address is used directly, but only within the same origin: static
     /// headers (credentials) must not follow a server to another origin.
-    private func adoptFinalURL(of response: HTTPClientResponse) {
+    private func adoptFinalURL(of response: UpstreamAnswer) {
         guard let final = response.url else { return }
         state.withLock { state in
             if final != state.endpoint, HTTPExchange.sameOrigin(final, originalEndpoint) { state.endpoint = final }
@@ -313,7 +337,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     /// Delivers a POST's SSE stream; when it breaks before the response, resumes it (stateful, with an
     /// event id) or reports the request lost.
-    private func readResponseStream(_ body: HTTPClientResponse.Body, requestID: Int, method: String) async throws {
+    private func readResponseStream(_ body: UpstreamBody, requestID: Int, method: String) async throws {
         var parser = SSEParser(maxEventBytes: HTTPExchange.maxMessageBytes)
         let breakage = await consume(body, with: &parser, until: { !self.isAwaiting(requestID) })
         guard isAwaiting(requestID) else { return }
@@ -331,12 +355,15 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     /// Reads events until the stream ends, or until `done` holds (a request's stream is left once its
     /// answer arrived, as the SDKs do, even if the server keeps it open); returns the error that ended it.
     private func consume(
-        _ body: HTTPClientResponse.Body, with parser: inout SSEParser, until done: (() -> Bool)? = nil
+        _ body: UpstreamBody, with parser: inout SSEParser, until done: (() -> Bool)? = nil
     ) async -> (any Error)? {
         do {
             for try await chunk in body {
                 for event in try parser.feed(chunk) { deliver(event) }
-                if let done, done() { return nil }
+                if let done, done() {
+                    body.leave()
+                    return nil
+                }
             }
             return nil
         } catch {
@@ -394,7 +421,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     }
 
     /// GET on the endpoint for an SSE stream. Nil response when the server offers none (405 and the like).
-    private func openGETStream(lastEventID: String?, purpose: String) async throws -> (HTTPClientResponse?, URL) {
+    private func openGETStream(lastEventID: String?, purpose: String) async throws -> (UpstreamAnswer?, URL) {
         let (endpoint, session, version) = state.withLock { ($0.endpoint, $0.sessionID, $0.protocolVersion) }
         // A stream is optional: without a usable token there is none (the next call asks for authorization).
         var authorization: String?
@@ -406,17 +433,15 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             }
         }
         var renewedAuthorization = false
-        var response: HTTPClientResponse
+        var response: UpstreamAnswer
         var status: Int
         while true {
-            var request = HTTPClientRequest(url: endpoint.absoluteString)
-            request.method = .GET
-            request.headers = baseHeaders(accept: "text/event-stream", authorization: authorization)
-            if let session { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
-            if let version { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
-            if let lastEventID { request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID) }
+            var headers = baseHeaders(accept: "text/event-stream", authorization: authorization)
+            if let session { headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
+            if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+            if let lastEventID { headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID) }
             do {
-                response = try await client.execute(request, deadline: .distantFuture)
+                response = try await send(.GET, to: endpoint, headers: headers, deadline: .distantFuture)
             } catch {
                 throw failure(error, doing: "GET \(endpoint.absoluteString) (\(purpose))")
             }
@@ -431,7 +456,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             }
             renewedAuthorization = true
         }
-        if status == 200, HTTPExchange.mediaType(of: response) == "text/event-stream" { return (response, endpoint) }
+        if status == 200, HTTPExchange.mediaType(response.headers) == "text/event-stream" {
+            return (response, endpoint)
+        }
         let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
         if status == 404, let session {
             expire(session)
@@ -440,7 +467,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
                 sessionExpired: true)
         }
         logger.debug(
-            "[\(serverName)] GET \(endpoint.absoluteString) (\(purpose)) answered \(HTTPExchange.statusText(response, body: body))"
+            "[\(serverName)] GET \(endpoint.absoluteString) (\(purpose)) answered \(HTTPExchange.statusText(response.status, body: body))"
         )
         return (nil, endpoint)
     }
@@ -466,7 +493,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         var quickEnds = 0
         while !Task.isCancelled {
             let opened = ContinuousClock.now
-            let response: HTTPClientResponse?
+            let response: UpstreamAnswer?
             do {
                 (response, _) = try await openGETStream(lastEventID: lastEventID, purpose: "server messages")
                 listening.settle(.success(()))

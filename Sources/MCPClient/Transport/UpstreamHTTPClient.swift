@@ -17,6 +17,7 @@ import Synchronization
 /// not hold it until its deadline.
 public enum UpstreamHTTPClient {
     private static let current = Mutex<HTTPClient?>(nil)
+    private static let currentKeepAlive = Mutex<KeepAliveHTTPClient?>(nil)
 
     /// Upper bound of one connection attempt (TCP and TLS).
     static let connectTimeout = TimeAmount.seconds(10)
@@ -25,6 +26,18 @@ public enum UpstreamHTTPClient {
         current.withLock { client in
             if let client { return client }
             let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            client = created
+            return created
+        }
+    }
+
+    /// The pool for the POSTs of streamable HTTP to plain `http` endpoints (the hot path of remote calls).
+    static var sharedKeepAlive: KeepAliveHTTPClient {
+        currentKeepAlive.withLock { client in
+            if let client { return client }
+            let created = KeepAliveHTTPClient(
+                group: MultiThreadedEventLoopGroup.singleton, connectTimeout: connectTimeout,
+                maxBodyBytes: HTTPExchange.maxMessageBytes)
             client = created
             return created
         }
@@ -71,12 +84,17 @@ public enum UpstreamHTTPClient {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes the shared client's connections; a later remote request creates a fresh client.
+    /// Closes the shared clients' connections; a later remote request creates fresh clients.
     public static func shutdown() async {
         let client = current.withLock { client in
             defer { client = nil }
             return client
         }
+        let keepAlive = currentKeepAlive.withLock { client in
+            defer { client = nil }
+            return client
+        }
+        await keepAlive?.shutdown()
         try? await client?.shutdown()
     }
 }
@@ -88,8 +106,8 @@ enum HTTPExchange {
     /// How much of an error body is read to explain a failure.
     static let maxErrorBodyBytes = 64 * 1024
 
-    static func mediaType(of response: HTTPClientResponse) -> String? {
-        guard let value = response.headers.first(name: "content-type") else { return nil }
+    static func mediaType(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "content-type") else { return nil }
         let type = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? value
         return type.trimmingCharacters(in: .whitespaces).lowercased()
     }
@@ -98,6 +116,7 @@ enum HTTPExchange {
     /// supervisor may treat the server as down.
     static func isConnectFailure(_ error: any Error) -> Bool {
         if error is NIOConnectionError { return true }
+        if case .connectTimeout = error as? ChannelError { return true }
         if let error = error as? HTTPClientError {
             return [.connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout].contains(error)
         }
@@ -142,6 +161,9 @@ enum HTTPExchange {
             default: return "\(error)"
             }
         }
+        if case .connectTimeout = error as? ChannelError {
+            return "no connection within \(UpstreamHTTPClient.connectTimeout)"
+        }
         if isTLSFailure(error) { return "TLS failed: \(error)" }
         return "\(error)"
     }
@@ -157,8 +179,8 @@ enum HTTPExchange {
     }
 
     /// `HTTP 405 Method Not Allowed: <start of the body>` for error messages.
-    static func statusText(_ response: HTTPClientResponse, body: ByteBuffer?) -> String {
-        var text = "HTTP \(response.status.code) \(response.status.reasonPhrase)"
+    static func statusText(_ status: HTTPResponseStatus, body: ByteBuffer?) -> String {
+        var text = "HTTP \(status.code) \(status.reasonPhrase)"
         if let body, body.readableBytes > 0 {
             let snippet = String(buffer: body).prefix(200).trimmingCharacters(in: .whitespacesAndNewlines)
             if !snippet.isEmpty { text += ": \(snippet.replacingOccurrences(of: "\n", with: " "))" }

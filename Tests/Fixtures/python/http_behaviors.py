@@ -8,6 +8,8 @@ legacy SSE endpoints on another origin, and a log of every request it saw (heade
 Paths:
     /mcp             stateful streamable HTTP, SSE answers (GET stream, Last-Event-ID, DELETE)
     /mcp-json        the same server answering with application/json
+    /mcp-json-close  the same, each answer with `Connection: close`
+    /mcp-json-hangup the same, closing the connection after each answer without saying so
     /redirect        307 to /mcp
     /html            200 text/html for anything (not an MCP server)
     /legacy/sse      legacy HTTP+SSE (endpoint event with a relative URL)
@@ -73,9 +75,17 @@ class Handler(BaseHTTPRequestHandler):
             "path": self.path,
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body": body,
+            "peer": self.client_address[1],
         }
         with LOCK:
             LOG.append(entry)
+
+    def end_headers(self):
+        if "-close" in self.path:
+            self.send_header("Connection", "close")
+        if "-hangup" in self.path:
+            self.close_connection = True
+        super().end_headers()
 
     def send_json(self, status, obj, extra=None):
         data = json.dumps(obj).encode()

@@ -1,0 +1,161 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A request for `KeepAliveHTTPClient`: everything but the connection, prepared once per endpoint.
+struct KeepAliveTarget: Sendable, Hashable {
+    let host: String
+    let port: Int
+    /// The request target: the percent-encoded path and query.
+    let path: String
+    /// The `Host` header.
+    let authority: String
+
+    /// Nil unless `url` is plain `http` with a host and no user info: TLS, credentials in the URL and
+    /// redirects are AsyncHTTPClient's.
+    init?(_ url: URL) {
+        guard url.scheme?.lowercased() == "http",
+            let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
+            let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
+        else { return nil }
+        let port = components.port ?? 80
+        self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        self.port = port
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        self.path = components.percentEncodedQuery.map { path + "?" + $0 } ?? path
+        let hostText = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        self.authority = port == 80 ? hostText : "\(hostText):\(port)"
+    }
+}
+
+/// HTTP/1.1 with pooled keep-alive connections, for the POSTs of streamable HTTP to plain `http` endpoints:
+/// the hot path of a proxied call to a remote server, where AsyncHTTPClient's general machinery (URL parsing,
+/// request state machines, async body streaming) costs more than the rest of the call.
+///
+/// Connections are kept per origin and per event loop, so a call handled on one loop writes to an upstream
+/// connection on the same thread; an idle connection closes after `KeepAliveExchangeHandler.idleTimeout`.
+/// No request is ever sent twice, except when the pooled connection had already closed before anything was
+/// written.
+final class KeepAliveHTTPClient: Sendable {
+    private struct PoolKey: Hashable {
+        let host: String
+        let port: Int
+        let loop: ObjectIdentifier
+    }
+
+    /// Idle connections at most kept per origin and loop; more are closed when they finish.
+    static let maxIdlePerLoop = 64
+
+    private let group: any EventLoopGroup
+    private let connectTimeout: TimeAmount
+    private let maxBodyBytes: Int
+    private let idle = Mutex<[PoolKey: [any Channel]]>([:])
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    init(group: any EventLoopGroup, connectTimeout: TimeAmount, maxBodyBytes: Int) {
+        self.group = group
+        self.connectTimeout = connectTimeout
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Sends one request and returns once the answer's head arrived; the body follows through the answer.
+    /// Cancelling the task closes the connection (that abandons the request).
+    func execute(
+        _ method: HTTPMethod, _ target: KeepAliveTarget, headers: HTTPHeaders, body: ByteBuffer,
+        deadline: NIODeadline, preferring preferredLoop: any EventLoop
+    ) async throws -> KeepAliveAnswer {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? preferredLoop
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
+        head.headers.replaceOrAdd(name: "Host", value: target.authority)
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        while true {
+            let channel = try await connection(to: target, on: loop)
+            do {
+                return try await exchange(head, body: body, deadline: deadline, on: channel)
+            } catch KeepAliveHTTPError.staleConnection {
+                continue  // nothing was written: another connection gets the request
+            }
+        }
+    }
+
+    /// Closes every connection.
+    func shutdown() async {
+        let channels = open.withLock { Array($0.values) }
+        idle.withLock { $0.removeAll() }
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func exchange(
+        _ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, on channel: any Channel
+    ) async throws -> KeepAliveAnswer {
+        let promise = channel.eventLoop.makePromise(of: KeepAliveAnswer.self)
+        let start: @Sendable () -> Void = {
+            do {
+                let handler = try channel.pipeline.syncOperations.handler(type: KeepAliveExchangeHandler.self)
+                handler.start(head, body: body, deadline: deadline, promise: promise)
+            } catch {
+                promise.fail(KeepAliveHTTPError.staleConnection)
+            }
+        }
+        if channel.eventLoop.inEventLoop { start() } else { channel.eventLoop.execute(start) }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// An idle connection to the target on `loop`, or a new one there.
+    private func connection(to target: KeepAliveTarget, on loop: any EventLoop) async throws -> any Channel {
+        let key = PoolKey(host: target.host, port: target.port, loop: ObjectIdentifier(loop))
+        let reused = idle.withLock { idle -> (any Channel)? in
+            while let channel = idle[key]?.popLast() {
+                if channel.isActive { return channel }
+            }
+            return nil
+        }
+        if let reused { return reused }
+        return try await connect(to: target, on: loop, key: key)
+    }
+
+    private func connect(to target: KeepAliveTarget, on loop: any EventLoop, key: PoolKey) async throws
+        -> any Channel
+    {
+        let maxBodyBytes = self.maxBodyBytes
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(
+                        KeepAliveExchangeHandler(maxBodyBytes: maxBodyBytes))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .get()
+        let id = ObjectIdentifier(channel)
+        open.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            guard let self else { return }
+            self.open.withLock { _ = $0.removeValue(forKey: id) }
+            self.idle.withLock { idle in idle[key]?.removeAll { ObjectIdentifier($0) == id } }
+        }
+        try await channel.eventLoop.submit {
+            let handler = try channel.pipeline.syncOperations.handler(type: KeepAliveExchangeHandler.self)
+            handler.onIdle = { [weak self] in self?.release(channel, key: key) }
+        }.get()
+        return channel
+    }
+
+    private func release(_ channel: any Channel, key: PoolKey) {
+        let kept = idle.withLock { idle in
+            guard idle[key, default: []].count < Self.maxIdlePerLoop else { return false }
+            idle[key, default: []].append(channel)
+            return true
+        }
+        if !kept { channel.close(promise: nil) }
+    }
+}
