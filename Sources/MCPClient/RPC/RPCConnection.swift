@@ -185,8 +185,10 @@ public final class RPCConnection: TransportReceiver {
         let early: Result<JSON, RequestFailure>? = state.withLock { state in
             if state.cancelledEarly.remove(id) != nil { return .failure(.client(.cancelled)) }
             if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
+            // On the caller's loop when it runs on one: arming a timer on another loop wakes that loop's thread.
+            let timerLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
             let timer = timeout.map { seconds in
-                eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1_000_000_000))) { [self] in
+                timerLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1_000_000_000))) { [self] in
                     if finish(id, with: .failure(.client(.timedOut(seconds: seconds)))) {
                         abandon(id: id, reason: "Request timed out")
                     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Controls the session side of a streamable HTTP transport; `MCPSession` drives it.
@@ -99,7 +100,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     // MARK: - MCPTransport
 
     func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
-        let promise = eventLoop.makePromise(of: Void.self)
+        // The caller's loop when it runs on one: completing a promise of another loop wakes that loop's thread.
+        let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop).makePromise(of: Void.self)
         let closedReason = state.withLock { state -> String? in
             if let reason = state.closedReason { return reason }
             // Created under the lock, so the task's own removal of its entry cannot come first.

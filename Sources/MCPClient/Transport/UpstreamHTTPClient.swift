@@ -106,10 +106,15 @@ enum HTTPExchange {
     /// How much of an error body is read to explain a failure.
     static let maxErrorBodyBytes = 64 * 1024
 
+    /// The media type of the `Content-Type`, lowercased, without parameters. (Standard library only: Foundation's
+    /// trimming cost more than the rest of reading an answer.)
     static func mediaType(_ headers: HTTPHeaders) -> String? {
         guard let value = headers.first(name: "content-type") else { return nil }
-        let type = value.split(separator: ";", maxSplits: 1).first.map(String.init) ?? value
-        return type.trimmingCharacters(in: .whitespaces).lowercased()
+        let type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = type.firstIndex(where: { !isBlank($0) }), let last = type.lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(decoding: type[first...last], as: UTF8.self).lowercased()
     }
 
     /// Whether the request never reached the server: the proxy may call it unavailable (503), and a

@@ -281,8 +281,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     }
 
     private static func isEventStream(_ head: HTTPResponseHead) -> Bool {
-        guard let type = head.headers.first(name: "content-type") else { return false }
-        let mediaType = type.split(separator: ";", maxSplits: 1).first ?? Substring(type)
-        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "text/event-stream"
+        HTTPExchange.mediaType(head.headers) == "text/event-stream"
     }
+
 }
