@@ -14,8 +14,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 command -v valgrind >/dev/null || { echo "make-link-order: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 
-BIN="$(scripts/build-release.sh --scratch-path "${ORDER_SCRATCH:-.build-order}" --no-order mcpo mcp-bench-server | tail -n 1)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcpo-order.XXXXXX")"
+BIN="$(scripts/build-release.sh --scratch-path "${ORDER_SCRATCH:-.build-order}" --no-order --map "$WORK" \
+  mcpo mcp-bench-server | tail -n 1)"
 STUB_PID=""
 cleanup() {
   [[ -n "$STUB_PID" ]] && kill "$STUB_PID" 2>/dev/null || true
@@ -39,20 +40,24 @@ wait_ready() {
   exit 1
 }
 
-# profile NAME PORT PREFIX ARGS...: runs the proxy under callgrind, exercises it, stops it with SIGINT.
+# profile NAME PORT PREFIX ARGS...: runs the proxy under callgrind and exercises it in three phases, each dumped on
+# its own: start (until the first document is served), calls (the hot path: tool calls), other (documents, pages,
+# errors, stop).
 profile() {
   local name="$1" port="$2" prefix="$3"
   shift 3
-  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/$name.out" \
+  valgrind --tool=callgrind --demangle=no --dump-instr=yes --callgrind-out-file="$WORK/$name.out" \
     "$WORK/mcpo" --host 127.0.0.1 --port "$port" "$@" > "$WORK/$name.log" 2>&1 &
   local pid=$!
   wait_ready "$port" /openapi.json
   local url="http://127.0.0.1:$port"
+  callgrind_control --dump=start "$pid" > /dev/null
+  for _ in $(seq 20); do
+    curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"text":"hello"}' "$url$prefix/echo"
+  done
+  callgrind_control --dump=calls "$pid" > /dev/null
   for path in /openapi.json /docs /redoc /healthz /readyz "$prefix/openapi.json" "$prefix/docs"; do
     curl -s -o /dev/null "$url$path"
-  done
-  for _ in 1 2 3 4 5; do
-    curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"text":"hello"}' "$url$prefix/echo"
   done
   curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"text":1}' "$url$prefix/echo"
   curl -s -o /dev/null -X POST -H 'content-type: application/json' -d 'not json' "$url$prefix/echo"
@@ -74,12 +79,9 @@ cat > "$WORK/config.json" <<JSON
 JSON
 PORT="$(free_port)"
 profile config "$PORT" /local --config "$WORK/config.json"
+PORT="$(free_port)"
+profile remote "$PORT" "" --server-type streamable-http -- "http://127.0.0.1:$HTTP_PORT/mcp"
 
-# Function names in first-seen order, kept when the binary defines them (callgrind marks recursion "'N").
-nm --defined-only "$WORK/mcpo" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u > "$WORK/defined"
-for run in single config; do
-  sed -n -E "s/^c?fn=\([0-9]+\) //p" "$WORK/$run.out"
-done | sed -E "s/'[0-9]+$//" | awk '!seen[$0]++' \
-  | awk -v defined="$WORK/defined" 'BEGIN { while ((getline line < defined) > 0) keep[line] = 1 } keep[$0]' \
-  > "$ROOT/scripts/mcpo.order"
-echo "scripts/mcpo.order: $(wc -l < "$ROOT/scripts/mcpo.order") functions"
+# The calls first, then the rest of what a start runs, then everything else: the pages of the calls lie together.
+python3 scripts/link-order.py "$WORK/mcpo.map" "$WORK/mcpo" scripts/mcpo.order scripts/mcpo-unnamed.ld \
+  "$WORK/single.out" "$WORK/config.out" "$WORK/remote.out"

@@ -19,7 +19,7 @@ enum Naming {
 
     /// The operation summary mcpo shows: `create_order` → `Create Order`.
     static func summary(forTool name: String) -> String {
-        pythonTitle(name.replacing("_", with: " "))
+        pythonTitle(underscoresAsSpaces(name))
     }
 
     /// FastAPI's default operationId for `POST /<name>` of the route function `tool`:
@@ -31,9 +31,29 @@ enum Naming {
         "tool_" + asciiWord(prefix + name) + "_post"
     }
 
+    /// Longest function name OpenAI-style chat APIs accept (`^[a-zA-Z0-9_-]{1,64}$`); Open WebUI names each tool
+    /// function after its operationId, and one longer name makes the model provider refuse the whole request.
+    static let maxOperationIdLength = 64
+
+    /// `id` itself when it is short enough; else its start and 8 hex digits of a hash of the whole, so long
+    /// names stay distinct and stable across restarts and reloads.
+    static func capped(operationId id: String) -> String {
+        guard id.utf8.count > maxOperationIdLength else { return id }
+        var hash: UInt32 = 2_166_136_261  // FNV-1a
+        for byte in id.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        let suffix = String(repeating: "0", count: 8 - hex.count) + hex
+        return String(decoding: id.utf8.prefix(maxOperationIdLength - 9), as: UTF8.self) + "_" + suffix
+    }
+
     /// FastAPI's response schema title: `Response_<operationId>` title-cased with `_` as spaces.
     static func responseTitle(operationId: String) -> String {
-        pythonTitle(("Response_" + operationId).replacing("_", with: " "))
+        pythonTitle(underscoresAsSpaces("Response_" + operationId))
+    }
+
+    /// Not `replacing(_:with:)`: that lives in the regex library, a MiB of code the proxy would map for it.
+    static func underscoresAsSpaces(_ text: String) -> String {
+        String(text.map { $0 == "_" ? " " : $0 })
     }
 
     /// Every character outside `[A-Za-z0-9_]` becomes `_`.
@@ -65,11 +85,13 @@ struct UniqueNames {
 
     func isTaken(_ name: String) -> Bool { taken.contains(name) }
 
-    mutating func claim(_ preferred: String) -> String {
-        var candidate = preferred
+    /// `preferred`, or `preferred_2`, `preferred_3` …, each passed through `shape` (which must keep distinct
+    /// names distinct, as `Naming.capped(operationId:)` does).
+    mutating func claim(_ preferred: String, shape: (String) -> String = { $0 }) -> String {
+        var candidate = shape(preferred)
         var counter = 2
         while taken.contains(candidate) {
-            candidate = "\(preferred)_\(counter)"
+            candidate = shape("\(preferred)_\(counter)")
             counter += 1
         }
         taken.insert(candidate)

@@ -71,8 +71,8 @@ public enum OpenAPIGenerator {
                 // Two sections serving the same path: the first one is what the router will reach.
                 guard paths[path] == nil else { continue }
                 let operationId = operationIds.claim(
-                    sectionOperationId(operation.operationId, prefix: section.operationIdPrefix)
-                )
+                    sectionOperationId(operation.operationId, prefix: section.operationIdPrefix),
+                    shape: Naming.capped(operationId:))
                 let item = OperationBuilder(
                     operation: operation,
                     operationId: operationId,

@@ -46,7 +46,7 @@ struct KeyCoverage {
 /// it caches compiled patterns, which are not `Sendable`.
 struct SchemaEvaluator {
     private let resolver: LocalReferenceResolver
-    private var patterns: [String: Regex<AnyRegexOutput>?] = [:]
+    private var patterns: [String: (any PatternMatcher)?] = [:]
     /// `$ref` targets being evaluated, per location: meeting one again at the same place means the
     /// schema loops without consuming any input, so that path adds no constraint.
     private var activeReferences: Set<ActiveReference> = []
@@ -188,15 +188,14 @@ struct SchemaEvaluator {
     /// Whether `text` contains a match of `pattern` (JSON Schema patterns are not anchored); nil when the
     /// pattern does not compile here (ECMA-262 and Swift regex syntax differ at the edges): not checked.
     private mutating func matches(_ pattern: String, _ text: String) -> Bool? {
-        let regex: Regex<AnyRegexOutput>?
+        let matcher: (any PatternMatcher)?
         if let cached = patterns[pattern] {
-            regex = cached
+            matcher = cached
         } else {
-            regex = (try? Regex(pattern))?.matchingSemantics(.unicodeScalar)
-            patterns[pattern] = regex
+            matcher = RegexPatternMatcher(pattern)
+            patterns[pattern] = matcher
         }
-        guard let regex else { return nil }
-        return text.contains(regex)
+        return matcher?.isFound(in: text)
     }
 
     // MARK: Numbers
@@ -528,4 +527,21 @@ struct SchemaEvaluator {
         let expectations = candidates.flatMap { outcomes[$0].issues.map(Issues.expectation) }
         return [Issues.union(loc, input: value, expectations: expectations)]
     }
+}
+
+/// A compiled `pattern`. The evaluator holds matchers through this protocol so that Swift's regex library (most
+/// of a MiB of code and metadata) is only loaded once a schema has a pattern, not by every evaluator.
+private protocol PatternMatcher {
+    func isFound(in text: String) -> Bool
+}
+
+private struct RegexPatternMatcher: PatternMatcher {
+    let regex: Regex<AnyRegexOutput>
+
+    init?(_ pattern: String) {
+        guard let regex = try? Regex(pattern) else { return nil }
+        self.regex = regex.matchingSemantics(.unicodeScalar)
+    }
+
+    func isFound(in text: String) -> Bool { text.contains(regex) }
 }

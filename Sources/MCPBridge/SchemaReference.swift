@@ -27,7 +27,7 @@ enum SchemaReference: Equatable {
 
     /// A URI fragment may percent-encode characters (`%25` for `%`, `%22` for `"`); malformed escapes stay as written.
     static func percentDecoded(_ text: String) -> String {
-        guard text.contains("%") else { return text }
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
         var bytes: [UInt8] = []
         let utf8 = Array(text.utf8)
         var index = 0
@@ -59,9 +59,27 @@ enum SchemaReference: Equatable {
 enum JSONPointer {
     /// `/a~1b/c~0d` → `["a/b", "c~d"]`. The leading `/` is required; `~1` is undone before `~0`.
     static func segments(of pointer: String) -> [String] {
-        pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { segment in
-            String(segment).replacing("~1", with: "/").replacing("~0", with: "~")
+        pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(unescaped)
+    }
+
+    /// `~1` → `/`, then `~0` → `~` (so `~01` is `~1`), in one pass.
+    private static func unescaped(_ segment: Substring) -> String {
+        guard segment.utf8.contains(UInt8(ascii: "~")) else { return String(segment) }
+        var result = ""
+        var characters = segment.makeIterator()
+        while let character = characters.next() {
+            guard character == "~" else {
+                result.append(character)
+                continue
+            }
+            switch characters.next() {
+            case "1": result.append("/")
+            case "0": result.append("~")
+            case let other?: result += "~" + String(other)
+            case nil: result.append("~")
+            }
         }
+        return result
     }
 
     static func value(at segments: [String], in root: JSON) -> JSON? {

@@ -232,7 +232,8 @@ public struct MCPOCommand: AsyncParsableCommand {
         if type == "stdio" {
             if header != nil { logger.warning("--header applies to remote servers only; ignored for stdio") }
             let command = StdioCommand(command: serverCommand[0], arguments: Array(serverCommand.dropFirst()))
-            let name = URL(fileURLWithPath: serverCommand[0]).lastPathComponent
+            // The command's last path component (`/usr/bin/uvx` → `uvx`), as mcpo names the server.
+            let name = serverCommand[0].split(separator: "/").last.map(String.init) ?? serverCommand[0]
             return ServerEntry(name: name, transport: .stdio(command))
         }
         let url = serverCommand[0]

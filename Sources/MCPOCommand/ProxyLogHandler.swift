@@ -60,9 +60,11 @@ struct ProxyLogHandler: LogHandler {
             if let cached = cache.withLock({ $0.second == second ? $0.text : nil }) { return cached }
             var parts = tm()
             gmtime_r(&now, &parts)
-            let text = String(
-                format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                parts.tm_hour, parts.tm_min, parts.tm_sec)
+            // Not `String(format:)`: CoreFoundation's formatter is code the proxy would run for nothing else.
+            func twoDigits(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            let text =
+                "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))T"
+                + "\(twoDigits(parts.tm_hour)):\(twoDigits(parts.tm_min)):\(twoDigits(parts.tm_sec))Z"
             cache.withLock { $0 = (second, text) }
             return text
         }

@@ -37,10 +37,11 @@ public final class ConfigWatcher: Sendable {
         let path = self.path
         let debounce = self.debounce
         let stopped = self.stopped
-        Thread.detachNewThread {
+        let started = OSThread.detach {
             ConfigWatcher.watch(path: path, debounce: debounce, stopped: stopped) { continuation.yield() }
             continuation.finish()
         }
+        if !started { continuation.finish() }
         return stream
     }
 

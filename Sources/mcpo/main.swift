@@ -1,3 +1,4 @@
+import Dispatch
 import MCPOCommand
 
 #if canImport(Glibc)
@@ -14,4 +15,14 @@ signal(SIGPIPE, SIG_IGN)
 if getenv("MCPO_EXECUTOR").map({ String(cString: $0) }) != "swift" {
     _ = EventLoopGlobalExecutor.install()
 }
-await MCPOCommand.runAsMain()
+
+// The proxy runs as a detached task (nothing in it uses the main actor) and the main thread waits for it. An
+// async `main` would end the main thread in `dispatch_main()`, whose `pthread_exit` unwinds the thread's stack:
+// reading most of a MiB of the executable's unwind tables, for a thread that never comes back.
+let finished = DispatchSemaphore(value: 0)
+Task.detached {
+    await MCPOCommand.runAsMain()
+    finished.signal()
+}
+finished.wait()
+exit(0)

@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import TestSupport
 import Testing
 
 /// API keys, CORS, documents, root path, TLS and the command line, against our Swift example server.
@@ -153,6 +154,36 @@ struct HTTPFaceTests {
                 ["title": "Standup", "start": "2026-11-21T09:00:00Z", "priority": "normal", "duration_minutes": 1])
             #expect(event.status == 422)
             #expect(event.json?["detail"]?[0]?["loc"] == ["body", "duration_minutes"])
+        }
+    }
+
+    @Test("raw HTTP/1.1: absolute-form targets, Date and Server headers, keep-alive, a bad request line")
+    func rawRequests() async throws {
+        try await withProxy(server) { proxy in
+            let body = #"{"text":"abs"}"#
+            let absolute = try await RawHTTP.exchange(
+                port: proxy.port,
+                "POST http://127.0.0.1:\(proxy.port)/echo?unused=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+            #expect(absolute.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(absolute)")
+            #expect(absolute.hasSuffix("\r\n\r\n\"abs\""), "\(absolute)")
+
+            let twoInARow = try await RawHTTP.exchange(
+                port: proxy.port,
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(twoInARow.components(separatedBy: "HTTP/1.1 200 OK").count == 3, "\(twoInARow)")
+            #expect(twoInARow.contains("\r\nServer: swift-mcpo\r\n"))
+            let dateLine = try #require(
+                twoInARow.components(separatedBy: "\r\n").first { $0.hasPrefix("Date: ") }, "\(twoInARow)")
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            let date = try #require(formatter.date(from: String(dateLine.dropFirst(6))), "\(dateLine)")
+            #expect(abs(date.timeIntervalSinceNow) < 30, "RFC 9110 date of now: \(dateLine)")
+
+            let badMethod = try await RawHTTP.exchange(port: proxy.port, "G(T /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(badMethod.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(badMethod)")
         }
     }
 

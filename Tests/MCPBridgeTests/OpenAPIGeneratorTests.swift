@@ -121,6 +121,12 @@ import Testing
         #expect(Naming.responseTitle(operationId: "tool_dash_name_v2_post") == "Response Tool Dash Name V2 Post")
     }
 
+    @Test("RFC 6901 escapes: ~1 is /, ~0 is ~, ~1 is undone before ~0, stray ~ kept")
+    func pointerSegmentsUndoEscapes() {
+        #expect(JSONPointer.segments(of: "/a~1b/c~0d/~01/~/x~2/") == ["a/b", "c~d", "~1", "~", "x~2", ""])
+        #expect(JSONPointer.segments(of: "/$defs/Plain") == ["$defs", "Plain"])
+    }
+
     @Test func dashedNameKeepsItsPathAndGetsMcposOperationId() throws {
         let document = singleServerDocument(try catalog(SchemaCorpus.dashName))
         let operation = try #require(document.at("paths", "/dash-name.v2", "post"))
@@ -261,6 +267,31 @@ import Testing
         #expect(document.at("paths", "/a-b", "post", "operationId") == "tool_a_b_post")
         #expect(document.at("paths", "/a_b", "post", "operationId") == "tool_a_b_post_2")
         expectLocalReferencesResolve(document)
+    }
+
+    @Test("operationIds longer than 64 characters are cut with a hash: distinct, stable, function-name safe")
+    func longOperationIdsAreCapped() throws {
+        let long = String(repeating: "fetch_the_quarterly_report_", count: 3)
+        let names = [long + "for_sales", long + "for_support", "short"]
+        let catalog = ToolCatalog(tools: names.map { ToolDefinition(name: $0, inputSchema: ["type": "object"]) })
+        let document = singleServerDocument(catalog)
+        let ids = ["/" + long + "for_sales", "/" + long + "for_support", "/short"].compactMap {
+            document.at("paths", $0, "post", "operationId")?.stringValue
+        }
+        #expect(ids.count == 3)
+        #expect(Set(ids).count == 3)
+        for id in ids {
+            let functionNameSafe = id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            #expect(id.count <= 64 && functionNameSafe, "\(id)")
+        }
+        #expect(ids[2] == "tool_short_post", "short names are mcpo's")
+        #expect(ids[0].hasPrefix("tool_fetch_the_quarterly_report_fetch_the_quarterly_rep_") && ids[0].count == 64)
+        #expect(singleServerDocument(catalog) == document, "the same tools, the same ids")
+        // Suffixes for repeats are capped as well.
+        var unique = UniqueNames()
+        let first = unique.claim("tool_" + long + "post", shape: Naming.capped(operationId:))
+        let second = unique.claim("tool_" + long + "post", shape: Naming.capped(operationId:))
+        #expect(first != second && first.count == 64 && second.count == 64)
     }
 
     @Test func derivedNamesThatClashGetSuffixes() throws {

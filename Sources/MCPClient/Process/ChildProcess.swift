@@ -1,5 +1,5 @@
 import CSpawnShim
-import Foundation
+import MCPOConfig
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -55,9 +55,10 @@ final class ChildProcess: Sendable {
     static func spawn(_ spec: ProcessSpec, eventLoop: any EventLoop) throws(SpawnError) -> ChildProcess {
         let executable = try resolveExecutable(spec.command, environment: spec.environment)
         if let directory = spec.workingDirectory {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
-            else { throw SpawnError(description: "working directory '\(directory)' does not exist") }
+            var info = stat()
+            guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw SpawnError(description: "working directory '\(directory)' does not exist")
+            }
         }
         let stdinPipe = try makePipe()
         let stdoutPipe = try makePipe()
@@ -109,7 +110,14 @@ final class ChildProcess: Sendable {
         let process = ChildProcess(
             pid: pid, stdin: stdinPipe.write, stdout: stdoutPipe.read, stderr: stderrPipe.read,
             exit: eventLoop.makePromise(of: ExitStatus.self))
-        process.startReaper()
+        guard process.startReaper() else {
+            process.signalGroup(SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            process.exit.fail(SpawnError(description: "no thread to wait for '\(spec.command)'"))
+            closeAll([process.standardInput, process.standardOutput, process.standardError])
+            throw SpawnError(description: "cannot start '\(spec.command)': the system refused a thread to wait for it")
+        }
         return process
     }
 
@@ -120,10 +128,10 @@ final class ChildProcess: Sendable {
 
     /// A blocking waitpid on a thread of its own: Dispatch has no child-exit source on Linux, and polling
     /// would either add latency or burn CPU.
-    private func startReaper() {
+    private func startReaper() -> Bool {
         let pid = self.pid
         let exit = self.exit
-        Thread.detachNewThread {
+        return OSThread.detach(stackSize: 64 * 1024) {
             var status: Int32 = 0
             var result: pid_t
             repeat { result = waitpid(pid, &status, 0) } while result == -1 && errno == EINTR
@@ -144,7 +152,7 @@ final class ChildProcess: Sendable {
         -> String
     {
         guard !command.isEmpty else { throw SpawnError(description: "the server command is empty") }
-        if command.contains("/") {
+        if command.utf8.contains(UInt8(ascii: "/")) {
             guard access(command, X_OK) == 0 else {
                 throw SpawnError(description: "cannot execute '\(command)': \(errnoText(errno))")
             }

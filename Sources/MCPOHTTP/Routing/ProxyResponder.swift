@@ -1,28 +1,16 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+import HummingbirdCore
 import JSONValue
 import Logging
 import MCPBridge
 import MCPClient
 import MCPOAuth
 import NIOCore
+import NIOHTTP1
 
 /// Answers every request: CORS, then the API key, then the route from the current table.
-/// The request context: Hummingbird's, plus the connection, so a call can tell when its client left.
-struct ProxyRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.channel = source.channel
-    }
-}
-
-struct ProxyResponder: HTTPResponder {
-    typealias Context = ProxyRequestContext
-
+struct ProxyResponder: Sendable {
     let routes: RouteTableStore
     let authenticator: APIKeyAuthenticator
     let cors: CORSPolicy
@@ -33,7 +21,23 @@ struct ProxyResponder: HTTPResponder {
     var defaultScheme = "http"
     let logger: Logger
 
-    func respond(to request: Request, context: Context) async throws -> Response {
+    /// Hummingbird's raw responder: the answer, with `Date` and `Server`, written in one go.
+    func serve(_ request: Request, writer: consuming ResponseWriter, channel: any Channel) async throws {
+        var response = await respond(to: request, connection: channel)
+        response.headers[.date] = HTTPDate.now()
+        response.headers[.server] = "swift-mcpo"
+        do {
+            try await writer.write(response: response.head, body: response.body)
+        } catch is HTTPParserError {
+            // Rethrown as is, Hummingbird would write a 400 after the answer already begun; any other error
+            // closes the connection.
+            throw UnparsableRequestDuringAnswer()
+        }
+    }
+
+    private struct UnparsableRequestDuringAnswer: Error {}
+
+    func respond(to request: Request, connection: any Channel) async -> Response {
         let origin = request.headers[.origin]
         if request.method == .options, let origin, request.headers[.accessControlRequestMethod] != nil {
             let (status, headers) = cors.preflight(
@@ -43,7 +47,7 @@ struct ProxyResponder: HTTPResponder {
                 status: status, headers: headers.merging([.contentType: "text/plain; charset=utf-8"]),
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        var response = await route(request, connection: context.channel)
+        var response = await route(request, connection: connection)
         cors.decorate(&response.headers, origin: origin)
         return response
     }
