@@ -73,6 +73,7 @@ public struct ArgumentValidator: Sendable {
     public let requiresArguments: Bool
     /// The tool takes arguments at all: declared properties, or room for extra keys.
     public let acceptsArguments: Bool
+    private let flatSchema: FlatObjectSchema?
 
     public init(inputSchema: JSON) {
         self.inputSchema = inputSchema
@@ -82,6 +83,7 @@ public struct ArgumentValidator: Sendable {
         declaresProperties = shape.declaresProperties
         requiresArguments = shape.declaresProperties && shape.requiresProperties
         acceptsArguments = shape.declaresProperties || shape.allowsExtraKeys
+        flatSchema = FlatObjectSchema(inputSchema)
     }
 
     /// From the raw HTTP body, whatever its Content-Type.
@@ -111,12 +113,99 @@ public struct ArgumentValidator: Sendable {
     /// Checks an already decoded arguments object and returns it cleaned (see the rules above).
     public func validate(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
         guard acceptsArguments else { return .success([:]) }
-        guard case .object = arguments else {
+        guard case .object(let members) = arguments else {
             return .failure(ValidationFailure(issues: [Issues.notAnObjectBody(arguments)]))
         }
+        if let flatSchema, flatSchema.acceptsUnchanged(members) { return .success(arguments) }
+        return validateByWalking(arguments)
+    }
+
+    /// The full walk of the schema, without the shortcut for flat schemas.
+    func validateByWalking(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
         var evaluator = SchemaEvaluator(resolver: resolver)
         let (cleaned, issues) = evaluator.check(arguments, against: inputSchema, at: ["body"], lax: true)
         return issues.isEmpty ? .success(cleaned) : .failure(ValidationFailure(issues: issues))
+    }
+}
+
+/// The most common input schema, an object of typed properties and nothing else, read once so that a call whose
+/// arguments already fit it exactly (every key declared, every value of its property's type, every required key
+/// present) skips the schema walk. The answer is the evaluator's: such arguments pass it unchanged. Anything
+/// else (a coercion, a null, an unknown key, a missing one) goes to the evaluator, which knows why.
+struct FlatObjectSchema {
+    enum Kind {
+        case string, integer, number, boolean, array, object
+    }
+
+    let properties: [String: Kind]
+    let required: [String]
+
+    /// Keywords that describe a property without constraining it.
+    private static let annotations: Set<String> = [
+        "title", "description", "default", "examples", "format", "$comment", "deprecated", "readOnly", "writeOnly",
+    ]
+    /// Root keywords that leave the object as `properties` and `required` say.
+    private static let rootKeywords: Set<String> = [
+        "type", "properties", "required", "additionalProperties", "title", "description", "$schema", "$id",
+        "$comment", "$defs", "definitions", "examples",
+    ]
+
+    init?(_ schema: JSON) {
+        guard case .object(let root) = schema, root.keys.allSatisfy(Self.rootKeywords.contains),
+            root["type"] == nil || root["type"] == "object",
+            case .object(let declared)? = root["properties"], !declared.isEmpty
+        else { return nil }
+        switch root["additionalProperties"] {
+        case nil, .bool?: break
+        default: return nil
+        }
+        var properties: [String: Kind] = [:]
+        for (name, property) in declared {
+            guard case .object(let keywords) = property, case .string(let type)? = keywords["type"],
+                keywords.keys.allSatisfy({ $0 == "type" || Self.annotations.contains($0) }),
+                let kind = Self.kind(type)
+            else { return nil }
+            properties[name] = kind
+        }
+        var required: [String] = []
+        switch root["required"] {
+        case nil: break
+        case .array(let names)?:
+            for name in names {
+                guard case .string(let text) = name else { return nil }
+                required.append(text)
+            }
+        default: return nil
+        }
+        self.properties = properties
+        self.required = required
+    }
+
+    private static func kind(_ type: String) -> Kind? {
+        switch type {
+        case "string": .string
+        case "integer": .integer
+        case "number": .number
+        case "boolean": .boolean
+        case "array": .array
+        case "object": .object
+        default: nil
+        }
+    }
+
+    func acceptsUnchanged(_ arguments: OrderedJSONObject) -> Bool {
+        for (key, value) in arguments {
+            guard let kind = properties[key] else { return false }
+            switch (kind, value) {
+            case (.string, .string), (.number, .number), (.boolean, .bool), (.array, .array), (.object, .object):
+                continue
+            case (.integer, .number(let number)) where number.isIntegerLiteral:
+                continue
+            default:
+                return false
+            }
+        }
+        return required.allSatisfy { arguments[$0] != nil }
     }
 }
 

@@ -130,6 +130,36 @@ struct RemoteBehaviorTests {
         }
     }
 
+    @Test("calls in flight together each time out on their own deadline; a longer one still gets its answer")
+    func timeoutsInFlightTogether() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/mcp")) { server in
+                try await server.start()
+                let started = ContinuousClock.now
+                async let patient = server.callTool(name: "slow", arguments: ["seconds": 2], timeout: 30)
+                async let shorter = Self.endOfCall(server, timeout: 1.0, since: started)
+                async let shortest = Self.endOfCall(server, timeout: 0.4, since: started)
+                let (first, second) = await (shortest, shorter)
+                #expect(first.error == .timedOut(seconds: 0.4) && second.error == .timedOut(seconds: 1.0))
+                #expect(first.after >= .milliseconds(400) && first.after < second.after, "\(first) \(second)")
+                #expect(second.after >= .seconds(1) && second.after < .seconds(4.5), "\(second)")
+                let answer = try await patient
+                #expect(answer["content"] != nil, "\(answer)")
+            }
+        }
+    }
+
+    private static func endOfCall(
+        _ server: UpstreamServer, timeout: Double, since started: ContinuousClock.Instant
+    ) async -> (error: MCPClientError?, after: Duration) {
+        do {
+            _ = try await server.callTool(name: "slow", arguments: ["seconds": 5], timeout: timeout)
+            return (nil, ContinuousClock.now - started)
+        } catch {
+            return (error, ContinuousClock.now - started)
+        }
+    }
+
     @Test("a CallCancellation ends its call at once and cancels it upstream; fired before, nothing is sent")
     func callCancellation() async throws {
         try await withPeer(try await PythonPeer.behaviors()) { peer in

@@ -20,9 +20,17 @@ public final class RPCConnection: TransportReceiver {
 
     private struct Pending {
         var waiter: Waiter
-        var timer: Scheduled<Void>?
+        /// When the request times out, and the timeout as asked for (for the error).
+        var deadline: (at: NIODeadline, seconds: Double)?
         /// Receives the request's `notifications/progress` (its progress token is its id).
         var onProgress: ProgressHandler?
+    }
+
+    /// One timer for all requests, armed for the earliest deadline: a timer per request cost as much as the rest
+    /// of the request's bookkeeping, and with equal timeouts a new request never moves the earliest deadline.
+    private struct Sweep {
+        var deadline: NIODeadline
+        var timer: Scheduled<Void>
     }
 
     /// Called with each `notifications/progress` of one request (params without the token).
@@ -34,6 +42,7 @@ public final class RPCConnection: TransportReceiver {
         /// Ids whose caller was cancelled before its waiter was registered.
         var cancelledEarly: Set<Int> = []
         var closedReason: String?
+        var sweep: Sweep?
     }
 
     private let state = Mutex(State())
@@ -185,16 +194,11 @@ public final class RPCConnection: TransportReceiver {
         let early: Result<JSON, RequestFailure>? = state.withLock { state in
             if state.cancelledEarly.remove(id) != nil { return .failure(.client(.cancelled)) }
             if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
-            // On the caller's loop when it runs on one: arming a timer on another loop wakes that loop's thread.
-            let timerLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
-            let timer = timeout.map { seconds in
-                timerLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1_000_000_000))) { [self] in
-                    if finish(id, with: .failure(.client(.timedOut(seconds: seconds)))) {
-                        abandon(id: id, reason: "Request timed out")
-                    }
-                }
+            let deadline = timeout.map { seconds in
+                (at: NIODeadline.now() + .nanoseconds(Int64(seconds * 1_000_000_000)), seconds: seconds)
             }
-            state.pending[id] = Pending(waiter: waiter, timer: timer, onProgress: onProgress)
+            state.pending[id] = Pending(waiter: waiter, deadline: deadline, onProgress: onProgress)
+            if let deadline { armSweep(for: deadline.at, in: &state) }
             return nil
         }
         if let early {
@@ -208,9 +212,43 @@ public final class RPCConnection: TransportReceiver {
     @discardableResult
     private func finish(_ id: Int, with result: Result<JSON, RequestFailure>) -> Bool {
         guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
-        pending.timer?.cancel()
         pending.waiter.resume(returning: result)
         return true
+    }
+
+    /// Arms the sweep for `deadline` unless it is armed for one as early already.
+    private func armSweep(for deadline: NIODeadline, in state: inout State) {
+        if let armed = state.sweep, armed.deadline <= deadline { return }
+        state.sweep?.timer.cancel()
+        // On the caller's loop when it runs on one: arming a timer on another loop wakes that loop's thread.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
+        let timer = loop.scheduleTask(deadline: deadline) { [weak self] in self?.sweepExpired() ?? () }
+        state.sweep = Sweep(deadline: deadline, timer: timer)
+    }
+
+    /// Times out every request whose deadline has passed, then arms the sweep for the earliest one left.
+    private func sweepExpired() {
+        let now = NIODeadline.now()
+        let expired = state.withLock { state -> [(id: Int, pending: Pending)] in
+            state.sweep = nil
+            var expired: [(id: Int, pending: Pending)] = []
+            var earliest: NIODeadline?
+            for (id, pending) in state.pending {
+                guard let deadline = pending.deadline?.at else { continue }
+                if deadline <= now {
+                    expired.append((id, pending))
+                } else if earliest.map({ deadline < $0 }) ?? true {
+                    earliest = deadline
+                }
+            }
+            for (id, _) in expired { state.pending[id] = nil }
+            if let earliest { armSweep(for: earliest, in: &state) }
+            return expired
+        }
+        for (id, pending) in expired {
+            pending.waiter.resume(returning: .failure(.client(.timedOut(seconds: pending.deadline?.seconds ?? 0))))
+            abandon(id: id, reason: "Request timed out")
+        }
     }
 
     private func cancel(id: Int, reason: String) {
@@ -243,11 +281,12 @@ public final class RPCConnection: TransportReceiver {
         let (first, orphans) = state.withLock { state -> (Bool, [Pending]) in
             let first = state.closedReason == nil
             if first { state.closedReason = reason }
+            state.sweep?.timer.cancel()
+            state.sweep = nil
             defer { state.pending.removeAll() }
             return (first, Array(state.pending.values))
         }
         for pending in orphans {
-            pending.timer?.cancel()
             pending.waiter.resume(returning: .failure(.client(.disconnected(reason: reason))))
         }
         return first

@@ -110,11 +110,16 @@ enum HTTPExchange {
     /// trimming cost more than the rest of reading an answer.)
     static func mediaType(_ headers: HTTPHeaders) -> String? {
         guard let value = headers.first(name: "content-type") else { return nil }
-        let type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        // The answers of almost every server, as they are: no new string.
+        if value == "application/json" || value == "text/event-stream" { return value }
+        var type = Array(value.utf8.prefix { $0 != UInt8(ascii: ";") })
         let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let first = type.firstIndex(where: { !isBlank($0) }), let last = type.lastIndex(where: { !isBlank($0) })
-        else { return "" }
-        return String(decoding: type[first...last], as: UTF8.self).lowercased()
+        while let last = type.last, isBlank(last) { type.removeLast() }
+        let start = type.firstIndex { !isBlank($0) } ?? type.endIndex
+        for index in start..<type.endIndex where (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(type[index]) {
+            type[index] += 32
+        }
+        return String(decoding: type[start...], as: UTF8.self)
     }
 
     /// Whether the request never reached the server: the proxy may call it unavailable (503), and a
