@@ -15,6 +15,11 @@ public struct HTTPAnswer: Sendable, Hashable {
 public enum StandardAnswers {
     public static let notFound = HTTPAnswer(status: 404, body: ["detail": "Not Found"])
     public static let methodNotAllowed = HTTPAnswer(status: 405, body: ["detail": "Method Not Allowed"])
+
+    public static func bodyTooLarge(limit: Int) -> HTTPAnswer {
+        HTTPAnswer(
+            status: 413, body: ["detail": .string("The request body is larger than the limit of \(limit) bytes")])
+    }
 }
 
 /// Turns an MCP `CallToolResult` into the HTTP answer.

@@ -109,17 +109,15 @@ public final class ProxyServer: Sendable {
         let scheme = settings.tls == nil ? "http" : "https"
         let logger = self.logger
         let listening = fleet.listening
-        // Hummingbird's HTTP/1 server with our responder, without `Application`: it adds a task that formats the
-        // `Date` header through Foundation's calendar every second (ICU's time zone data, half a MiB resident) and
-        // a request id in every request's logger, neither of which the proxy uses.
-        let server = try httpServerBuilder().buildServer(
+        // Hummingbird's server with connections of our own (ProxyHTTP1Channel), without `Application`: it adds a
+        // task that formats the `Date` header through Foundation's calendar every second (ICU's time zone data,
+        // half a MiB resident) and a request id in every request's logger, neither of which the proxy uses.
+        let server = try httpServerBuilder(responder).buildServer(
             configuration: ServerConfiguration(
                 address: .hostname(settings.host, port: settings.port), serverName: "swift-mcpo"),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: quietHTTPLogger(),
-            responder: { request, writer, channel in
-                try await responder.serve(request, writer: writer, channel: channel)
-            },
+            responder: { _, _, _ in },  // unused: the connections answer through `responder`
             onServerRunning: { [settings] channel in
                 let port = channel.localAddress?.port ?? settings.port
                 listening.set(port: port)
@@ -144,8 +142,9 @@ public final class ProxyServer: Sendable {
         logger.info("mcpo stopped")
     }
 
-    private func httpServerBuilder() throws -> HTTPServerBuilder {
-        let http1 = HTTPServerBuilder { responder in ProxyHTTP1Channel(responder: responder) }
+    private func httpServerBuilder(_ responder: ProxyResponder) throws -> HTTPServerBuilder {
+        let logger = quietHTTPLogger()
+        let http1 = HTTPServerBuilder { _ in ProxyHTTP1Channel(responder: responder, logger: logger) }
         guard let tls = settings.tls else { return http1 }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map {

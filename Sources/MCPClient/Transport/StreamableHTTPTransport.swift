@@ -25,7 +25,8 @@ protocol HTTPSessionControl: AnyObject, Sendable {
 /// version, `Mcp-Method` and `Mcp-Name` on every POST and nothing else: no session, no GET, no
 /// resumption, and abandoning a request closes its response stream (that is the cancellation).
 ///
-/// Every request runs in its own task, so any number are in flight at once over the shared pools: POSTs to a
+/// A request whose answer is plain JSON on an idle pooled connection needs no task (`sendOnIdleConnection`); every
+/// other runs in its own task. Any number are in flight at once over the shared pools: POSTs to a
 /// plain `http` endpoint over `KeepAliveHTTPClient`, the rest (TLS, redirects, GET streams) over
 /// AsyncHTTPClient.
 final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
@@ -44,16 +45,33 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         /// The session the server said it no longer knows; requests on it fail without a round trip.
         var expiredSessionID: String?
         var protocolVersion: String?
-        var exchanges: [Int: Task<Void, Never>] = [:]
+        var exchanges: [Int: Exchange] = [:]
         var listener: Task<Void, Never>?
         var closedReason: String?
         var receiver: (any TransportReceiver)?
         var expiryHandler: (@Sendable () -> Void)?
     }
 
+    /// A POST in flight: its task, or (a plain JSON answer awaited on a pooled connection, without a task) the
+    /// connection, whose closing abandons it.
+    private enum Exchange {
+        case task(Task<Void, Never>)
+        case connection(any Channel)
+
+        func cancel() {
+            switch self {
+            case .task(let task): task.cancel()
+            case .connection(let channel): channel.close(promise: nil)
+            }
+        }
+    }
+
     let mode: Mode
     private let originalEndpoint: URL
     private let staticHeaders: [(name: String, value: String)]
+    /// What every POST carries, prepared once: the configured headers but those each request sets itself, with
+    /// `Accept` and `Content-Type`.
+    private let postHeaders: HTTPHeaders
     /// OAuth: the `Authorization` of every request (it wins over a static one), and what to do on 401/403.
     private let authorizer: (any UpstreamAuthorizer)?
     private let serverName: String
@@ -73,6 +91,17 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.mode = mode
         self.originalEndpoint = endpoint
         self.staticHeaders = headers
+        var postHeaders = HTTPHeaders()
+        let setPerRequest: Set<String> = [
+            "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version", "mcp-method",
+            "mcp-name",
+        ]
+        for (name, value) in headers where !setPerRequest.contains(name.lowercased()) {
+            postHeaders.add(name: name, value: value)
+        }
+        postHeaders.add(name: "Accept", value: "application/json, text/event-stream")
+        postHeaders.add(name: "Content-Type", value: "application/json")
+        self.postHeaders = postHeaders
         self.authorizer = authorizer
         self.serverName = serverName
         self.logger = logger
@@ -102,20 +131,72 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
         // The caller's loop when it runs on one: completing a promise of another loop wakes that loop's thread.
         let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop).makePromise(of: Void.self)
-        let closedReason = state.withLock { state -> String? in
-            if let reason = state.closedReason { return reason }
-            // Created under the lock, so the task's own removal of its entry cannot come first.
-            let task = Task { await self.exchange(message, promise: promise) }
-            if let id = message.requestID { state.exchanges[id] = task }
-            return nil
-        }
-        if let closedReason { promise.fail(MCPClientError.disconnected(reason: closedReason)) }
+        if !sendOnIdleConnection(message, promise: promise) { startExchange(message, promise: promise) }
         return promise.futureResult
     }
 
+    /// The general way: a task that may connect, authorize, follow a redirect, read a stream or resume one.
+    private func startExchange(
+        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: Result<UpstreamAnswer, any Error>? = nil
+    ) {
+        let closedReason = state.withLock { state -> String? in
+            if let reason = state.closedReason { return reason }
+            // Created under the lock, so the task's own removal of its entry cannot come first.
+            let task = Task { await self.exchange(message, promise: promise, first: first) }
+            if let id = message.requestID { state.exchanges[id] = .task(task) }
+            return nil
+        }
+        if let closedReason { promise.fail(MCPClientError.disconnected(reason: closedReason)) }
+    }
+
+    /// The hot path of a call: a request written at once on an idle pooled connection, and a JSON answer
+    /// delivered from the connection's loop when it is complete, with no task and no suspension in between.
+    /// Any other answer (a stream, an error, a redirect) continues the general way with the answer in hand.
+    /// False when the request does not qualify (OAuth, a notification, no idle connection): nothing was sent.
+    private func sendOnIdleConnection(_ message: OutboundMessage, promise: EventLoopPromise<Void>) -> Bool {
+        guard authorizer == nil, let id = message.requestID, let keepAlive else { return false }
+        let ready = state.withLock { state -> (KeepAliveTarget, String?, String?)? in
+            guard state.closedReason == nil, let target = state.keepAliveTarget,
+                state.sessionID == nil || state.sessionID != state.expiredSessionID
+            else { return nil }
+            return (target, state.sessionID, state.protocolVersion)
+        }
+        guard let (target, session, version) = ready else { return false }
+        let headers = headers(for: message, session: session, version: version, authorization: nil)
+        guard
+            let (answer, channel) = keepAlive.startOnIdleConnection(
+                .POST, target, headers: headers, body: message.body, deadline: .distantFuture, preferring: eventLoop)
+        else { return false }
+        state.withLock { $0.exchanges[id] = .connection(channel) }
+        answer.whenComplete { [self] result in
+            if case .success(let answer) = result, case .complete(let body) = answer.body,
+                (200..<300).contains(answer.head.status.code),
+                HTTPExchange.mediaType(answer.head.headers) == "application/json"
+            {
+                let assigned =
+                    mode == .stateful && session == nil ? answer.head.headers.first(name: "Mcp-Session-Id") : nil
+                let current = state.withLock { state -> Bool in
+                    if let assigned, state.sessionID == nil { state.sessionID = assigned }
+                    return state.exchanges.removeValue(forKey: id) != nil
+                }
+                // Abandoned meanwhile (its connection closed): the answer has no one to go to.
+                if current { deliver(body) }
+                promise.succeed(())
+                return
+            }
+            // The pooled connection had closed before the request was written: another one takes it.
+            if case .failure(KeepAliveHTTPError.staleConnection) = result {
+                startExchange(message, promise: promise)
+            } else {
+                startExchange(message, promise: promise, first: result.map(UpstreamAnswer.init))
+            }
+        }
+        return true
+    }
+
     func abandonRequest(id: Int) -> AbandonedRequestSignal {
-        let task = state.withLock { $0.exchanges.removeValue(forKey: id) }
-        task?.cancel()
+        let exchange = state.withLock { $0.exchanges.removeValue(forKey: id) }
+        exchange?.cancel()
         switch mode {
         case .stateless: return .handledByTransport
         // Older revisions say a dropped stream is not a cancellation, so the server is told as well.
@@ -124,7 +205,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     }
 
     func shutdown() async {
-        let (tasks, session, endpoint, version) = state.withLock { state in
+        let (exchanges, session, endpoint, version) = state.withLock { state in
             if state.closedReason == nil { state.closedReason = "the transport was shut down" }
             state.receiver = nil
             state.expiryHandler = nil
@@ -133,11 +214,11 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
                 state.listener = nil
             }
             return (
-                Array(state.exchanges.values) + [state.listener].compactMap { $0 }, state.sessionID, state.endpoint,
-                state.protocolVersion
+                Array(state.exchanges.values) + [state.listener].compactMap { $0 }.map(Exchange.task), state.sessionID,
+                state.endpoint, state.protocolVersion
             )
         }
-        for task in tasks { task.cancel() }
+        for exchange in exchanges { exchange.cancel() }
         guard mode == .stateful, let session else { return }
         // Ending the session is a courtesy: bounded, and a 405 (servers that keep sessions) is fine.
         // Only a token already held: ending a session never starts an authorization.
@@ -174,12 +255,14 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     // MARK: - One POST
 
-    private func exchange(_ message: OutboundMessage, promise: EventLoopPromise<Void>) async {
+    private func exchange(
+        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: Result<UpstreamAnswer, any Error>?
+    ) async {
         defer {
             if let id = message.requestID { _ = state.withLock { $0.exchanges.removeValue(forKey: id) } }
         }
         do {
-            try await post(message)
+            try await post(message, first: first)
             promise.succeed(())
         } catch {
             promise.fail(error)
@@ -190,7 +273,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         }
     }
 
-    private func post(_ message: OutboundMessage) async throws {
+    /// `first`: the answer to this request already received on the keep-alive fast path, used instead of
+    /// sending it (again).
+    private func post(_ message: OutboundMessage, first: Result<UpstreamAnswer, any Error>? = nil) async throws {
         let (endpoint, target, session, expired, version) = state.withLock {
             ($0.endpoint, $0.keepAliveTarget, $0.sessionID, $0.expiredSessionID, $0.protocolVersion)
         }
@@ -204,11 +289,19 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         var renewedAuthorization = false
         var response: UpstreamAnswer
         var status: Int
+        var first = first
         while true {
             let headers = headers(for: message, session: session, version: version, authorization: authorization)
             do {
-                response = try await send(
-                    .POST, to: endpoint, target: target, headers: headers, body: message.body, deadline: deadline)
+                if let answered = first {
+                    first = nil
+                    response = try await followingRedirect(
+                        try answered.get(), .POST, to: endpoint, headers: headers, body: message.body,
+                        deadline: deadline)
+                } else {
+                    response = try await send(
+                        .POST, to: endpoint, target: target, headers: headers, body: message.body, deadline: deadline)
+                }
             } catch {
                 throw failure(error, doing: "POST \(endpoint.absoluteString) (\(what))")
             }
@@ -276,13 +369,14 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     private func headers(
         for message: OutboundMessage, session: String?, version: String?, authorization: String?
     ) -> HTTPHeaders {
-        var headers = baseHeaders(accept: "application/json, text/event-stream", authorization: authorization)
-        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        if let session { headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
-        if let version { headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        var headers = postHeaders
+        // The OAuth token wins over a configured `Authorization` header.
+        if let authorization { headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        if let session { headers.add(name: "Mcp-Session-Id", value: session) }
+        if let version { headers.add(name: "MCP-Protocol-Version", value: version) }
         if case .stateless = mode, message.kind != .response, let method = message.method {
-            headers.replaceOrAdd(name: "Mcp-Method", value: method)
-            if let name = message.name { headers.replaceOrAdd(name: "Mcp-Name", value: MCPHeaderValue.encode(name)) }
+            headers.add(name: "Mcp-Method", value: method)
+            if let name = message.name { headers.add(name: "Mcp-Name", value: MCPHeaderValue.encode(name)) }
             for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
         }
         return headers
@@ -298,9 +392,26 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             let answer = UpstreamAnswer(
                 try await keepAlive.execute(
                     method, target, headers: headers, body: body, deadline: deadline, preferring: eventLoop))
-            guard answer.isRedirect else { return answer }
-            _ = try? await answer.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+            return try await followingRedirect(
+                answer, method, to: endpoint, headers: headers, body: body, deadline: deadline)
         }
+        return try await sendThroughClient(method, to: endpoint, headers: headers, body: body, deadline: deadline)
+    }
+
+    /// A keep-alive answer as it is, unless it is a redirect: AsyncHTTPClient sends the request again and follows
+    /// it.
+    private func followingRedirect(
+        _ answer: UpstreamAnswer, _ method: HTTPMethod, to endpoint: URL, headers: HTTPHeaders, body: ByteBuffer?,
+        deadline: NIODeadline
+    ) async throws -> UpstreamAnswer {
+        guard answer.isRedirect else { return answer }
+        _ = try? await answer.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
+        return try await sendThroughClient(method, to: endpoint, headers: headers, body: body, deadline: deadline)
+    }
+
+    private func sendThroughClient(
+        _ method: HTTPMethod, to endpoint: URL, headers: HTTPHeaders, body: ByteBuffer?, deadline: NIODeadline
+    ) async throws -> UpstreamAnswer {
         var request = HTTPClientRequest(url: endpoint.absoluteString)
         request.method = method
         request.headers = headers
@@ -536,7 +647,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     /// Ends the transport for good: the server cannot be reached.
     private func close(reason: String) {
-        let (receiver, tasks) = state.withLock { state -> ((any TransportReceiver)?, [Task<Void, Never>]) in
+        let (receiver, exchanges) = state.withLock { state -> ((any TransportReceiver)?, [Exchange]) in
             guard state.closedReason == nil else { return (nil, []) }
             state.closedReason = reason
             defer {
@@ -544,10 +655,12 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
                 state.exchanges.removeAll()
                 state.listener = nil
             }
-            return (state.receiver, Array(state.exchanges.values) + [state.listener].compactMap { $0 })
+            return (
+                state.receiver, Array(state.exchanges.values) + [state.listener].compactMap { $0 }.map(Exchange.task)
+            )
         }
         guard let receiver else { return }
-        for task in tasks { task.cancel() }
+        for exchange in exchanges { exchange.cancel() }
         receiver.transportClosed(reason: reason)
     }
 }

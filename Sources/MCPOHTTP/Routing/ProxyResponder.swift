@@ -7,7 +7,6 @@ import MCPBridge
 import MCPClient
 import MCPOAuth
 import NIOCore
-import NIOHTTP1
 
 /// Answers every request: CORS, then the API key, then the route from the current table.
 struct ProxyResponder: Sendable {
@@ -21,23 +20,7 @@ struct ProxyResponder: Sendable {
     var defaultScheme = "http"
     let logger: Logger
 
-    /// Hummingbird's raw responder: the answer, with `Date` and `Server`, written in one go.
-    func serve(_ request: Request, writer: consuming ResponseWriter, channel: any Channel) async throws {
-        var response = await respond(to: request, connection: channel)
-        response.headers[.date] = HTTPDate.now()
-        response.headers[.server] = "swift-mcpo"
-        do {
-            try await writer.write(response: response.head, body: response.body)
-        } catch is HTTPParserError {
-            // Rethrown as is, Hummingbird would write a 400 after the answer already begun; any other error
-            // closes the connection.
-            throw UnparsableRequestDuringAnswer()
-        }
-    }
-
-    private struct UnparsableRequestDuringAnswer: Error {}
-
-    func respond(to request: Request, connection: any Channel) async -> Response {
+    func respond(to request: Request, connection: ClientConnection) async -> Response {
         let origin = request.headers[.origin]
         if request.method == .options, let origin, request.headers[.accessControlRequestMethod] != nil {
             let (status, headers) = cors.preflight(
@@ -52,7 +35,14 @@ struct ProxyResponder: Sendable {
         return response
     }
 
-    private func route(_ request: Request, connection: any Channel, again: Bool = false) async -> Response {
+    /// 413 for a request whose body is over `--max-body-size`, whatever its route (the body was not kept).
+    func bodyTooLarge(_ request: Request) -> Response {
+        var response = JSONResponse.answer(StandardAnswers.bodyTooLarge(limit: maxBodyBytes))
+        cors.decorate(&response.headers, origin: request.headers[.origin])
+        return response
+    }
+
+    private func route(_ request: Request, connection: ClientConnection, again: Bool = false) async -> Response {
         let path = localPath(of: request.uri.path)
         let table = routes.table
         guard let endpoint = table.endpoints[path] else {
@@ -156,7 +146,7 @@ struct ProxyResponder: Sendable {
     /// not authorized; a multi-user server whose caller is authorized gets the caller's session started (it lists
     /// the tools) and the request routed again.
     private func unavailableOAuthServer(
-        _ server: MountedServer, _ binding: OAuthBinding, _ request: Request, connection: any Channel, again: Bool
+        _ server: MountedServer, _ binding: OAuthBinding, _ request: Request, connection: ClientConnection, again: Bool
     ) async -> Response {
         let reason = server.upstream.status.lastError ?? "it has not connected yet"
         let unavailable = JSONResponse.answer(

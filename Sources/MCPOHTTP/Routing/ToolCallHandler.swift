@@ -29,7 +29,7 @@ struct ToolCallHandler {
     let maxTimeout: Double
     let logger: Logger
 
-    func handle(_ request: Request, connection: any Channel) async -> Response {
+    func handle(_ request: Request, connection: ClientConnection) async -> Response {
         let started = ContinuousClock.now
         let prepared: Result<PreparedCall, HTTPAnswerFailure>
         prepared = await prepare(request)
@@ -91,12 +91,7 @@ struct ToolCallHandler {
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            return .failure(
-                HTTPAnswerFailure(
-                    answer: HTTPAnswer(
-                        status: 413,
-                        body: ["detail": .string("The request body is larger than the limit of \(maxBodyBytes) bytes")])
-                ))
+            return .failure(HTTPAnswerFailure(answer: StandardAnswers.bodyTooLarge(limit: maxBodyBytes)))
         }
         switch endpoint.operation.validator.arguments(fromBody: Array(body.readableBytesView)) {
         case .success(let arguments): return .success(PreparedCall(arguments: arguments, timeout: timeout))
@@ -128,9 +123,9 @@ struct ToolCallHandler {
     /// Runs the call, cancelling it when the connection to the HTTP client closes first (a call still waiting
     /// for a slot is then never sent).
     private func run(
-        _ call: PreparedCall, connection: any Channel, onProgress: RPCConnection.ProgressHandler?
+        _ call: PreparedCall, connection: ClientConnection, onProgress: RPCConnection.ProgressHandler?
     ) async -> HTTPAnswer {
-        let cancellation = ClientConnectionWatch.cancellation(of: connection)
+        let cancellation = connection.clientLeft
         let server = endpoint.server
         // The common case takes a free slot without a suspension point.
         let admitted = server.gate.tryEnter() ? true : await server.gate.enter()
@@ -216,7 +211,7 @@ struct ToolCallHandler {
 
     /// `progress` events while the call runs, then `result` (the JSON a plain caller would get) or `error`
     /// (`{"status", "body"}`); a comment line every 15 s keeps idle proxies from closing the stream.
-    private func eventStream(for call: PreparedCall, connection: any Channel) -> Response {
+    private func eventStream(for call: PreparedCall, connection: ClientConnection) -> Response {
         let (events, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .unbounded)
         let handler = self
         let caller = Task {
@@ -239,7 +234,7 @@ struct ToolCallHandler {
         }
         continuation.onTermination = { _ in
             keepAlive.cancel()
-            if ClientConnectionWatch.cancellation(of: connection).isCancelled { caller.cancel() }
+            if connection.clientLeft.isCancelled { caller.cancel() }
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"  // a valid token, so the name exists

@@ -1,80 +1,181 @@
 import HTTPTypes
 import HummingbirdCore
 import Logging
+import MCPBridge
+import MCPClient
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1.1 connection setup, with our watch of the client and our head conversion.
+/// The client side of one HTTP connection, as the routes see it.
+struct ClientConnection: Sendable {
+    /// The connection's loop: work done there after the answer does not hold up the caller's next request.
+    let eventLoop: any EventLoop
+    /// Fires when the client closes its side of the connection: the calls it no longer waits for are cancelled
+    /// upstream.
+    let clientLeft: CallCancellation
+}
+
+/// HTTP/1.1 connections served by `HTTPConnectionHandler`, in Hummingbird's server (which binds, adds TLS in
+/// front, and drains connections on a graceful shutdown).
 ///
-/// Hummingbird's `HTTP1Channel` converts each request head with swift-nio-extras' `HTTP1ToHTTPServerCodec`,
-/// which parses every request target with Foundation's `URLComponents` to cope with the absolute form
-/// (`POST http://host/path`), a form clients only send to forward proxies. `RequestHeadConverter` reads the
-/// usual origin form (`/path?query`) as it is.
-struct ProxyHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+/// Hummingbird's own `HTTP1Channel` hands each connection to a task that reads request parts from an
+/// `NIOAsyncChannel` and writes answer parts back through it, converting every head with swift-nio-extras'
+/// codec, which parses each request target with Foundation's `URLComponents`. Per request that machinery cost
+/// more than the proxy's own work on a call; here a plain channel handler gathers the request and one task
+/// per request answers it.
+struct ProxyHTTP1Channel: ServerChildChannel {
+    struct Connection: ServerChildChannelValue {
+        let channel: any Channel
+    }
 
-    let responder: HTTPChannelHandler.Responder
+    let responder: ProxyResponder
+    let logger: Logger
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
+            // Pipelined requests wait in NIO's pipeline handler until the answer before them is written; parse
+            // errors get NIO's 400 and a close.
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false,  // NIOAsyncChannel reads one request at a time
-                withErrorHandling: false,  // handleHTTP answers parse errors
-                withOutboundHeaderValidation: false,  // HTTPFields are valid by construction
-                withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: NIOHTTPDecoderLimitConfiguration()
-            )
-            try channel.pipeline.syncOperations.addHandler(RequestHeadConverter())
-            try channel.pipeline.syncOperations.addHandler(ClientConnectionWatch())
-            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
-            return try NIOAsyncChannel(
-                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                withPipeliningAssistance: true, withErrorHandling: true)
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPConnectionHandler(responder: responder, logger: self.logger))
+            return Connection(channel: channel)
         }
     }
 
-    func handle(value asyncChannel: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    /// Keeps the server's count of open connections (a graceful shutdown waits for them) until this one closes.
+    func handle(value connection: Connection, logger: Logger) async {
+        await withTaskCancellationHandler {
+            try? await connection.channel.closeFuture.get()
+        } onCancel: {
+            connection.channel.close(promise: nil)
+        }
     }
 }
 
-/// NIO's HTTP/1 parts to and from Swift HTTP Types' parts, as `HTTP1ToHTTPServerCodec` does.
-final class RequestHeadConverter: ChannelDuplexHandler, RemovableChannelHandler, Sendable {
+/// One connection: each request is gathered whole (its body bounded by `--max-body-size`), answered by the
+/// responder in a task, and written back with `Date` and `Server`; the next request is read once the answer
+/// is out.
+final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct InvalidMethod: Error {}
+    private let responder: ProxyResponder
+    private let logger: Logger
+    private let clientLeft = CallCancellation()
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var bodyTooLarge = false
+
+    init(responder: ProxyResponder, logger: Logger) {
+        self.responder = responder
+        self.logger = logger
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard let method = HTTPRequest.Method(head.method.rawValue) else {
-                context.fireErrorCaught(InvalidMethod())
-                return
+            self.head = head
+            body = nil
+            bodyTooLarge = false
+        case .body(var chunk):
+            guard !bodyTooLarge else { return }
+            let size = (body?.readableBytes ?? 0) + chunk.readableBytes
+            if size > responder.maxBodyBytes {
+                // Keep reading the rest, but not keep it: the answer is 413.
+                bodyTooLarge = true
+                body = nil
+            } else if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)  // not nil: checked just above
             }
-            let request = HTTPRequest(
-                method: method, scheme: "http", authority: head.headers.first(name: "Host"),
-                path: Self.requestPath(head.uri), headerFields: HTTPFields(head.headers, splitCookie: false))
-            context.fireChannelRead(wrapInboundOut(.head(request)))
-        case .body(let body):
-            context.fireChannelRead(wrapInboundOut(.body(body)))
-        case .end(let trailers):
-            context.fireChannelRead(wrapInboundOut(.end(trailers.map { HTTPFields($0, splitCookie: false) })))
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            answer(head, body: body ?? ByteBuffer(), bodyTooLarge: bodyTooLarge, context: context)
+            body = nil
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let response):
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(response))), promise: promise)
-        case .body(let body):
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
-        case .end(let trailers):
-            context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // With half-closure allowed, a client that leaves shows as the end of its input.
+        if let event = event as? ChannelEvent, event == .inputClosed { clientLeft.cancel() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clientLeft.cancel()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("HTTP connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    private func answer(_ head: HTTPRequestHead, body: ByteBuffer, bodyTooLarge: Bool, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let connection = ClientConnection(eventLoop: channel.eventLoop, clientLeft: clientLeft)
+        let request = PendingRequest(head: head, body: body, bodyTooLarge: bodyTooLarge)
+        Self.start(request, responder, connection, channel)
+    }
+
+    private struct PendingRequest: Sendable {
+        let head: HTTPRequestHead
+        let body: ByteBuffer
+        let bodyTooLarge: Bool
+    }
+
+    private static func start(
+        _ request: PendingRequest, _ responder: ProxyResponder, _ connection: ClientConnection,
+        _ channel: any Channel
+    ) {
+        Task { await serve(request, responder, connection, channel) }
+    }
+
+    private static func serve(
+        _ pending: PendingRequest, _ responder: ProxyResponder, _ connection: ClientConnection, _ channel: any Channel
+    ) async {
+        let head = pending.head
+        guard let method = HTTPRequest.Method(head.method.rawValue) else {
+            let refusal = JSONResponse.answer(HTTPAnswer(status: 400, body: ["detail": "Invalid HTTP method"]))
+            await write(refusal, keepAlive: false, on: channel)
+            return
         }
+        let request = Request(
+            head: HTTPRequest(
+                method: method, scheme: "http", authority: head.headers.first(name: "Host"),
+                path: requestPath(head.uri), headerFields: HTTPFields(head.headers, splitCookie: false)),
+            body: RequestBody(buffer: pending.body))
+        let response =
+            pending.bodyTooLarge
+            ? responder.bodyTooLarge(request)
+            : await responder.respond(to: request, connection: connection)
+        await write(response, keepAlive: head.isKeepAlive, on: channel)
+    }
+
+    /// Writes the answer; one whose length is known leaves in a single write, a stream (`text/event-stream`)
+    /// chunk by chunk as it is made, each awaited so a slow client holds the producer back.
+    private static func write(_ response: Response, keepAlive: Bool, on channel: any Channel) async {
+        // The routes set neither `Date` nor `Server` nor `Connection`.
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 3)
+        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        headers.add(name: "Date", value: HTTPDate.now())
+        headers.add(name: "Server", value: "swift-mcpo")
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        let writer = AnswerWriter(channel: channel, head: head, contentLength: response.body.contentLength)
+        do {
+            try await response.body.write(writer)
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        if !keepAlive { channel.close(promise: nil) }
     }
 
     /// The origin form (`/path?query`) as it is; the absolute form (`http://host/path?query`) without its
@@ -88,6 +189,47 @@ final class RequestHeadConverter: ChannelDuplexHandler, RemovableChannelHandler,
         }
         let path = String(Substring(target.utf8[pathStart...]))
         return path.utf8.first == UInt8(ascii: "?") ? "/" + path : path
+    }
+}
+
+/// Writes one answer's head and body to the channel. A body of known length is held until its end so head,
+/// body and end leave together; a body of unknown length (a stream) sends the head at once and each chunk as
+/// it comes.
+struct AnswerWriter: ResponseBodyWriter {
+    let channel: any Channel
+    var head: HTTPResponseHead?
+    let contentLength: Int?
+    var held: ByteBuffer?
+
+    init(channel: any Channel, head: HTTPResponseHead, contentLength: Int?) {
+        self.channel = channel
+        self.head = head
+        self.contentLength = contentLength
+        if let contentLength { self.head?.headers.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
+    }
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        if contentLength != nil, head != nil {
+            if var held {
+                var more = buffer
+                held.writeBuffer(&more)
+                self.held = held
+            } else {
+                held = buffer
+            }
+            return
+        }
+        if let head {
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            self.head = nil
+        }
+        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        if let head { channel.write(HTTPServerResponsePart.head(head), promise: nil) }
+        if let held { channel.write(HTTPServerResponsePart.body(.byteBuffer(held)), promise: nil) }
+        try await channel.writeAndFlush(HTTPServerResponsePart.end(trailingHeaders.map(HTTPHeaders.init))).get()
     }
 }
 

@@ -67,9 +67,7 @@ final class KeepAliveHTTPClient: Sendable {
         deadline: NIODeadline, preferring preferredLoop: any EventLoop
     ) async throws -> KeepAliveAnswer {
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? preferredLoop
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
-        head.headers.replaceOrAdd(name: "Host", value: target.authority)
-        head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        let head = Self.head(method, target, headers: headers, body: body)
         while true {
             let channel = try await connection(to: target, on: loop)
             do {
@@ -78,6 +76,32 @@ final class KeepAliveHTTPClient: Sendable {
                 continue  // nothing was written: another connection gets the request
             }
         }
+    }
+
+    /// `execute` without a suspension when a connection of the current loop is idle: the request is written at
+    /// once and the answer comes through the future; nil (nothing sent) when no connection is idle. Closing
+    /// `channel` abandons the request.
+    func startOnIdleConnection(
+        _ method: HTTPMethod, _ target: KeepAliveTarget, headers: HTTPHeaders, body: ByteBuffer,
+        deadline: NIODeadline, preferring preferredLoop: any EventLoop
+    ) -> (answer: EventLoopFuture<KeepAliveAnswer>, channel: any Channel)? {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? preferredLoop
+        guard let channel = idleConnection(to: target, on: loop) else { return nil }
+        let promise = channel.eventLoop.makePromise(of: KeepAliveAnswer.self)
+        start(
+            Self.head(method, target, headers: headers, body: body), body: body, deadline: deadline, on: channel,
+            promise)
+        return (promise.futureResult, channel)
+    }
+
+    private static func head(_ method: HTTPMethod, _ target: KeepAliveTarget, headers: HTTPHeaders, body: ByteBuffer)
+        -> HTTPRequestHead
+    {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
+        head.headers.replaceOrAdd(name: "Host", value: target.authority)
+        // The transport's headers never carry a length of their own.
+        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        return head
     }
 
     /// Closes every connection.
@@ -91,6 +115,20 @@ final class KeepAliveHTTPClient: Sendable {
         _ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, on channel: any Channel
     ) async throws -> KeepAliveAnswer {
         let promise = channel.eventLoop.makePromise(of: KeepAliveAnswer.self)
+        start(head, body: body, deadline: deadline, on: channel, promise)
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Writes the request on `channel` (from its loop), or fails `promise` with `staleConnection` when the
+    /// connection is gone.
+    private func start(
+        _ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, on channel: any Channel,
+        _ promise: EventLoopPromise<KeepAliveAnswer>
+    ) {
         let start: @Sendable () -> Void = {
             do {
                 let handler = try channel.pipeline.syncOperations.handler(type: KeepAliveExchangeHandler.self)
@@ -100,24 +138,23 @@ final class KeepAliveHTTPClient: Sendable {
             }
         }
         if channel.eventLoop.inEventLoop { start() } else { channel.eventLoop.execute(start) }
-        return try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
-        } onCancel: {
-            channel.close(promise: nil)
-        }
     }
 
     /// An idle connection to the target on `loop`, or a new one there.
     private func connection(to target: KeepAliveTarget, on loop: any EventLoop) async throws -> any Channel {
+        if let reused = idleConnection(to: target, on: loop) { return reused }
         let key = PoolKey(host: target.host, port: target.port, loop: ObjectIdentifier(loop))
-        let reused = idle.withLock { idle -> (any Channel)? in
+        return try await connect(to: target, on: loop, key: key)
+    }
+
+    private func idleConnection(to target: KeepAliveTarget, on loop: any EventLoop) -> (any Channel)? {
+        let key = PoolKey(host: target.host, port: target.port, loop: ObjectIdentifier(loop))
+        return idle.withLock { idle -> (any Channel)? in
             while let channel = idle[key]?.popLast() {
                 if channel.isActive { return channel }
             }
             return nil
         }
-        if let reused { return reused }
-        return try await connect(to: target, on: loop, key: key)
     }
 
     private func connect(to target: KeepAliveTarget, on loop: any EventLoop, key: PoolKey) async throws
