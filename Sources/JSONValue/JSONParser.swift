@@ -48,6 +48,20 @@ extension JSON {
     public static func parse(_ text: String, options: JSONParseOptions = .strict) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8), options: options)
     }
+
+    /// Strict `parse` of contiguous bytes, also telling whether the text can be passed on in place of the value:
+    /// false when it starts with a byte order mark, or when an object repeats a key (the value keeps the last
+    /// one; a server reading the text might keep the first).
+    public static func parseTellingExactness(_ bytes: [UInt8]) throws(JSONParseError) -> (value: JSON, isExact: Bool) {
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(buffer, options: .strict)
+            return Result { () throws(JSONParseError) in
+                let value = try parser.parseDocument()
+                return (value, !parser.sawByteOrderMark && !parser.sawRepeatedKey)
+            }
+        }
+        return try result.get()
+    }
 }
 
 private enum ASCII {
@@ -74,6 +88,8 @@ struct JSONParser {
     private let options: JSONParseOptions
     private var index = 0
     private var depth = 0
+    private(set) var sawByteOrderMark = false
+    private(set) var sawRepeatedKey = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, options: JSONParseOptions) {
         self.bytes = bytes
@@ -82,7 +98,10 @@ struct JSONParser {
 
     mutating func parseDocument() throws(JSONParseError) -> JSON {
         // A UTF-8 byte order mark is tolerated, as Python's json module does after decoding.
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            index = 3
+            sawByteOrderMark = true
+        }
         try skipSpace()
         guard index < bytes.count else { throw error("Expecting value") }
         let value = try parseValue()
@@ -187,7 +206,7 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == ASCII.colon else { throw error("Expecting ':' delimiter") }
             index += 1
             try skipSpace()
-            object[key] = try parseValue()
+            if object.updateValue(try parseValue(), forKey: key) != nil { sawRepeatedKey = true }
             try skipSpace()
             guard index < bytes.count else { throw error("Expecting ',' delimiter") }
             if bytes[index] == ASCII.comma {

@@ -7,6 +7,24 @@ extension JSON {
         return out
     }
 
+    /// `{<members>,"<key>":<encoded>}`: an object whose last member is JSON text encoded already, written as it
+    /// is (arguments the proxy checked and passes on unchanged are not encoded a second time).
+    public static func writeObject(
+        _ members: OrderedJSONObject, appending key: String, encoded: [UInt8], into out: inout [UInt8]
+    ) {
+        out.append(UInt8(ascii: "{"))
+        for (member, value) in members {
+            JSON.writeString(member, into: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(into: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        JSON.writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        out.append(contentsOf: encoded)
+        out.append(UInt8(ascii: "}"))
+    }
+
     /// Compact JSON text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 

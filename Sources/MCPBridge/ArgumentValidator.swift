@@ -86,16 +86,30 @@ public struct ArgumentValidator: Sendable {
         flatSchema = FlatObjectSchema(inputSchema)
     }
 
+    /// Checked arguments, and their text when the body is exactly them.
+    public struct CheckedArguments: Sendable {
+        public let value: JSON
+        /// The body itself, when it needs no change: it may then be sent on as it is, not encoded again.
+        public let text: [UInt8]?
+    }
+
     /// From the raw HTTP body, whatever its Content-Type.
     public func arguments(fromBody body: [UInt8]) -> Result<JSON, ValidationFailure> {
-        guard acceptsArguments else { return .success([:]) }
+        checkedArguments(fromBody: body).map(\.value)
+    }
+
+    /// `arguments(fromBody:)`, with the body's text when it can stand for the arguments: a JSON object that
+    /// passes the check unchanged, without a repeated key or a byte order mark.
+    public func checkedArguments(fromBody body: [UInt8]) -> Result<CheckedArguments, ValidationFailure> {
+        guard acceptsArguments else { return .success(CheckedArguments(value: [:], text: nil)) }
         let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         let parsed: JSON
+        var isExact = false
         if isBlank {
             parsed = .null
         } else {
             do {
-                parsed = try JSON.parse(body)
+                (parsed, isExact) = try JSON.parseTellingExactness(body)
             } catch {
                 return .failure(
                     ValidationFailure(issues: [Issues.invalidJSON(offset: error.offset, message: error.message)]))
@@ -105,9 +119,12 @@ public struct ArgumentValidator: Sendable {
             guard !requiresArguments else {
                 return .failure(ValidationFailure(issues: [Issues.missing(["body"], container: .null)]))
             }
-            return .success([:])
+            return .success(CheckedArguments(value: [:], text: nil))
         }
-        return validate(parsed)
+        if case .object(let members) = parsed, let flatSchema, flatSchema.acceptsUnchanged(members) {
+            return .success(CheckedArguments(value: parsed, text: isExact ? body : nil))
+        }
+        return validate(parsed).map { CheckedArguments(value: $0, text: nil) }
     }
 
     /// Checks an already decoded arguments object and returns it cleaned (see the rules above).

@@ -104,3 +104,29 @@ struct WriterTests {
         #expect(value.text == object)
     }
 }
+
+@Suite("Text passed on as it is")
+struct ExactTextTests {
+    @Test("parseTellingExactness: a byte order mark or a repeated key, at any depth, makes the text inexact")
+    func exactness() throws {
+        let plain = try JSON.parseTellingExactness(Array(#" {"a": 1.50, "b": {"c": "\u00e9"}} "#.utf8))
+        #expect(plain.isExact && plain.value == ["a": .number(JSONNumber(uncheckedText: "1.50")), "b": ["c": "é"]])
+        let marked = try JSON.parseTellingExactness([0xEF, 0xBB, 0xBF] + Array("{}".utf8))
+        #expect(!marked.isExact)
+        let repeated = try JSON.parseTellingExactness(Array(#"{"a": 1, "a": 2}"#.utf8))
+        #expect(!repeated.isExact && repeated.value == ["a": 2], "the value keeps the last")
+        let nested = try JSON.parseTellingExactness(Array(#"[{"x": {"k": 1, "k": 1}}]"#.utf8))
+        #expect(!nested.isExact)
+        #expect(throws: JSONParseError.self) { try JSON.parseTellingExactness(Array("{".utf8)) }
+    }
+
+    @Test("writeObject writes the members, then the encoded member as it is")
+    func encodedMember() throws {
+        var out: [UInt8] = []
+        JSON.writeObject(["name": "echo"], appending: "arguments", encoded: Array(#" {"t": 1.50} "#.utf8), into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == #"{"name":"echo","arguments": {"t": 1.50} }"#)
+        out = []
+        JSON.writeObject([:], appending: "a", encoded: Array("[]".utf8), into: &out)
+        #expect(try JSON.parse(out) == ["a": []])
+    }
+}

@@ -54,6 +54,25 @@ import Testing
         #expect(accepted > 100, "the shortcut took \(accepted) of the generated calls")
     }
 
+    @Test("the body's own text stands for the arguments only when it is exactly them")
+    func bodyTextPassedOnOnlyWhenExact() throws {
+        let validator = ArgumentValidator(inputSchema: [
+            "type": "object", "properties": ["text": ["type": "string"], "n": ["type": "integer"]],
+            "required": ["text"],
+        ])
+        func text(_ body: String) throws -> String? {
+            let checked = try validator.checkedArguments(fromBody: Array(body.utf8)).get()
+            return checked.text.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(try text(#" {"text": "caf\u00e9", "n": 7} "#) == #" {"text": "caf\u00e9", "n": 7} "#)
+        #expect(try text(#"{"text": "a", "n": "7"}"#) == nil, "coerced: the value is not the text")
+        #expect(try text(#"{"text": "a", "extra": 1}"#) == nil, "an unknown key is dropped")
+        #expect(try text(#"{"text": "a", "text": "b"}"#) == nil, "a repeated key")
+        #expect(try text("\u{FEFF}" + #"{"text": "a"}"#) == nil, "a byte order mark")
+        let coerced = try validator.checkedArguments(fromBody: Array(#"{"text": "a", "n": "7"}"#.utf8)).get()
+        #expect(coerced.value == ["text": "a", "n": 7])
+    }
+
     @Test("schemas with anything beyond types, annotations and required are left to the evaluator")
     func onlyFlatSchemasQualify() {
         let qualifies: [JSON] = [

@@ -101,10 +101,18 @@ public final class RPCConnection: TransportReceiver {
         }
     }
 
+    /// A member of the params object whose value is JSON text encoded already (a tool's arguments as the caller
+    /// sent them): written as it is, after the other members.
+    struct EncodedMember: Sendable {
+        let key: String
+        let text: [UInt8]
+    }
+
     /// `request`, with HTTP refusals kept apart (era detection and session renewal act on them).
     func detailedRequest(
-        _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
-        onProgress: ProgressHandler? = nil, cancellation: CallCancellation? = nil
+        _ method: String, params: JSON?, encodedMember: EncodedMember? = nil, timeout: Double?,
+        headers: [(name: String, value: String)] = [], onProgress: ProgressHandler? = nil,
+        cancellation: CallCancellation? = nil
     ) async throws(RequestFailure) -> JSON {
         let id: Int
         switch state.withLock({ state -> Result<Int, RequestFailure> in
@@ -116,19 +124,31 @@ public final class RPCConnection: TransportReceiver {
         case .failure(let error): throw error
         }
         var message: OrderedJSONObject = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
-        if var params {
-            if onProgress != nil {
-                var meta = params["_meta"]?.objectValue ?? [:]
-                meta["progressToken"] = .int(id)
-                params["_meta"] = .object(meta)
-            }
-            message["params"] = params
-        } else if onProgress != nil {
-            message["params"] = ["_meta": ["progressToken": .int(id)]]
+        var params = params
+        if onProgress != nil {
+            var meta = params?["_meta"]?.objectValue ?? [:]
+            meta["progressToken"] = .int(id)
+            params = params ?? [:]
+            params?["_meta"] = .object(meta)
+        }
+        let body: [UInt8]
+        if let encodedMember {
+            var text: [UInt8] = []
+            text.reserveCapacity(96 + encodedMember.text.count)
+            JSON.object(message).write(into: &text)
+            text.removeLast()  // the closing brace: params follow
+            text.append(contentsOf: #","params":"#.utf8)
+            JSON.writeObject(
+                params?.objectValue ?? [:], appending: encodedMember.key, encoded: encodedMember.text, into: &text)
+            text.append(UInt8(ascii: "}"))
+            body = text
+        } else {
+            if let params { message["params"] = params }
+            body = JSON.object(message).bytes
         }
         let outbound = OutboundMessage(
             kind: .request(id: id), method: method, name: Self.mirroredName(method: method, params: params),
-            headers: headers, body: ByteBuffer(bytes: JSON.object(message).bytes))
+            headers: headers, body: ByteBuffer(bytes: body))
 
         var cancellationHandler: Int?
         if let cancellation {

@@ -221,20 +221,34 @@ public final class MCPSession: Sendable {
         _ method: String, params: JSON?, timeout: Double?, headers: [(name: String, value: String)] = [],
         onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
+        try await request(
+            method, params: params, encodedMember: nil, timeout: timeout, headers: headers, onProgress: onProgress,
+            cancellation: cancellation)
+    }
+
+    private func request(
+        _ method: String, params: JSON?, encodedMember: RPCConnection.EncodedMember?, timeout: Double?,
+        headers: [(name: String, value: String)], onProgress: RPCConnection.ProgressHandler?,
+        cancellation: CallCancellation?
+    ) async throws(MCPClientError) -> JSON {
         let params = withEraMeta(params)
         // While a new session is being opened there is no session id to send: wait for it.
         if let renewing = renewal.withLock({ $0.inProgress }) { _ = await renewing.result }
         let generation = renewal.withLock { $0.generation }
         do {
             return try await connection.detailedRequest(
-                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress,
-                cancellation: cancellation)
+                method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
+                onProgress: onProgress, cancellation: cancellation)
         } catch .refused(let refusal) where refusal.sessionExpired {
             // The server never saw this request (it did not know the session), so sending it again is safe.
             try await renew(after: generation, reason: refusal.detail)
-            return try await connection.request(
-                method, params: params, timeout: timeout, headers: headers, onProgress: onProgress,
-                cancellation: cancellation)
+            do {
+                return try await connection.detailedRequest(
+                    method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
+                    onProgress: onProgress, cancellation: cancellation)
+            } catch {
+                throw error.clientError
+            }
         } catch {
             throw error.clientError
         }
@@ -272,13 +286,18 @@ public final class MCPSession: Sendable {
     }
 
     /// Calls a tool and returns its `CallToolResult` as the server wrote it.
+    /// `argumentsText`: the arguments as JSON text, when the caller has them encoded exactly (sent as they are).
     public func callTool(
-        name: String, arguments: JSON, timeout: Double, headers: [(name: String, value: String)] = [],
-        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
+        name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
+        headers: [(name: String, value: String)] = [], onProgress: RPCConnection.ProgressHandler? = nil,
+        cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
+        let params: JSON =
+            argumentsText == nil ? ["name": .string(name), "arguments": arguments] : ["name": .string(name)]
         let result = try await request(
-            "tools/call", params: ["name": .string(name), "arguments": arguments], timeout: timeout,
-            headers: headers, onProgress: onProgress, cancellation: cancellation)
+            "tools/call", params: params,
+            encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
+            timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
         // 2026-07-28 multi round-trip: the server wants input (elicitation, sampling, roots) the proxy,
         // which advertises no client capabilities, cannot give.
         if result["resultType"]?.stringValue == "input_required" {

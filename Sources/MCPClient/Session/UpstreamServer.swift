@@ -193,15 +193,17 @@ public final class UpstreamServer: Sendable {
     /// Otherwise: connects first when needed.
     /// `onProgress` gets the call's `notifications/progress` (a progress token is sent only when it is set);
     /// `cancellation` ends the call with `.cancelled`, as cancelling the caller's task does.
+    /// `argumentsText`: the arguments as the caller sent them, when that text is exactly `arguments` (it is then
+    /// sent as it is instead of being encoded again).
     public func callTool(
-        name: String, arguments: JSON, timeout: Double, onProgress: RPCConnection.ProgressHandler? = nil,
-        cancellation: CallCancellation? = nil
+        name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
+        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         let session = try await sessionForCall()
         let headers = parameterHeaders(tool: name, arguments: arguments, session: session)
         return try await session.callTool(
-            name: name, arguments: arguments, timeout: timeout, headers: headers, onProgress: onProgress,
-            cancellation: cancellation)
+            name: name, arguments: arguments, argumentsText: argumentsText, timeout: timeout, headers: headers,
+            onProgress: onProgress, cancellation: cancellation)
     }
 
     /// Stops the server for good: calls in flight fail, the child is stopped, the HTTP session ended.

@@ -63,7 +63,7 @@ struct ToolCallHandler {
     // MARK: - Preparing
 
     private struct PreparedCall: Sendable {
-        let arguments: JSON
+        let arguments: ArgumentValidator.CheckedArguments
         let timeout: Double
     }
 
@@ -93,7 +93,7 @@ struct ToolCallHandler {
         } catch {
             return .failure(HTTPAnswerFailure(answer: StandardAnswers.bodyTooLarge(limit: maxBodyBytes)))
         }
-        switch endpoint.operation.validator.arguments(fromBody: Array(body.readableBytesView)) {
+        switch endpoint.operation.validator.checkedArguments(fromBody: Array(body.readableBytesView)) {
         case .success(let arguments): return .success(PreparedCall(arguments: arguments, timeout: timeout))
         case .failure(let failure):
             return .failure(HTTPAnswerFailure(answer: HTTPAnswer(status: 422, body: failure.responseBody)))
@@ -155,8 +155,8 @@ struct ToolCallHandler {
             do {
                 let result = try await endpoint.server.counting { () throws(MCPClientError) in
                     try await upstream.callTool(
-                        name: tool.name, arguments: call.arguments, timeout: call.timeout, onProgress: onProgress,
-                        cancellation: cancellation)
+                        name: tool.name, arguments: call.arguments.value, argumentsText: call.arguments.text,
+                        timeout: call.timeout, onProgress: onProgress, cancellation: cancellation)
                 }
                 return ToolResultMapper.answer(for: result, outputSchema: tool.outputSchema)
             } catch {
