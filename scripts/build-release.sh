@@ -51,8 +51,15 @@ fi
 
 # The Swift runtime's C++ standard library linked statically: the linker finds this folder's libstdc++.a before
 # any libstdc++.so, and takes only the parts the runtime uses instead of mapping all of libstdc++.so.
+# (gcc comes with the Swift images and Debian's toolchain packages; g++ need not.)
 mkdir -p "$SCRATCH/static-libstdc++"
-ln -sf "$(${CXX:-g++} -print-file-name=libstdc++.a)" "$SCRATCH/static-libstdc++/libstdc++.a"
+LIBSTDCXX="$(gcc -print-file-name=libstdc++.a 2>/dev/null || clang -print-file-name=libstdc++.a 2>/dev/null || true)"
+if [[ "$LIBSTDCXX" == /* && -r "$LIBSTDCXX" ]]; then
+  ln -sf "$LIBSTDCXX" "$SCRATCH/static-libstdc++/libstdc++.a"
+else
+  rm -f "$SCRATCH/static-libstdc++/libstdc++.a"
+  echo "build-release: libstdc++.a not found (Debian: libstdc++-12-dev); linking libstdc++.so instead" >&2
+fi
 
 BIN="$(swift build "${FLAGS[@]}" --show-bin-path)"
 for product in "${PRODUCTS[@]}"; do
