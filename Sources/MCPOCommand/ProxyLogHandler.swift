@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MCPOHTTP
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,13 +31,22 @@ struct ProxyLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = Timestamp.current()
-        line += " \(event.level) \(label): \(event.message)"
+        // Bytes appended in place: one access log line per call is written this way.
+        let message = event.message.description
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32 + label.utf8.count + message.utf8.count)
+        bytes += Self.timestamp.current().utf8
+        bytes.append(UInt8(ascii: " "))
+        bytes += event.level.rawValue.utf8
+        bytes.append(UInt8(ascii: " "))
+        bytes += label.utf8
+        bytes += ": ".utf8
+        bytes += message.utf8
         if let extra = event.metadata, !extra.isEmpty {
-            line += " " + extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            bytes +=
+                (" " + extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")).utf8
         }
-        line += "\n"
-        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
         bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -50,23 +60,10 @@ struct ProxyLogHandler: LogHandler {
         }
     }
 
-    /// The UTC time as ISO 8601 text, rebuilt only when the second changes.
-    private enum Timestamp {
-        private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
-
-        static func current() -> String {
-            var now = time(nil)
-            let second = Int(now)
-            if let cached = cache.withLock({ $0.second == second ? $0.text : nil }) { return cached }
-            var parts = tm()
-            gmtime_r(&now, &parts)
-            // Not `String(format:)`: CoreFoundation's formatter is code the proxy would run for nothing else.
-            func twoDigits(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-            let text =
-                "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))T"
-                + "\(twoDigits(parts.tm_hour)):\(twoDigits(parts.tm_min)):\(twoDigits(parts.tm_sec))Z"
-            cache.withLock { $0 = (second, text) }
-            return text
-        }
+    /// The UTC time as ISO 8601 text: `2026-11-21T09:14:38Z`.
+    private static let timestamp = UTCSecondText { parts in
+        let twoDigits = UTCSecondText.twoDigits
+        return "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))T"
+            + "\(twoDigits(parts.tm_hour)):\(twoDigits(parts.tm_min)):\(twoDigits(parts.tm_sec))Z"
     }
 }

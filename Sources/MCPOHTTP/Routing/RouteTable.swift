@@ -19,6 +19,15 @@ struct ToolEndpoint: Sendable {
     let operation: ToolOperation
     let server: MountedServer
     let callTimeout: Double
+    /// `→ <server>/<tool>`, the middle of the call's access log line, made once.
+    let logTarget: String
+
+    init(operation: ToolOperation, server: MountedServer, callTimeout: Double) {
+        self.operation = operation
+        self.server = server
+        self.callTimeout = callTimeout
+        self.logTarget = "→ \(server.name)/\(operation.tool.name)"
+    }
 }
 
 /// A document or page, served as is to GET and HEAD.

@@ -51,8 +51,9 @@ struct ToolCallHandler {
         }
         let elapsed = ContinuousClock.now - started
         if logger.logLevel <= .info {
-            let line: Logger.Message =
-                "POST \(request.uri.path) → \(endpoint.server.name)/\(endpoint.operation.tool.name) \(status) in \(Self.milliseconds(elapsed)) ms"
+            let line = Logger.Message(
+                stringLiteral: "POST " + request.uri.path + " " + endpoint.logTarget + " " + String(status) + " in "
+                    + Self.milliseconds(elapsed) + " ms")
             // Written once the connection's event loop is done sending the answer: the caller does not wait
             // for the log (about 10 µs of its latency at one call at a time).
             connection.eventLoop.execute { [logger] in logger.info(line) }
@@ -107,14 +108,16 @@ struct ToolCallHandler {
 
     /// A plain byte search: Foundation's `contains` costs more than the rest of the header handling.
     static func contains(_ text: String, _ word: StaticString) -> Bool {
-        let haystack = Array(text.utf8)
-        return word.withUTF8Buffer { needle in
-            guard needle.count <= haystack.count else { return false }
-            for start in 0...(haystack.count - needle.count)
-            where haystack[start] == needle[0] && haystack[start..<start + needle.count].elementsEqual(needle) {
-                return true
+        var text = text
+        return text.withUTF8 { haystack in
+            word.withUTF8Buffer { needle in
+                guard needle.count <= haystack.count else { return false }
+                // Both have bytes here (the words are non-empty literals), so both base addresses exist.
+                for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+                    if memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
+                }
+                return false
             }
-            return false
         }
     }
 

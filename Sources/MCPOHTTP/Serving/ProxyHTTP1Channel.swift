@@ -35,9 +35,10 @@ struct ProxyHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
             // Pipelined requests wait in NIO's pipeline handler until the answer before them is written; parse
-            // errors get NIO's 400 and a close.
+            // errors get NIO's 400 and a close. Answer headers are Swift HTTP Types' fields, valid by construction,
+            // so NIO need not check them again.
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: true, withErrorHandling: true)
+                withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false)
             try channel.pipeline.syncOperations.addHandler(
                 HTTPConnectionHandler(responder: responder, logger: self.logger))
             return Connection(channel: channel)
