@@ -12,6 +12,8 @@ struct KeepAliveTargetTests {
             ("http://example.com/mcp/?key=a%20b#part", "example.com", 80, "/mcp/?key=a%20b", "example.com"),
             ("http://example.com", "example.com", 80, "/", "example.com"),
             ("http://[::1]:9000/a%2Fb", "::1", 9000, "/a%2Fb", "[::1]:9000"),
+            ("http://bücher.example:8000/mcp", "xn--bcher-kva.example", 8000, "/mcp", "xn--bcher-kva.example:8000"),
+            ("http://Local%41host/mcp", "LocalAhost", 80, "/mcp", "LocalAhost"),
         ])
     func target(url: String, host: String, port: Int, path: String, authority: String) throws {
         let parsed = try #require(URL(string: url))

@@ -16,10 +16,14 @@ struct KeepAliveTarget: Sendable, Hashable {
     /// Nil unless `url` is plain `http` with a host and no user info: TLS, credentials in the URL and
     /// redirects are AsyncHTTPClient's.
     init?(_ url: URL) {
+        // The host as written (an international name as its ASCII form): `host` would decode it through ICU's
+        // IDNA tables, most of a MiB of memory for a name that is nearly always plain ASCII.
         guard url.scheme?.lowercased() == "http",
             let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
-            let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
+            let encodedHost = components.encodedHost, !encodedHost.isEmpty,
+            components.percentEncodedUser == nil, components.percentEncodedPassword == nil
         else { return nil }
+        let host = encodedHost.utf8.contains(UInt8(ascii: "%")) ? (components.host ?? encodedHost) : encodedHost
         let port = components.port ?? 80
         self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         self.port = port
