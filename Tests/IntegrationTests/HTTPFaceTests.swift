@@ -157,7 +157,7 @@ struct HTTPFaceTests {
         }
     }
 
-    @Test("raw HTTP/1.1: absolute-form targets, Date and Server headers, keep-alive, a bad request line")
+    @Test("raw HTTP/1.1: absolute-form targets, Date and Server headers, keep-alive, 100-continue, a bad request line")
     func rawRequests() async throws {
         try await withProxy(server) { proxy in
             let body = #"{"text":"abs"}"#
@@ -181,6 +181,13 @@ struct HTTPFaceTests {
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
             let date = try #require(formatter.date(from: String(dateLine.dropFirst(6))), "\(dateLine)")
             #expect(abs(date.timeIntervalSinceNow) < 30, "RFC 9110 date of now: \(dateLine)")
+
+            // A client that asks before sending its body gets `100 Continue` at once (curl waits a second without).
+            let asking = try await RawHTTP.exchange(
+                port: proxy.port,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n"
+                    + "Connection: close\r\n\r\n\(body)")
+            #expect(asking.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(asking)")
 
             let badMethod = try await RawHTTP.exchange(port: proxy.port, "G(T /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(badMethod.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(badMethod)")

@@ -80,6 +80,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             self.head = head
             body = nil
             bodyTooLarge = false
+            // A client that asks first (curl does for a large body) would otherwise wait a second for this.
+            if head.version.minor >= 1, head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                let proceed = HTTPResponseHead(version: head.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(proceed)), promise: nil)
+            }
         case .body(var chunk):
             guard !bodyTooLarge else { return }
             let size = (body?.readableBytes ?? 0) + chunk.readableBytes
