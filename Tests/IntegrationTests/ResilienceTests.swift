@@ -57,11 +57,19 @@ struct ResilienceTests {
         try await withProxy(
             ["--max-concurrent-calls", "1", "--"] + PythonLine.mcp1.fastMCPServer,
             environment: ["MCPO_EXECUTOR": executor]
-        ) { proxy in
-            // The client gives up after one second and closes its connection.
-            _ = try? await TestHTTP.post(
-                proxy, "/cancellable_wait", ["seconds": 60, "marker": .string(marker)], timeout: .seconds(1))
-            let cancelled = try await pollUntil(within: .seconds(20)) {
+        ) { proxy async throws in
+            // The client gives up once the tool runs (a cancellation that reaches the server before the tool
+            // starts cancels a tool that never ran: nothing to see) and closes its connection.
+            let leaving = Task {
+                try await TestHTTP.post(proxy, "/cancellable_wait", ["seconds": 60, "marker": .string(marker)])
+            }
+            let running = await pollUntil(within: .seconds(20)) {
+                (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
+            }
+            #expect(running)
+            leaving.cancel()
+            _ = await leaving.result
+            let cancelled = await pollUntil(within: .seconds(20)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "cancelled"
             }
             #expect(cancelled, "the server never saw notifications/cancelled")
@@ -69,7 +77,7 @@ struct ResilienceTests {
 
             // A call waiting for the only slot whose client leaves is dropped, not sent once the slot frees.
             async let holder = TestHTTP.post(proxy, "/marked_wait", ["seconds": 3, "marker": .string(marker)])
-            let holding = try await pollUntil(within: .seconds(20)) {
+            let holding = await pollUntil(within: .seconds(20)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
             }
             #expect(holding)

@@ -52,6 +52,14 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         var expiryHandler: (@Sendable () -> Void)?
     }
 
+    /// The answer to a request sent on the keep-alive fast path, with the session and version it was sent under
+    /// (a renewal may have replaced them since: a 404 is about the session the request carried).
+    private struct EarlyAnswer {
+        var result: Result<UpstreamAnswer, any Error>
+        var session: String?
+        var version: String?
+    }
+
     /// A POST in flight: its task, or (a plain JSON answer awaited on a pooled connection, without a task) the
     /// connection, whose closing abandons it.
     private enum Exchange {
@@ -137,7 +145,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     /// The general way: a task that may connect, authorize, follow a redirect, read a stream or resume one.
     private func startExchange(
-        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: Result<UpstreamAnswer, any Error>? = nil
+        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: EarlyAnswer? = nil
     ) {
         let closedReason = state.withLock { state -> String? in
             if let reason = state.closedReason { return reason }
@@ -188,7 +196,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
             if case .failure(KeepAliveHTTPError.staleConnection) = result {
                 startExchange(message, promise: promise)
             } else {
-                startExchange(message, promise: promise, first: result.map(UpstreamAnswer.init))
+                startExchange(
+                    message, promise: promise,
+                    first: EarlyAnswer(result: result.map(UpstreamAnswer.init), session: session, version: version))
             }
         }
         return true
@@ -256,7 +266,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     // MARK: - One POST
 
     private func exchange(
-        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: Result<UpstreamAnswer, any Error>?
+        _ message: OutboundMessage, promise: EventLoopPromise<Void>, first: EarlyAnswer?
     ) async {
         defer {
             if let id = message.requestID { _ = state.withLock { $0.exchanges.removeValue(forKey: id) } }
@@ -275,11 +285,14 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     /// `first`: the answer to this request already received on the keep-alive fast path, used instead of
     /// sending it (again).
-    private func post(_ message: OutboundMessage, first: Result<UpstreamAnswer, any Error>? = nil) async throws {
-        let (endpoint, target, session, expired, version) = state.withLock {
+    private func post(_ message: OutboundMessage, first: EarlyAnswer? = nil) async throws {
+        let (endpoint, target, current, expired, currentVersion) = state.withLock {
             ($0.endpoint, $0.keepAliveTarget, $0.sessionID, $0.expiredSessionID, $0.protocolVersion)
         }
-        if let session, session == expired {
+        let (session, version) = first.map { ($0.session, $0.version) } ?? (current, currentVersion)
+        // Not yet sent, on a session the server has already forgotten: no round trip. (One already answered stays
+        // answered, whatever happened to its session since.)
+        if first == nil, let session, session == expired {
             throw HTTPRefusal(
                 status: 404, detail: "the server no longer knows session \(session)", sessionExpired: true)
         }
@@ -296,7 +309,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
                 if let answered = first {
                     first = nil
                     response = try await followingRedirect(
-                        try answered.get(), .POST, to: endpoint, headers: headers, body: message.body,
+                        try answered.result.get(), .POST, to: endpoint, headers: headers, body: message.body,
                         deadline: deadline)
                 } else {
                     response = try await send(

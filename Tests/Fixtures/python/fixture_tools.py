@@ -163,7 +163,10 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
 
     @server.tool()
     async def cancellable_wait(seconds: float, marker: str) -> str:
-        """Sleep; if the call is cancelled (notifications/cancelled), write 'cancelled' to the marker file."""
+        """Write 'started' to the marker file, sleep; if the call is cancelled (notifications/cancelled), write
+        'cancelled' to it."""
+        with open(marker, "w") as handle:
+            handle.write("started")
         try:
             await asyncio.sleep(seconds)
         except asyncio.CancelledError:
