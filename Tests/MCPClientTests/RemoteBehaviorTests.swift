@@ -247,13 +247,20 @@ struct RemoteBehaviorTests {
                 case "/mcp": #expect(Set(ports).count <= 2, "\(ports)")
                 default: #expect(Set(ports).count == 5, "\(ports)")
                 }
-                // An idle connection closes by itself (before the server's keep-alive ends it).
+                // An idle connection closes by itself (before the server's keep-alive ends it), counted from its
+                // last exchange: used within the timeout, it stays.
                 guard path == "/mcp-json" else { return }
-                try await Task.sleep(
-                    for: .seconds(KeepAliveExchangeHandler.idleTimeout.nanoseconds / 1_000_000_000 + 1))
+                let timeout = Int(KeepAliveExchangeHandler.idleTimeout.nanoseconds / 1_000_000_000)
+                try await Task.sleep(for: .seconds(timeout - 1))
+                _ = try await server.callTool(name: "echo", arguments: ["text": "soon"], timeout: 30)
+                try await Task.sleep(for: .seconds(2))
+                _ = try await server.callTool(name: "echo", arguments: ["text": "soon again"], timeout: 30)
+                let kept = try await callPorts()
+                #expect(kept.count == 7 && Set(kept).count == 1, "\(kept)")
+                try await Task.sleep(for: .seconds(timeout + 1))
                 _ = try await server.callTool(name: "echo", arguments: ["text": "later"], timeout: 30)
                 let later = try await callPorts()
-                #expect(later.count == 6 && !ports.contains(later[5]), "\(later)")
+                #expect(later.count == 8 && !ports.contains(later[7]), "\(later)")
             }
         }
     }

@@ -101,8 +101,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.staticHeaders = headers
         var postHeaders = HTTPHeaders()
         let setPerRequest: Set<String> = [
-            "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version", "mcp-method",
-            "mcp-name",
+            "host", "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version",
+            "mcp-method", "mcp-name",
         ]
         for (name, value) in headers where !setPerRequest.contains(name.lowercased()) {
             postHeaders.add(name: name, value: value)

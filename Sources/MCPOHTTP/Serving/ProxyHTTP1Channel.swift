@@ -165,23 +165,25 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Writes the answer; one whose length is known leaves in a single write, a stream (`text/event-stream`)
     /// chunk by chunk as it is made, each awaited so a slow client holds the producer back.
     private static func write(_ response: Response, keepAlive: Bool, on channel: any Channel) async {
-        // The routes set neither `Date` nor `Server` nor `Connection`.
+        // The routes set neither `Date` nor `Server` nor `Connection`; the body's length, when known, is the length.
+        let contentLength = response.body.contentLength
         var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 3)
-        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        headers.reserveCapacity(response.headers.count + 4)
+        for field in response.headers where contentLength == nil || field.name != .contentLength {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        if let contentLength { headers.add(name: "Content-Length", value: String(contentLength)) }
         headers.add(name: "Date", value: HTTPDate.now())
         headers.add(name: "Server", value: "swift-mcpo")
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        let writer = AnswerWriter(channel: channel, head: head, contentLength: response.body.contentLength)
+        let writer = AnswerWriter(channel: channel, head: head, contentLength: contentLength, closing: !keepAlive)
         do {
             try await response.body.write(writer)
         } catch {
             channel.close(promise: nil)
-            return
         }
-        if !keepAlive { channel.close(promise: nil) }
     }
 
     /// The origin form (`/path?query`) as it is; the absolute form (`http://host/path?query`) without its
@@ -200,18 +202,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
 /// Writes one answer's head and body to the channel. A body of known length is held until its end so head,
 /// body and end leave together; a body of unknown length (a stream) sends the head at once and each chunk as
-/// it comes.
+/// it comes. `head` carries the `Content-Length` when there is one; `closing`: the connection closes once the answer
+/// is written.
 struct AnswerWriter: ResponseBodyWriter {
     let channel: any Channel
     var head: HTTPResponseHead?
     let contentLength: Int?
+    let closing: Bool
     var held: ByteBuffer?
 
-    init(channel: any Channel, head: HTTPResponseHead, contentLength: Int?) {
+    init(channel: any Channel, head: HTTPResponseHead, contentLength: Int?, closing: Bool) {
         self.channel = channel
         self.head = head
         self.contentLength = contentLength
-        if let contentLength { self.head?.headers.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
+        self.closing = closing
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
@@ -235,7 +239,15 @@ struct AnswerWriter: ResponseBodyWriter {
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         if let head { channel.write(HTTPServerResponsePart.head(head), promise: nil) }
         if let held { channel.write(HTTPServerResponsePart.body(.byteBuffer(held)), promise: nil) }
-        try await channel.writeAndFlush(HTTPServerResponsePart.end(trailingHeaders.map(HTTPHeaders.init))).get()
+        let end = HTTPServerResponsePart.end(trailingHeaders.map(HTTPHeaders.init))
+        // The common case leaves without waiting for the write: the next answer on this connection queues behind it
+        // in order, and one whose predecessor is still queued (the client reads slowly) waits below.
+        if !closing, channel.isWritable {
+            channel.writeAndFlush(end, promise: nil)
+            return
+        }
+        try await channel.writeAndFlush(end).get()
+        if closing { channel.close(promise: nil) }
     }
 }
 

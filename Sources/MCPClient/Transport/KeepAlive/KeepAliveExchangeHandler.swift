@@ -94,7 +94,10 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     private var exchange = 0
     private var readsPaused = false
     private var readPending = false
+    /// Armed while the connection is open, for `idleSince + idleTimeout`; an exchange that starts meanwhile does not
+    /// cancel it (a timer per exchange costs more than the exchange's own work), the timer looks again when it fires.
     private var idleTimer: Scheduled<Void>?
+    private var idleSince = NIODeadline.now()
     private var deadlineTimer: Scheduled<Void>?
     private var deadlinePassed = false
 
@@ -123,8 +126,6 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
             promise.fail(KeepAliveHTTPError.staleConnection)
             return
         }
-        idleTimer?.cancel()
-        idleTimer = nil
         exchange += 1
         deadlinePassed = false
         state = .awaitingHead(promise)
@@ -248,11 +249,24 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.idleTimeout) { [weak self] in
-            guard let self, self.isIdle else { return }
-            self.context?.close(promise: nil)
-        }
+        idleSince = .now()
+        if idleTimer == nil { armIdleTimer(context: context) }
         onIdle?()
+    }
+
+    private func armIdleTimer(context: ChannelHandlerContext) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleSince + Self.idleTimeout) {
+            [weak self] in
+            guard let self else { return }
+            self.idleTimer = nil
+            // Busy: the exchange's end arms it again.
+            guard self.isIdle, let context = self.context else { return }
+            if NIODeadline.now() >= self.idleSince + Self.idleTimeout {
+                context.close(promise: nil)
+            } else {
+                self.armIdleTimer(context: context)
+            }
+        }
     }
 
     /// Ends the exchange in progress with `error` (the deadline's own error if it closed the connection) and

@@ -102,8 +102,8 @@ final class KeepAliveHTTPClient: Sendable {
         -> HTTPRequestHead
     {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
-        head.headers.replaceOrAdd(name: "Host", value: target.authority)
-        // The transport's headers never carry a length of their own.
+        // The transport's headers carry neither a host nor a length of their own.
+        head.headers.add(name: "Host", value: target.authority)
         head.headers.add(name: "Content-Length", value: String(body.readableBytes))
         return head
     }
