@@ -49,6 +49,21 @@ struct RemoteBehaviorTests {
         }
     }
 
+    @Test("a configured Host header goes with every request, in place of the URL's", arguments: ["/mcp-json", "/mcp"])
+    func configuredHost(path: String) async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            let server = makeServer(peer, path, headers: [(name: "Host", value: "mcp.internal.example")])
+            try await server.start()
+            for _ in 0..<2 { _ = try await server.callTool(name: "echo", arguments: ["text": "x"], timeout: 30) }
+            await server.shutdown()
+            let log = try await peer.requestLog()
+            #expect(log.count >= 5)
+            for entry in log where entry["method"] as? String != "CLOSED" {
+                #expect((entry["headers"] as? [String: String])?["host"] == "mcp.internal.example", "\(entry)")
+            }
+        }
+    }
+
     @Test("a session the server forgets is renewed transparently, once for all callers")
     func sessionExpiry() async throws {
         try await withPeer(try await PythonPeer.behaviors()) { peer in
@@ -227,12 +242,13 @@ struct RemoteBehaviorTests {
             try await withServer(makeServer(peer, path)) { server in
                 try await server.start()
                 for index in 0..<5 {
+                    // A close the server does not announce is known once it arrives; a POST that met it on the
+                    // way out is not sent again on a guess (it may have been received). So each call waits for the
+                    // close after the answer before it (the start's last one too).
+                    if path == "/mcp-json-hangup" { try await Task.sleep(for: .milliseconds(200)) }
                     let echo = try await server.callTool(
                         name: "echo", arguments: ["text": .string("\(index)")], timeout: 30)
                     #expect(echo["content"]?[0]?["text"] == .string("\(index)"))
-                    // A close the server does not announce is known once it arrives; a POST that met it on the
-                    // way out is not sent again on a guess (it may have been received).
-                    if path == "/mcp-json-hangup" { try await Task.sleep(for: .milliseconds(200)) }
                 }
                 func callPorts() async throws -> [Int] {
                     try await peer.requestLog().filter {

@@ -37,8 +37,10 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
 
     private struct State {
         var endpoint: URL {
-            didSet { keepAliveTarget = KeepAliveTarget(endpoint) }
+            didSet { keepAliveTarget = KeepAliveTarget(endpoint, hostHeader: configuredHost) }
         }
+        /// A `Host` among the configured headers: sent instead of the URL's authority.
+        let configuredHost: String?
         /// The endpoint prepared for the keep-alive pool, when it is plain `http`.
         var keepAliveTarget: KeepAliveTarget?
         var sessionID: String?
@@ -77,6 +79,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     let mode: Mode
     private let originalEndpoint: URL
     private let staticHeaders: [(name: String, value: String)]
+    private let configuredHost: String?
     /// What every POST carries, prepared once: the configured headers but those each request sets itself, with
     /// `Accept` and `Content-Type`.
     private let postHeaders: HTTPHeaders
@@ -116,7 +119,11 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.client = client
         self.keepAlive = keepAlive
         self.eventLoop = eventLoop
-        var initial = State(endpoint: endpoint, keepAliveTarget: KeepAliveTarget(endpoint), receiver: receiver)
+        let configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
+        self.configuredHost = configuredHost
+        var initial = State(
+            endpoint: endpoint, configuredHost: configuredHost,
+            keepAliveTarget: KeepAliveTarget(endpoint, hostHeader: configuredHost), receiver: receiver)
         if case .stateless(let version) = mode { initial.protocolVersion = version }
         self.state = Mutex(initial)
         self.listening = Settlement(eventLoop: eventLoop)
@@ -428,6 +435,10 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         var request = HTTPClientRequest(url: endpoint.absoluteString)
         request.method = method
         request.headers = headers
+        // `headers` are the POST's, which leave `Host` to the connection (the keep-alive pool sets it).
+        if let configuredHost, !headers.contains(name: "host") {
+            request.headers.add(name: "Host", value: configuredHost)
+        }
         if let body { request.body = .bytes(body) }
         return UpstreamAnswer(try await client.execute(request, deadline: deadline))
     }

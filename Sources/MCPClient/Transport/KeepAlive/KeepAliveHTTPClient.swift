@@ -10,12 +10,12 @@ struct KeepAliveTarget: Sendable, Hashable {
     let port: Int
     /// The request target: the percent-encoded path and query.
     let path: String
-    /// The `Host` header.
+    /// The `Host` header: the URL's authority, unless one was configured.
     let authority: String
 
     /// Nil unless `url` is plain `http` with a host and no user info: TLS, credentials in the URL and
-    /// redirects are AsyncHTTPClient's.
-    init?(_ url: URL) {
+    /// redirects are AsyncHTTPClient's. `hostHeader`: a configured `Host` (a virtual host behind the URL's address).
+    init?(_ url: URL, hostHeader: String? = nil) {
         // The host as written (an international name as its ASCII form): `host` would decode it through ICU's
         // IDNA tables, most of a MiB of memory for a name that is nearly always plain ASCII.
         guard url.scheme?.lowercased() == "http",
@@ -30,7 +30,7 @@ struct KeepAliveTarget: Sendable, Hashable {
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         self.path = components.percentEncodedQuery.map { path + "?" + $0 } ?? path
         let hostText = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        self.authority = port == 80 ? hostText : "\(hostText):\(port)"
+        self.authority = hostHeader ?? (port == 80 ? hostText : "\(hostText):\(port)")
     }
 }
 
