@@ -121,20 +121,22 @@ public struct ArgumentValidator: Sendable {
             }
             return .success(CheckedArguments(value: [:], text: nil))
         }
-        if case .object(let members) = parsed, let flatSchema, flatSchema.acceptsUnchanged(members) {
-            return .success(CheckedArguments(value: parsed, text: isExact ? body : nil))
-        }
-        return validate(parsed).map { CheckedArguments(value: $0, text: nil) }
+        return checked(parsed).map { CheckedArguments(value: $0.value, text: $0.unchanged && isExact ? body : nil) }
     }
 
     /// Checks an already decoded arguments object and returns it cleaned (see the rules above).
     public func validate(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
         guard acceptsArguments else { return .success([:]) }
+        return checked(arguments).map(\.value)
+    }
+
+    /// The arguments cleaned, and whether they are known to be unchanged (they fit a flat schema exactly).
+    private func checked(_ arguments: JSON) -> Result<(value: JSON, unchanged: Bool), ValidationFailure> {
         guard case .object(let members) = arguments else {
             return .failure(ValidationFailure(issues: [Issues.notAnObjectBody(arguments)]))
         }
-        if let flatSchema, flatSchema.acceptsUnchanged(members) { return .success(arguments) }
-        return validateByWalking(arguments)
+        if let flatSchema, flatSchema.acceptsUnchanged(members) { return .success((arguments, true)) }
+        return validateByWalking(arguments).map { ($0, false) }
     }
 
     /// The full walk of the schema, without the shortcut for flat schemas.

@@ -1,7 +1,5 @@
-import Foundation
 import Logging
 import MCPOHTTP
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,9 +9,8 @@ import Synchronization
 
 /// One line per message on stderr: `2026-11-21T09:14:38Z info mcpo: message`.
 ///
-/// Cheaper than swift-log's stream handler on the request path: metadata is only kept (Hummingbird sets a
-/// request id on every request) and formatted when a line is actually written, and the timestamp text is
-/// made once per second.
+/// Cheaper than swift-log's stream handler on the request path: metadata is only kept and formatted when a line
+/// is actually written, and the timestamp text is made once per second.
 struct ProxyLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]

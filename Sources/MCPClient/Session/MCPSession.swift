@@ -235,17 +235,18 @@ public final class MCPSession: Sendable {
         // While a new session is being opened there is no session id to send: wait for it.
         if let renewing = renewal.withLock({ $0.inProgress }) { _ = await renewing.result }
         let generation = renewal.withLock { $0.generation }
-        do {
-            return try await connection.detailedRequest(
+        func send() async throws(RequestFailure) -> JSON {
+            try await connection.detailedRequest(
                 method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
                 onProgress: onProgress, cancellation: cancellation)
+        }
+        do {
+            return try await send()
         } catch .refused(let refusal) where refusal.sessionExpired {
             // The server never saw this request (it did not know the session), so sending it again is safe.
             try await renew(after: generation, reason: refusal.detail)
             do {
-                return try await connection.detailedRequest(
-                    method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
-                    onProgress: onProgress, cancellation: cancellation)
+                return try await send()
             } catch {
                 throw error.clientError
             }

@@ -36,11 +36,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     }
 
     private struct State {
-        var endpoint: URL {
-            didSet { keepAliveTarget = KeepAliveTarget(endpoint, hostHeader: configuredHost) }
-        }
-        /// A `Host` among the configured headers: sent instead of the URL's authority.
-        let configuredHost: String?
+        var endpoint: URL
         /// The endpoint prepared for the keep-alive pool, when it is plain `http`.
         var keepAliveTarget: KeepAliveTarget?
         var sessionID: String?
@@ -79,6 +75,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     let mode: Mode
     private let originalEndpoint: URL
     private let staticHeaders: [(name: String, value: String)]
+    /// A `Host` among the configured headers: sent instead of the URL's authority.
     private let configuredHost: String?
     /// What every POST carries, prepared once: the configured headers but those each request sets itself, with
     /// `Accept` and `Content-Type`.
@@ -122,8 +119,8 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         let configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
         self.configuredHost = configuredHost
         var initial = State(
-            endpoint: endpoint, configuredHost: configuredHost,
-            keepAliveTarget: KeepAliveTarget(endpoint, hostHeader: configuredHost), receiver: receiver)
+            endpoint: endpoint, keepAliveTarget: KeepAliveTarget(endpoint, hostHeader: configuredHost),
+            receiver: receiver)
         if case .stateless(let version) = mode { initial.protocolVersion = version }
         self.state = Mutex(initial)
         self.listening = Settlement(eventLoop: eventLoop)
@@ -457,7 +454,9 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
     private func adoptFinalURL(of response: UpstreamAnswer) {
         guard let final = response.url else { return }
         state.withLock { state in
-            if final != state.endpoint, HTTPExchange.sameOrigin(final, originalEndpoint) { state.endpoint = final }
+            guard final != state.endpoint, HTTPExchange.sameOrigin(final, originalEndpoint) else { return }
+            state.endpoint = final
+            state.keepAliveTarget = KeepAliveTarget(final, hostHeader: configuredHost)
         }
     }
 
