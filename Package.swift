@@ -34,10 +34,12 @@ let package = Package(
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")],
             swiftSettings: strict
         ),
+        // Operating-system helpers every layer may use: threads, the UTC clock as text, resource limits.
+        .target(name: "MCPOSystem", swiftSettings: strict),
         // Layer 1: what to serve and how (CLI-independent settings, server specs, config files).
         .target(
             name: "MCPOConfig",
-            dependencies: ["JSONValue", .product(name: "Yams", package: "Yams")],
+            dependencies: ["JSONValue", "MCPOSystem", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // posix_spawn's chdir action, hidden from Swift behind _GNU_SOURCE.
@@ -48,7 +50,7 @@ let package = Package(
         .target(
             name: "MCPClient",
             dependencies: [
-                "JSONValue", "MCPOConfig", "CSpawnShim",
+                "JSONValue", "MCPOConfig", "MCPOSystem", "CSpawnShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,15 +86,12 @@ let package = Package(
         .target(
             name: "MCPOHTTP",
             dependencies: [
-                "JSONValue", "MCPOConfig", "MCPClient", "MCPBridge", "MCPOAuth",
+                "JSONValue", "MCPOConfig", "MCPOSystem", "MCPClient", "MCPBridge", "MCPOAuth",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,7 +105,7 @@ let package = Package(
         .target(
             name: "MCPOCommand",
             dependencies: [
-                "JSONValue", "MCPOConfig", "MCPClient", "MCPOHTTP",
+                "JSONValue", "MCPOConfig", "MCPOSystem", "MCPClient", "MCPOHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -162,6 +161,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
+        // The HTTP face in process: routes, authentication, CORS, every failure's answer, the call stages, progress
+        // streams, and the client connection handler in NIO's testing channel.
+        .testTarget(
+            name: "MCPOHTTPTests",
+            dependencies: [
+                "MCPOHTTP", "MCPClient", "MCPBridge", "MCPOConfig", "JSONValue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -104,59 +104,15 @@ public enum ToolResultMapper {
     }
 }
 
-/// Why a tool call got no result from its MCP server.
-public enum UpstreamFailure: Sendable, Error, Hashable {
-    /// The server answered the JSON-RPC request with an error object.
-    case rpcError(code: Int, message: String, data: JSON?)
-    /// The connection broke while the call was under way (502).
-    case disconnected(server: String, reason: String)
-    /// No answer within the call timeout (504).
-    case timedOut(server: String, seconds: Double)
-    /// The server is not connected at all, e.g. still starting or failed to start (503).
-    case unavailable(server: String, reason: String)
-    /// The server is protected by OAuth and the call cannot be authorized: 401 while the proxy (or the calling
-    /// user) is not authorized yet, `body` saying where to authorize; 403 when the server refuses even after a
-    /// step-up. `body` is answered as given.
-    case authorization(status: Int, body: JSON)
-}
-
-/// Turns an upstream failure into the HTTP answer, with mcpo's status codes for JSON-RPC errors
-/// (-32700 and -32600 → 400, -32601 → 404, -32602 → 422, anything else → 500) and
-/// `{"detail": {"message": …, "data"?: …}}` bodies.
-public enum FailureMapper {
-    public static func answer(for failure: UpstreamFailure) -> HTTPAnswer {
-        switch failure {
-        case .rpcError(let code, let message, let data):
-            var detail: JSON = ["message": .string(message)]
-            if let data, !data.isNull { detail["data"] = data }
-            return HTTPAnswer(status: status(forRPCCode: code), body: ["detail": detail])
-        case .disconnected(let server, let reason):
-            return message(502, "MCP server '\(server)' disconnected: \(reason)")
-        case .timedOut(let server, let seconds):
-            return message(504, "MCP server '\(server)' did not answer within \(format(seconds)) s")
-        case .unavailable(let server, let reason):
-            return message(503, "MCP server '\(server)' is unavailable: \(reason)")
-        case .authorization(let status, let body):
-            return HTTPAnswer(status: status, body: body)
-        }
-    }
-
-    static func status(forRPCCode code: Int) -> Int {
+/// mcpo's HTTP statuses for the JSON-RPC error a server answers a call with: -32700 and -32600 → 400, -32601 → 404,
+/// -32602 → 422, anything else → 500.
+public enum RPCErrorStatus {
+    public static func status(forCode code: Int) -> Int {
         switch code {
         case -32700, -32600: 400
         case -32601: 404
         case -32602: 422
         default: 500
         }
-    }
-
-    private static func message(_ status: Int, _ text: String) -> HTTPAnswer {
-        HTTPAnswer(status: status, body: ["detail": ["message": .string(text)]])
-    }
-
-    /// `30` rather than `30.0`, `2.5` as is.
-    private static func format(_ seconds: Double) -> String {
-        if seconds.isFinite, seconds == seconds.rounded(), abs(seconds) < 1e15 { return String(Int64(seconds)) }
-        return String(seconds)
     }
 }

@@ -91,6 +91,11 @@ public struct ArgumentValidator: Sendable {
         public let value: JSON
         /// The body itself, when it needs no change: it may then be sent on as it is, not encoded again.
         public let text: [UInt8]?
+
+        public init(value: JSON, text: [UInt8]?) {
+            self.value = value
+            self.text = text
+        }
     }
 
     /// From the raw HTTP body, whatever its Content-Type.

@@ -1,3 +1,4 @@
+import Foundation
 import JSONValue
 import NIOCore
 
@@ -19,9 +20,8 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case notDelivered(reason: String)
     /// The answer was larger than the proxy accepts.
     case responseTooLarge(limit: Int)
-    /// The server is protected by OAuth and a user must authorize the proxy first: open `url`. `body` is the
-    /// JSON a caller gets (401), with the link.
-    case authorizationRequired(url: String, body: JSON)
+    /// The server is protected by OAuth and a user must authorize the proxy first, at `link`.
+    case authorizationRequired(AuthorizationLink)
     /// The server refused the proxy's OAuth token for this request (403), even after a step-up authorization.
     case forbidden(reason: String)
 
@@ -35,7 +35,7 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .protocolViolation(let text): "protocol violation: \(text)"
         case .notDelivered(let reason): "not delivered: \(reason)"
         case .responseTooLarge(let limit): "the answer is larger than the limit of \(limit) bytes"
-        case .authorizationRequired(let url, _): "OAuth authorization required: open \(url)"
+        case .authorizationRequired(let link): "OAuth authorization required: open \(link.url)"
         case .forbidden(let reason): "forbidden: \(reason)"
         }
     }
@@ -46,6 +46,22 @@ public enum MCPClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .disconnected(let reason), .unavailable(let reason): reason
         default: description
         }
+    }
+}
+
+/// Where a user authorizes the proxy toward an OAuth-protected server.
+public struct AuthorizationLink: Sendable, Equatable {
+    /// The authorization URL (authorization code grant) or the verification URI (device grant).
+    public var url: String
+    /// The code to enter at `url` (device grant only).
+    public var userCode: String?
+    /// After this the link no longer works.
+    public var expiresAt: Date?
+
+    public init(url: String, userCode: String? = nil, expiresAt: Date? = nil) {
+        self.url = url
+        self.userCode = userCode
+        self.expiresAt = expiresAt
     }
 }
 

@@ -49,19 +49,25 @@ public enum OAuthPages {
     /// `{"error":"authentication_required","message":"…[link]…","server":…,"authorization_url":…}`
     /// (plus `user_code` for the device grant). The message is Markdown, so chat UIs show a link.
     public static func authorizationRequiredBody(_ prompt: AuthorizationPrompt) -> JSON {
+        authorizationRequiredBody(
+            server: prompt.server, url: prompt.url, userCode: prompt.userCode, expiresAt: prompt.expiresAt)
+    }
+
+    /// The same body from its parts.
+    public static func authorizationRequiredBody(server: String, url: String, userCode: String?, expiresAt: Date?)
+        -> JSON
+    {
         var object: OrderedJSONObject = ["error": "authentication_required"]
-        if let code = prompt.userCode {
+        if let code = userCode {
             object["message"] = .string(
-                "Authorization required for \(prompt.server): open [\(prompt.url)](\(prompt.url)) and enter the "
-                    + "code \(code).")
+                "Authorization required for \(server): open [\(url)](\(url)) and enter the code \(code).")
         } else {
-            object["message"] = .string(
-                "Authorization required for \(prompt.server): [authorize here](\(prompt.url)), then retry.")
+            object["message"] = .string("Authorization required for \(server): [authorize here](\(url)), then retry.")
         }
-        object["server"] = .string(prompt.server)
-        object["authorization_url"] = .string(prompt.url)
-        if let code = prompt.userCode { object["user_code"] = .string(code) }
-        object["expires_at"] = .int(Int(prompt.expiresAt.timeIntervalSince1970))
+        object["server"] = .string(server)
+        object["authorization_url"] = .string(url)
+        if let code = userCode { object["user_code"] = .string(code) }
+        if let expiresAt { object["expires_at"] = .int(Int(expiresAt.timeIntervalSince1970)) }
         return .object(object)
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import MCPOHTTP
+import MCPOSystem
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import MCPOSystem
 import Synchronization
 
 #if canImport(Glibc)

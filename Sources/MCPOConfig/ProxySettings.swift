@@ -30,6 +30,8 @@ public struct ProxySettings: Sendable {
     public var startupTimeoutSeconds: Double = 60
     /// How long SIGINT/SIGTERM waits for calls in flight before stopping.
     public var shutdownGraceSeconds: Double = 10
+    /// What a client connection may take and how many may be open.
+    public var clientBounds = ClientConnectionBounds()
 
     public init() {}
 }
@@ -42,4 +44,20 @@ public struct TLSFiles: Sendable, Equatable {
         self.certificateFile = certificateFile
         self.keyFile = keyFile
     }
+}
+
+/// Bounds on client connections, as nginx has them (`client_header_timeout`, `client_body_timeout`,
+/// `keepalive_timeout`, `worker_connections`): a client that never finishes a request cannot hold its
+/// connection, nor can many of them exhaust the process's descriptors.
+public struct ClientConnectionBounds: Sendable, Equatable {
+    /// Seconds a request head may take to arrive, from the connection's start or the request's first byte.
+    public var headSeconds: Double = 30
+    /// Seconds a request body may pause between two reads.
+    public var bodySeconds: Double = 30
+    /// Seconds a kept-alive connection may wait for its next request.
+    public var idleSeconds: Double = 75
+    /// Client connections open at once; beyond it new ones wait (unaccepted) until one closes.
+    public var maxConnections: Int = 10_000
+
+    public init() {}
 }

@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import MCPClient
 import MCPOConfig
+import MCPOSystem
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -97,24 +98,36 @@ public final class ProxyServer: Sendable {
     }
 
     private func serveHTTP(extraServices: [ServiceGroupConfiguration.ServiceConfiguration]) async throws {
+        let keys = APIKeyAuthenticator(keys: settings.apiKeys, strict: settings.strictAuth)
+        let address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
         let responder = ProxyResponder(
-            routes: fleet.routes,
-            authenticator: APIKeyAuthenticator(keys: settings.apiKeys, strict: settings.strictAuth),
-            cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
-            rootPath: settings.rootPath,
-            maxBodyBytes: settings.maxRequestBodyBytes,
-            maxTimeout: settings.maxCallTimeoutSeconds,
-            defaultScheme: settings.tls == nil ? "http" : "https",
-            logger: logger)
-        let scheme = settings.tls == nil ? "http" : "https"
+            routes: fleet.routes, keys: keys, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
+            address: address, maxBodyBytes: settings.maxRequestBodyBytes,
+            toolCalls: ToolCallPipeline(
+                .init(keys: keys, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger)))
+        let scheme = address.defaultScheme
         let logger = self.logger
         let listening = fleet.listening
+        let bounds = settings.clientBounds
+        // Every client connection is a descriptor: the bound on connections must be what holds, not the shell's limit.
+        let openFiles = OpenFileLimit.raise()
+        if openFiles < bounds.maxConnections + 64 {
+            logger.warning(
+                "the process may open \(openFiles) files, fewer than --max-connections (\(bounds.maxConnections)) needs"
+            )
+        }
+        let configuration = ServerConfiguration(
+            address: .hostname(settings.host, port: settings.port), serverName: "swift-mcpo",
+            availableConnectionsDelegate: ConnectionCap(maximum: bounds.maxConnections, logger: logger))
         // Hummingbird's server with connections of our own (ProxyHTTP1Channel), without `Application`: it adds a
         // task that formats the `Date` header through Foundation's calendar every second (ICU's time zone data,
         // half a MiB resident) and a request id in every request's logger, neither of which the proxy uses.
-        let server = try httpServerBuilder(responder).buildServer(
-            configuration: ServerConfiguration(
-                address: .hostname(settings.host, port: settings.port), serverName: "swift-mcpo"),
+        let limits = ConnectionDeadlines.Limits(bounds)
+        let channel = ProxyHTTP1Channel(
+            responder: responder, limits: limits, sweepers: ConnectionSweepers(),
+            report: BoundsReport(limits: limits, logger: logger), logger: quietHTTPLogger())
+        let server = try httpServerBuilder(channel).buildServer(
+            configuration: configuration,
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: quietHTTPLogger(),
             responder: { _, _, _ in },  // unused: the connections answer through `responder`
@@ -142,9 +155,8 @@ public final class ProxyServer: Sendable {
         logger.info("mcpo stopped")
     }
 
-    private func httpServerBuilder(_ responder: ProxyResponder) throws -> HTTPServerBuilder {
-        let logger = quietHTTPLogger()
-        let http1 = HTTPServerBuilder { _ in ProxyHTTP1Channel(responder: responder, logger: logger) }
+    private func httpServerBuilder(_ channel: ProxyHTTP1Channel) throws -> HTTPServerBuilder {
+        let http1 = HTTPServerBuilder { _ in channel }
         guard let tls = settings.tls else { return http1 }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map {

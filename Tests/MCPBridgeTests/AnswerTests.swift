@@ -132,43 +132,7 @@ import Testing
         (-32700, 400), (-32600, 400), (-32601, 404), (-32602, 422), (-32603, 500), (-32001, 500), (1, 500),
     ])
     func rpcCodesMapLikeMcpo(code: Int, status: Int) {
-        let answer = FailureMapper.answer(for: .rpcError(code: code, message: "boom", data: nil))
-        #expect(answer == HTTPAnswer(status: status, body: ["detail": ["message": "boom"]]))
-    }
-
-    @Test func rpcDataIsIncludedUnlessNull() {
-        #expect(
-            FailureMapper.answer(for: .rpcError(code: -32602, message: "x must be positive", data: ["field": "x"])).body
-                .text
-                == #"{"detail":{"message":"x must be positive","data":{"field":"x"}}}"#
-        )
-        #expect(
-            FailureMapper.answer(for: .rpcError(code: -32602, message: "m", data: .null)).body == [
-                "detail": ["message": "m"]
-            ])
-    }
-
-    @Test func connectionFailures() {
-        #expect(
-            FailureMapper.answer(for: .disconnected(server: "fast", reason: "process exited with status 3"))
-                == HTTPAnswer(
-                    status: 502,
-                    body: ["detail": ["message": "MCP server 'fast' disconnected: process exited with status 3"]])
-        )
-        #expect(
-            FailureMapper.answer(for: .timedOut(server: "fast", seconds: 30))
-                == HTTPAnswer(
-                    status: 504, body: ["detail": ["message": "MCP server 'fast' did not answer within 30 s"]])
-        )
-        #expect(
-            FailureMapper.answer(for: .timedOut(server: "s", seconds: 2.5)).body == [
-                "detail": ["message": "MCP server 's' did not answer within 2.5 s"]
-            ])
-        #expect(
-            FailureMapper.answer(for: .unavailable(server: "low", reason: "still starting"))
-                == HTTPAnswer(
-                    status: 503, body: ["detail": ["message": "MCP server 'low' is unavailable: still starting"]])
-        )
+        #expect(RPCErrorStatus.status(forCode: code) == status)
     }
 
     @Test func standardAnswers() {

@@ -31,7 +31,7 @@ struct EncodedArgumentsTests {
     @Test("a request's encoded member is written as it is, after the other params, progress token included")
     func encodedMemberOnTheWire() async throws {
         let box = Mutex<RecordingTransport?>(nil)
-        let connection = try await RPCConnection.open(
+        let (connection, _) = try await RPCConnection.open(
             serverName: "recorder", logger: Logger(label: "test"), onNotification: { _, _ in }, onClose: { _ in },
             connect: { receiver in
                 let transport = RecordingTransport(receiver: receiver)

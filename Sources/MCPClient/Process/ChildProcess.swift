@@ -1,5 +1,6 @@
 import CSpawnShim
 import MCPOConfig
+import MCPOSystem
 import NIOCore
 import NIOPosix
 import Synchronization

@@ -32,7 +32,7 @@ public final class CallCancellation: Sendable {
     }
 
     /// Registers `handler` for `cancel()`; nil when it has fired already (the handler is not run then).
-    func register(_ handler: @escaping Handler) -> Int? {
+    public func register(_ handler: @escaping Handler) -> Int? {
         state.withLock { state in
             guard !state.cancelled else { return nil }
             state.nextID += 1
@@ -41,7 +41,7 @@ public final class CallCancellation: Sendable {
         }
     }
 
-    func unregister(_ id: Int) {
+    public func unregister(_ id: Int) {
         _ = state.withLock { $0.handlers.removeValue(forKey: id) }
     }
 }

@@ -64,27 +64,25 @@ public final class RPCConnection: TransportReceiver {
         self.onClose = onClose
     }
 
-    /// Opens a connection over the transport that `connect` makes for it.
-    public static func open(
+    /// Opens a connection over the transport that `connect` makes for it; returns both (the session layer drives
+    /// an HTTP session through the transport it made).
+    public static func open<Transport: MCPTransport>(
         serverName: String,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onNotification: @escaping NotificationHandler,
         onClose: @escaping @Sendable (String) -> Void,
-        connect: (any TransportReceiver) async throws(MCPClientError) -> any MCPTransport
-    ) async throws(MCPClientError) -> RPCConnection {
+        connect: (any TransportReceiver) async throws(MCPClientError) -> Transport
+    ) async throws(MCPClientError) -> (connection: RPCConnection, transport: Transport) {
         let connection = RPCConnection(
             serverName: serverName, eventLoop: eventLoopGroup.next(), logger: logger,
             onNotification: onNotification, onClose: onClose)
         let transport = try await connect(connection)
         connection.transportBox.withLock { $0 = transport }
-        return connection
+        return (connection, transport)
     }
 
     public var isClosed: Bool { state.withLock { $0.closedReason != nil } }
-
-    /// The transport underneath (the session layer drives an HTTP session through it).
-    var transport: (any MCPTransport)? { transportBox.withLock { $0 } }
 
     /// Sends a request and waits for its result; `timeout` nil waits as long as the connection lives
     /// (`subscriptions/listen`, whose response only ends the subscription).

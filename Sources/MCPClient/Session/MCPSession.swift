@@ -22,6 +22,18 @@ public struct ServerIdentity: Sendable, Equatable {
     public var instructions: String?
     public var protocolVersion: String
     public var capabilities: JSON
+
+    public init(
+        name: String, title: String? = nil, version: String, instructions: String? = nil, protocolVersion: String,
+        capabilities: JSON = [:]
+    ) {
+        self.name = name
+        self.title = title
+        self.version = version
+        self.instructions = instructions
+        self.protocolVersion = protocolVersion
+        self.capabilities = capabilities
+    }
 }
 
 /// How the proxy and the server agreed to talk.
@@ -55,7 +67,7 @@ public final class MCPSession: Sendable {
         var inProgress: Task<Void, any Error>?
     }
 
-    public let connection: RPCConnection
+    private let connection: RPCConnection
     public let era: ProtocolEra
     private let client: ClientIdentity
     private let handshakeTimeout: Double
@@ -312,8 +324,15 @@ public final class MCPSession: Sendable {
 
     /// Waits (bounded) until a stateful HTTP session's GET stream is up; other transports need no wait.
     func awaitServerMessageStream(within bound: TimeAmount) async {
-        guard let transport = sessionControl as? StreamableHTTPTransport else { return }
-        await transport.waitUntilListening(within: bound)
+        await sessionControl?.waitUntilListening(within: bound)
+    }
+
+    /// Whether the connection underneath has ended.
+    var isClosed: Bool { connection.isClosed }
+
+    /// Ends the session: requests in flight fail, the transport is shut down.
+    func close(reason: String) async {
+        await connection.close(reason: reason)
     }
 
     /// Opens a 2026-07-28 `subscriptions/listen` stream for tool-list changes; returns when the server

@@ -70,8 +70,8 @@ struct RemoteConnector: Sendable {
                     return try await connect(era: hint, url: url, events: events)
                 } catch .unavailable(let reason) {
                     throw .unavailable(reason: reason)
-                } catch .authorizationRequired(let url, let body) {
-                    throw .authorizationRequired(url: url, body: body)
+                } catch .authorizationRequired(let link) {
+                    throw .authorizationRequired(link)
                 } catch {
                     logger.info("[\(serverName)] \(hint) no longer works (\(error)); detecting the protocol again")
                 }
@@ -112,7 +112,7 @@ struct RemoteConnector: Sendable {
     private func detectEra(_ url: URL, events: Events) async throws(RequestFailure) -> Connected {
         var evidence: [String] = []
         let version = MCPSession.statelessProtocolVersions[0]
-        let probe = try await open(events: events) { receiver in
+        let (probe, _) = try await open(events: events) { receiver in
             streamable(url, mode: .stateless(protocolVersion: version), receiver: receiver)
         }
         let discovery: MCPSession.Discovery
@@ -141,13 +141,12 @@ struct RemoteConnector: Sendable {
     }
 
     private func stateful(_ url: URL, events: Events) async throws(RequestFailure) -> MCPSession {
-        let connection = try await open(events: events) { receiver in
+        let (connection, transport) = try await open(events: events) { receiver in
             streamable(url, mode: .stateful, receiver: receiver)
         }
         do {
             return try await MCPSession.handshake(
-                over: connection, client: client, timeout: timeout,
-                sessionControl: connection.transport as? StreamableHTTPTransport)
+                over: connection, client: client, timeout: timeout, sessionControl: transport)
         } catch {
             await connection.close(reason: "the handshake failed")
             throw error
@@ -159,7 +158,7 @@ struct RemoteConnector: Sendable {
     ) async throws(RequestFailure) -> MCPSession {
         let connection: RPCConnection
         do {
-            connection = try await open(events: events) { receiver throws(MCPClientError) in
+            (connection, _) = try await open(events: events) { receiver throws(MCPClientError) in
                 try await LegacySSETransport.connect(
                     url: url, headers: endpoint.headers, serverName: serverName, receiver: receiver, timeout: timeout,
                     logger: logger, client: UpstreamHTTPClient.shared, eventLoop: eventLoopGroup.next())
@@ -186,10 +185,10 @@ struct RemoteConnector: Sendable {
             eventLoop: eventLoopGroup.next(), authorizer: authorizer)
     }
 
-    private func open(
+    private func open<Transport: MCPTransport>(
         events: Events,
-        transport: (any TransportReceiver) async throws(MCPClientError) -> any MCPTransport
-    ) async throws(RequestFailure) -> RPCConnection {
+        transport: (any TransportReceiver) async throws(MCPClientError) -> Transport
+    ) async throws(RequestFailure) -> (connection: RPCConnection, transport: Transport) {
         do {
             return try await RPCConnection.open(
                 serverName: serverName, logger: logger, eventLoopGroup: eventLoopGroup,

@@ -14,6 +14,8 @@ protocol HTTPSessionControl: AnyObject, Sendable {
     func resetSession()
     /// Called (once per session) when the server says it no longer knows our session.
     func onSessionExpired(_ handler: @escaping @Sendable () -> Void)
+    /// Waits (at most `bound`) until the stream of server-initiated messages is open or known to be absent.
+    func waitUntilListening(within bound: TimeAmount) async
 }
 
 /// Streamable HTTP (MCP 2025-03-26 and later): one POST per message, answered by JSON or by an SSE stream.

@@ -56,6 +56,17 @@ struct APIKeyAuthenticator: Sendable {
         }
     }
 
+    /// The caller of a guarded route (the keys of `--api-key` are named `cli`), or why it is refused.
+    func authenticate(authorization: String?) -> Result<Caller, CallFailure> {
+        switch check(authorization: authorization) {
+        case .allowed:
+            return .success(Caller(credential: .apiKey(name: Caller.commandLineKeyName)))
+        case .denied(let status, let detail, let challenge):
+            return .failure(
+                status == 401 ? .unauthenticated(detail: detail, challenge: challenge) : .forbidden(detail: detail))
+        }
+    }
+
     /// Compares digests so the time taken says nothing about how much of a key matched; every key is
     /// compared so it says nothing about which key matched either.
     private func matches(_ candidate: String) -> Bool {

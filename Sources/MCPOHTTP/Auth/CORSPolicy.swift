@@ -1,4 +1,4 @@
-import HTTPTypes
+import NIOHTTP1
 
 /// Cross-origin rules (`--cors-allow-origins`, default `*`), compatible with mcpo's Starlette middleware.
 ///
@@ -20,25 +20,24 @@ struct CORSPolicy: Sendable {
     }
 
     /// Headers for an ordinary (non-preflight) response.
-    func decorate(_ headers: inout HTTPFields, origin: String?) {
+    func decorate(_ headers: inout HTTPHeaders, origin: String?) {
         guard let origin else { return }
-        headers[.vary] = "Origin"
+        headers.replaceOrAdd(name: "Vary", value: "Origin")
         guard allows(origin: origin) else { return }
-        headers[.accessControlAllowOrigin] = origin
-        headers[.accessControlAllowCredentials] = "true"
-        headers[.accessControlExposeHeaders] = "Content-Disposition"
+        headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
+        headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true")
+        headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: "Content-Disposition")
     }
 
     /// The answer to a preflight request: status and headers.
-    func preflight(origin: String, requestedHeaders: String?) -> (status: HTTPResponse.Status, headers: HTTPFields) {
-        var headers = HTTPFields()
-        headers[.vary] = "Origin"
-        headers[.accessControlAllowMethods] = Self.allowedMethods
-        headers[.accessControlMaxAge] = "600"
-        headers[.accessControlAllowCredentials] = "true"
-        if let requestedHeaders { headers[.accessControlAllowHeaders] = requestedHeaders }
+    func preflight(origin: String, requestedHeaders: String?) -> (status: HTTPResponseStatus, headers: HTTPHeaders) {
+        var headers: HTTPHeaders = [
+            "Vary": "Origin", "Access-Control-Allow-Methods": Self.allowedMethods, "Access-Control-Max-Age": "600",
+            "Access-Control-Allow-Credentials": "true",
+        ]
+        if let requestedHeaders { headers.add(name: "Access-Control-Allow-Headers", value: requestedHeaders) }
         guard allows(origin: origin) else { return (.badRequest, headers) }
-        headers[.accessControlAllowOrigin] = origin
+        headers.add(name: "Access-Control-Allow-Origin", value: origin)
         return (.ok, headers)
     }
 }

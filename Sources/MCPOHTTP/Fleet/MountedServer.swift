@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// The count lets a reload or a removal wait for calls in flight before the server is stopped.
 final class MountedServer: Sendable {
-    let upstream: UpstreamServer
+    let upstream: any ToolUpstream
     /// The mount point: "" in single-server mode, "/<prefix><name>" in config mode.
     let prefix: String
     /// Bounds the calls running at once (`maxConcurrentCalls`) and those waiting (`--max-queued-calls`).
@@ -16,7 +16,7 @@ final class MountedServer: Sendable {
     let oauth: OAuthBinding?
     private let inFlight = Atomic<Int>(0)
 
-    init(upstream: UpstreamServer, prefix: String, gate: CallGate, oauth: OAuthBinding? = nil) {
+    init(upstream: any ToolUpstream, prefix: String, gate: CallGate, oauth: OAuthBinding? = nil) {
         self.upstream = upstream
         self.prefix = prefix
         self.gate = gate
@@ -50,10 +50,10 @@ final class MountedServer: Sendable {
     var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
 
     /// Runs `body` counted as a call in flight.
-    func counting<T>(_ body: () async throws(MCPClientError) -> T) async throws(MCPClientError) -> T {
+    func counting<T>(_ body: () async -> T) async -> T {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        return try await body()
+        return await body()
     }
 
     /// Waits until no call is in flight, or until `bound` has passed; true when drained.

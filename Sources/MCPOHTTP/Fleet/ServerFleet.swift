@@ -44,7 +44,7 @@ final class ServerFleet: Sendable {
     /// A new server for `entry`, mounted where the layout puts it, rebuilding routes when it changes.
     func makeServer(for entry: ServerEntry) -> MountedServer {
         let (settings, logger) = (self.settings, self.logger)
-        let make: @Sendable ((any UpstreamAuthorizer)?) -> UpstreamServer = { authorizer in
+        let make: @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream = { authorizer in
             UpstreamServer(
                 entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
                 logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes),
@@ -74,7 +74,7 @@ final class ServerFleet: Sendable {
     /// The OAuth client of a streamable HTTP entry with an `oauth` object (checked at load: see
     /// `OAuthConfig.check`), else nil.
     private func oauthBinding(
-        for entry: ServerEntry, makeUpstream: @escaping @Sendable ((any UpstreamAuthorizer)?) -> UpstreamServer
+        for entry: ServerEntry, makeUpstream: @escaping @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream
     ) -> OAuthBinding? {
         guard case .streamableHTTP(let endpoint) = entry.transport else { return nil }
         let parsed: OAuthSettings?

@@ -18,7 +18,7 @@ struct ManagedAuthorizer: UpstreamAuthorizer {
         case .authorized:
             return try await bearer()
         case .pending(let prompt):
-            throw binding.required(prompt)
+            throw binding.clientError(.authorizationRequired(prompt))
         case .needsAuthorization:
             return nil
         }

@@ -19,7 +19,7 @@ final class OAuthBinding: Sendable {
     let sessionTokens: SessionTokens?
     /// Multi-user only: one upstream session per user.
     let users: UserSessions?
-    private let makeUpstream: @Sendable (any UpstreamAuthorizer) -> UpstreamServer
+    private let makeUpstream: @Sendable (any UpstreamAuthorizer) -> any ToolUpstream
     private let logger: Logger
     /// Single user: the last link handed out, and whether the proxy waits for an authorization (set when a
     /// link is handed out, cleared when the manager reports the proxy authorized).
@@ -36,7 +36,7 @@ final class OAuthBinding: Sendable {
     init(
         name: String, settings: OAuthSettings, endpointURL: String, http: OAuthHTTPClient,
         callbackURL: @escaping @Sendable () async -> String?, logger: Logger,
-        makeUpstream: @escaping @Sendable (any UpstreamAuthorizer) -> UpstreamServer
+        makeUpstream: @escaping @Sendable (any UpstreamAuthorizer) -> any ToolUpstream
     ) {
         self.name = name
         self.manager = TokenManager(
@@ -54,7 +54,7 @@ final class OAuthBinding: Sendable {
     }
 
     /// Multi-user: `user`'s upstream session (made on first use). Nil once stopped.
-    func session(for user: String) -> UpstreamServer? {
+    func session(for user: String) -> (any ToolUpstream)? {
         users?.upstream(for: user) { makeUpstream(authorizer(for: user)) }
     }
 
@@ -118,39 +118,42 @@ final class OAuthBinding: Sendable {
         if prompt.user == nil { lastPrompt.withLock { $0 = (prompt, true) } }
     }
 
-    /// What a request gets when `user` (nil: the single user) has no usable token: 401 with the link (the one
-    /// waiting, else a new one with `redirectURI`); nil when authorized. An authorization server that cannot be
-    /// reached gives 503.
-    func authorizationAnswer(for user: String?, redirectURI: String?) async -> HTTPAnswer? {
+    /// Why a request of `user` (nil: the single user) cannot be made: it has no usable token, so a user must authorize
+    /// at the link (the one waiting, else a new one with `redirectURI`); nil when authorized. An authorization server
+    /// that cannot be reached makes the server unavailable.
+    func authorizationFailure(for user: String?, redirectURI: String?) async -> CallFailure? {
         let status = await manager.status(for: user)
         if case .authorized = status { return nil }
         if settings.grant == .clientCredentials { return nil }
-        if case .pending(let prompt) = status { return requiredAnswer(prompt) }
+        if case .pending(let prompt) = status { return required(prompt) }
         do {
-            return requiredAnswer(try await manager.authorizationPrompt(for: user, redirectURI: redirectURI))
+            return required(try await manager.authorizationPrompt(for: user, redirectURI: redirectURI))
         } catch {
-            return FailureMapper.answer(for: .unavailable(server: name, reason: "OAuth: \(error)"))
+            return .upstream(server: name, .unavailable(reason: "OAuth: \(error)"))
         }
     }
 
-    func requiredAnswer(_ prompt: AuthorizationPrompt) -> HTTPAnswer {
+    /// The failure that hands out `prompt` (remembered for `/readyz`).
+    func required(_ prompt: AuthorizationPrompt) -> CallFailure {
         remember(prompt)
-        return HTTPAnswer(status: 401, body: OAuthPages.authorizationRequiredBody(prompt))
+        return .authorizationRequired(server: name, link: Self.link(prompt))
     }
 
-    /// `.authorizationRequired` with the link (remembered for `/readyz`).
-    func required(_ prompt: AuthorizationPrompt) -> MCPClientError {
-        remember(prompt)
-        return .authorizationRequired(url: prompt.url, body: OAuthPages.authorizationRequiredBody(prompt))
+    static func link(_ prompt: AuthorizationPrompt) -> AuthorizationLink {
+        AuthorizationLink(url: prompt.url, userCode: prompt.userCode, expiresAt: prompt.expiresAt)
     }
 
     /// An OAuth failure as the MCP client reports it: a link to open is `.authorizationRequired`, a refusal
     /// after step-up `.forbidden`, anything else (authorization server unreachable, bad metadata) `.unavailable`.
     func clientError(_ error: OAuthError) -> MCPClientError {
         switch error {
-        case .authorizationRequired(let prompt): required(prompt)
-        case .insufficientScope, .forbidden: .forbidden(reason: error.description)
-        default: .unavailable(reason: "OAuth: \(error)")
+        case .authorizationRequired(let prompt):
+            remember(prompt)
+            return .authorizationRequired(Self.link(prompt))
+        case .insufficientScope, .forbidden:
+            return .forbidden(reason: error.description)
+        default:
+            return .unavailable(reason: "OAuth: \(error)")
         }
     }
 }

@@ -1,11 +1,10 @@
 import Foundation
-import HTTPTypes
-import HummingbirdCore
 import JSONValue
 import MCPBridge
 import MCPClient
 import MCPOAuth
 import NIOCore
+import NIOHTTP1
 
 /// `/oauth/<server>/status`, `/oauth/<server>/callback` and `/oauth/<server>/authorize` of one OAuth server.
 struct OAuthRoute: Sendable {
@@ -37,26 +36,22 @@ struct OAuthRoute: Sendable {
 /// key there too (for a multi-user server an Open WebUI token verified with `webui_secret_key` does instead).
 struct OAuthRouteHandler {
     let route: OAuthRoute
-    let authenticator: APIKeyAuthenticator
-    let rootPath: String
-    let defaultScheme: String
+    let keys: APIKeyAuthenticator
+    let address: PublicAddress
 
     private var binding: OAuthBinding { route.binding }
     private var server: String { binding.name }
 
-    func respond(to request: Request) async -> Response {
-        guard request.method == .get || request.method == .head else {
-            return JSONResponse.answer(StandardAnswers.methodNotAllowed, headers: [.allow: "GET"])
+    func respond(to request: ProxyRequest) async -> ProxyResponse {
+        guard request.method == .GET || request.method == .HEAD else {
+            return CallFailure.methodNotAllowed(allow: "GET").response
         }
-        let guarded = route.kind != .callback && authenticator.guards(toolRoute: false)
+        let guarded = route.kind != .callback && keys.guards(toolRoute: false)
         if binding.multiUser {
             return await respondMultiUser(to: request, guarded: guarded)
         }
-        if guarded,
-            case .denied(let status, let detail, let challenge) = authenticator.check(
-                authorization: request.headers[.authorization])
-        {
-            return ProxyResponder.denial(status: status, detail: detail, challenge: challenge)
+        if guarded, case .failure(let failure) = keys.authenticate(authorization: request.header("authorization")) {
+            return failure.response
         }
         switch route.kind {
         case .status:
@@ -66,7 +61,7 @@ struct OAuthRouteHandler {
             {
                 status = .pending(prompt)
             }
-            return JSONResponse.answer(
+            return .json(
                 HTTPAnswer(status: 200, body: OAuthPages.statusBody(server: server, user: nil, status: status)))
         case .callback:
             return await complete(request, expectedUser: .none)
@@ -77,46 +72,44 @@ struct OAuthRouteHandler {
 
     // MARK: - Multi-user
 
-    private func respondMultiUser(to request: Request, guarded: Bool) async -> Response {
+    private func respondMultiUser(to request: ProxyRequest, guarded: Bool) async -> ProxyResponse {
         switch route.kind {
         case .callback:
             // The state binds the link to its user; a caller who presents a session must be that user.
-            let identity = binding.identify(request, authenticator: authenticator, keyRequired: false)
+            let identity = binding.identify(request, keys: keys, keyRequired: false)
             if case .user(let caller) = identity { return await complete(request, expectedUser: .some(caller.userID)) }
             return await complete(request, expectedUser: .none)
         case .status:
-            switch binding.identify(request, authenticator: authenticator, keyRequired: guarded) {
-            case .denied(let response):
-                return response
+            switch binding.identify(request, keys: keys, keyRequired: guarded) {
+            case .denied(let failure):
+                return failure.response
             case .anonymous:
-                let link = publicBase(request) + OAuthRoute.urlPath(server: server, kind: .authorize)
-                return JSONResponse.answer(
-                    HTTPAnswer(status: 401, body: ["detail": .string("Not signed in: open \(link) first")]))
+                let link = address.base(of: request) + OAuthRoute.urlPath(server: server, kind: .authorize)
+                return .json(HTTPAnswer(status: 401, body: ["detail": .string("Not signed in: open \(link) first")]))
             case .user(let caller):
                 let status = await binding.manager.status(for: caller.userID)
                 if case .authorized = status, binding.users?.snapshot == nil {
                     // The first authorized user's session lists the tools.
                     _ = try? await binding.session(for: caller.userID)?.start()
                 }
-                var headers = HTTPFields()
-                if let cookie = binding.renewedCookie(for: caller) { headers[.setCookie] = cookie }
-                return JSONResponse.answer(
+                var headers = HTTPHeaders()
+                if let cookie = binding.renewedCookie(for: caller) { headers.add(name: "Set-Cookie", value: cookie) }
+                return .json(
                     HTTPAnswer(
-                        status: 200,
-                        body: OAuthPages.statusBody(server: server, user: caller.userID, status: status)),
+                        status: 200, body: OAuthPages.statusBody(server: server, user: caller.userID, status: status)),
                     headers: headers)
             }
         case .authorize:
             let redirect = callbackURL(request)
-            switch binding.identify(request, authenticator: authenticator, keyRequired: guarded, lenientCookie: true) {
-            case .denied(let response):
-                return response
+            switch binding.identify(request, keys: keys, keyRequired: guarded, lenientCookie: true) {
+            case .denied(let failure):
+                return failure.response
             case .user(let caller):
                 return await authorize(
                     request, user: caller.userID, redirectURI: redirect, setCookie: binding.renewedCookie(for: caller))
             case .anonymous:
                 // A new proxy session: the cookie identifies this browser from now on.
-                guard let tokens = binding.sessionTokens else { return JSONResponse.answer(StandardAnswers.notFound) }
+                guard let tokens = binding.sessionTokens else { return CallFailure.notFound.response }
                 let user = SessionTokens.newUserID()
                 let cookie = tokens.setCookie(tokens.issueSessionToken(userID: user))
                 return await authorize(request, user: user, redirectURI: redirect, setCookie: cookie)
@@ -126,18 +119,18 @@ struct OAuthRouteHandler {
 
     // MARK: - Pieces
 
-    private func authorize(_ request: Request, user: String?, redirectURI: String?, setCookie: String?) async
-        -> Response
+    private func authorize(_ request: ProxyRequest, user: String?, redirectURI: String?, setCookie: String?) async
+        -> ProxyResponse
     {
-        var headers = HTTPFields()
-        if let setCookie { headers[.setCookie] = setCookie }
-        let browser = request.headers[.accept]?.contains("text/html") ?? false
+        var headers = HTTPHeaders()
+        if let setCookie { headers.add(name: "Set-Cookie", value: setCookie) }
+        let browser = request.header("accept")?.contains("text/html") ?? false
         let status = await binding.manager.status(for: user)
         if case .authorized = status {
             if browser {
-                return Self.html(200, OAuthPages.success(server: server), headers: headers)
+                return .html(status: 200, OAuthPages.success(server: server), headers: headers)
             }
-            return JSONResponse.answer(
+            return .json(
                 HTTPAnswer(status: 200, body: OAuthPages.statusBody(server: server, user: user, status: status)),
                 headers: headers)
         }
@@ -149,60 +142,34 @@ struct OAuthRouteHandler {
                 prompt = try await binding.manager.authorizationPrompt(for: user, redirectURI: redirectURI)
             }
         } catch {
-            let answer: HTTPAnswer
+            let failure: CallFailure
             if case .invalidSettings(let message) = error {
-                answer = HTTPAnswer(status: 400, body: ["detail": .string(message)])
+                failure = .badRequest(detail: message)
             } else {
-                answer = FailureMapper.answer(for: .unavailable(server: server, reason: "OAuth: \(error)"))
+                failure = .upstream(server: server, .unavailable(reason: "OAuth: \(error)"))
             }
-            return JSONResponse.answer(answer, headers: headers)
+            return .json(failure.answer, headers: headers)
         }
         if browser {
-            headers[.location] = prompt.url
-            headers[.cacheControl] = "no-store"
-            return Response(status: .found, headers: headers)
+            headers.add(name: "Location", value: prompt.url)
+            headers.add(name: "Cache-Control", value: "no-store")
+            return ProxyResponse(status: .found, headers: headers)
         }
-        return JSONResponse.answer(binding.requiredAnswer(prompt), headers: headers)
+        return .json(binding.required(prompt).answer, headers: headers)
     }
 
-    private func complete(_ request: Request, expectedUser: String??) async -> Response {
+    private func complete(_ request: ProxyRequest, expectedUser: String??) async -> ProxyResponse {
         do {
-            try await binding.manager.completeAuthorization(query: request.uri.query ?? "", expectedUser: expectedUser)
-            return Self.html(200, OAuthPages.success(server: server))
+            try await binding.manager.completeAuthorization(query: request.query ?? "", expectedUser: expectedUser)
+            return .html(status: 200, OAuthPages.success(server: server))
         } catch {
-            return Self.html(400, OAuthPages.failure(server: server, reason: error.description))
+            return .html(status: 400, OAuthPages.failure(server: server, reason: error.description))
         }
     }
 
     /// The proxy's callback as the caller reached the proxy (`redirect_uri` overrides it in the manager).
-    private func callbackURL(_ request: Request) -> String {
-        publicBase(request) + OAuthRoute.urlPath(server: server, kind: .callback)
-    }
-
-    /// `<scheme>://<host><root path>` as the caller reached the proxy (`X-Forwarded-Proto`/`-Host` first).
-    private func publicBase(_ request: Request) -> String {
-        OAuthRouteHandler.publicBase(request, rootPath: rootPath, defaultScheme: defaultScheme)
-    }
-
-    static func publicBase(_ request: Request, rootPath: String, defaultScheme: String) -> String {
-        func first(_ name: String) -> String? {
-            guard let field = HTTPField.Name(name), let value = request.headers[field] else { return nil }
-            let part = value.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
-            return part?.isEmpty == false ? part : nil
-        }
-        let scheme = first("X-Forwarded-Proto").map { $0.lowercased() == "https" ? "https" : "http" } ?? defaultScheme
-        let host = first("X-Forwarded-Host") ?? request.head.authority ?? "localhost"
-        return "\(scheme)://\(host)\(rootPath)"
-    }
-
-    static func html(_ status: Int, _ page: String, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "text/html; charset=utf-8"
-        fields[.cacheControl] = "no-store"
-        let bytes = ByteBuffer(string: page)
-        fields[.contentLength] = String(bytes.readableBytes)
-        return Response(
-            status: HTTPResponse.Status(code: status), headers: fields, body: ResponseBody(byteBuffer: bytes))
+    private func callbackURL(_ request: ProxyRequest) -> String {
+        address.base(of: request) + OAuthRoute.urlPath(server: server, kind: .callback)
     }
 }
 
@@ -215,7 +182,7 @@ enum OAuthCaller {
     /// No session presented (and the API key, where one is needed, was given).
     case anonymous
     /// Refused: a token that does not verify, or the API key missing or wrong.
-    case denied(Response)
+    case denied(CallFailure)
 }
 
 extension OAuthBinding {
@@ -227,38 +194,40 @@ extension OAuthBinding {
     /// A token that does not verify is refused (401), never ignored. `lenientCookie`: an invalid or expired
     /// cookie counts as no session (`/authorize` then starts a new one).
     func identify(
-        _ request: Request, authenticator: APIKeyAuthenticator, keyRequired: Bool, lenientCookie: Bool = false
+        _ request: ProxyRequest, keys: APIKeyAuthenticator, keyRequired: Bool, lenientCookie: Bool = false
     ) -> OAuthCaller {
         guard let tokens = sessionTokens else { return .anonymous }
-        let authorization = request.headers[.authorization]
-        let cookie = request.headers[.cookie]
+        let authorization = request.header("authorization")
+        let cookie = request.header("cookie")
         func fromCookie() -> OAuthCaller {
             do {
                 return .user(try tokens.identify(authorization: nil, cookieHeader: cookie))
             } catch .missing {
                 return .anonymous
             } catch {
-                return lenientCookie ? .anonymous : .denied(Self.invalidSession(error))
+                return lenientCookie ? .anonymous : .denied(.invalidSession(detail: "\(error)"))
             }
         }
-        var keyVerdict: APIKeyAuthenticator.Verdict = .allowed
+        var keyFailure: CallFailure?
         if keyRequired {
-            keyVerdict = authenticator.check(authorization: authorization)
-            if keyVerdict == .allowed { return fromCookie() }
+            switch keys.authenticate(authorization: authorization) {
+            case .success: return fromCookie()
+            case .failure(let failure): keyFailure = failure
+            }
         }
         if let authorization, let bearer = SessionTokens.bearerToken(authorization) {
             do {
                 let identity = try tokens.identify(authorization: authorization, cookieHeader: nil)
-                if keyRequired, identity.source != .openWebUI { return .denied(ProxyResponder.denial(keyVerdict)) }
+                if let keyFailure, identity.source != .openWebUI { return .denied(keyFailure) }
                 return .user(identity)
             } catch {
                 // A wrong API key is still told so; something shaped like a JWT is a session that did not verify.
                 let looksLikeJWT = bearer.split(separator: ".", omittingEmptySubsequences: false).count == 3
-                if keyRequired && !looksLikeJWT { return .denied(ProxyResponder.denial(keyVerdict)) }
-                return .denied(Self.invalidSession(error))
+                if let keyFailure, !looksLikeJWT { return .denied(keyFailure) }
+                return .denied(.invalidSession(detail: "\(error)"))
             }
         }
-        if keyRequired { return .denied(ProxyResponder.denial(keyVerdict)) }
+        if let keyFailure { return .denied(keyFailure) }
         return fromCookie()
     }
 
@@ -267,22 +236,5 @@ extension OAuthBinding {
     func renewedCookie(for identity: SessionIdentity) -> String? {
         guard identity.source == .proxySession, let tokens = sessionTokens else { return nil }
         return tokens.setCookie(tokens.issueSessionToken(userID: identity.userID))
-    }
-
-    static func invalidSession(_ error: SessionTokenError) -> Response {
-        JSONResponse.answer(
-            HTTPAnswer(status: 401, body: ["detail": .string("Invalid session token: \(error)")]),
-            headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
-    }
-
-    /// 401 for a multi-user tool call without a session: where to sign in.
-    func signInAnswer(authorizeURL: String) -> HTTPAnswer {
-        HTTPAnswer(
-            status: 401,
-            body: [
-                "error": "authentication_required",
-                "message": .string("Sign in for \(name): [sign in](\(authorizeURL)), then retry."),
-                "server": .string(name), "authorization_url": .string(authorizeURL),
-            ])
     }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// The tools the server serves (routes and documents) come from the latest list any user's session got: the
 /// tools appear once one user has authorized.
 final class UserSessions: Sendable {
-    private let sessions = Mutex<[String: UpstreamServer]>([:])
+    private let sessions = Mutex<[String: any ToolUpstream]>([:])
     private let latest = Mutex<UpstreamSnapshot?>(nil)
     private let onChange = Mutex<(@Sendable () -> Void)?>(nil)
     private let stopped = Mutex(false)
@@ -25,8 +25,8 @@ final class UserSessions: Sendable {
 
     /// The session of `user`, made with `make` when there is none (not connected yet: the first call connects).
     /// Nil once the server is stopped.
-    func upstream(for user: String, make: () -> UpstreamServer) -> UpstreamServer? {
-        let (session, made) = sessions.withLock { sessions -> (UpstreamServer?, Bool) in
+    func upstream(for user: String, make: () -> any ToolUpstream) -> (any ToolUpstream)? {
+        let (session, made) = sessions.withLock { sessions -> ((any ToolUpstream)?, Bool) in
             if let existing = sessions[user] { return (existing, false) }
             guard !stopped.withLock({ $0 }) else { return (nil, false) }
             let created = make()
@@ -52,7 +52,7 @@ final class UserSessions: Sendable {
 
     /// Ends every session; no new one is made afterwards.
     func shutdownAll() async {
-        let all = sessions.withLock { sessions -> [UpstreamServer] in
+        let all = sessions.withLock { sessions -> [any ToolUpstream] in
             stopped.withLock { $0 = true }
             defer { sessions = [:] }
             return Array(sessions.values)

@@ -1,0 +1,121 @@
+import JSONValue
+import MCPBridge
+import MCPClient
+import MCPOAuth
+import NIOHTTP1
+
+/// Every failure's status, body and headers, in one place. Bodies are FastAPI's shapes (`{"detail": …}`), worded
+/// as mcpo words them where mcpo has the case.
+extension CallFailure {
+    var answer: HTTPAnswer {
+        switch self {
+        case .unauthenticated(let detail, _), .forbidden(let detail):
+            return HTTPAnswer(status: status, body: ["detail": .string(detail)])
+        case .invalidSession(let detail):
+            return HTTPAnswer(status: 401, body: ["detail": .string("Invalid session token: \(detail)")])
+        case .signInRequired(let server, let link):
+            return HTTPAnswer(
+                status: 401,
+                body: [
+                    "error": "authentication_required",
+                    "message": .string("Sign in for \(server): [sign in](\(link)), then retry."),
+                    "server": .string(server), "authorization_url": .string(link),
+                ])
+        case .authorizationRequired(let server, let link):
+            return HTTPAnswer(
+                status: 401,
+                body: OAuthPages.authorizationRequiredBody(
+                    server: server, url: link.url, userCode: link.userCode, expiresAt: link.expiresAt))
+        case .methodNotAllowed:
+            return StandardAnswers.methodNotAllowed
+        case .notFound:
+            return StandardAnswers.notFound
+        case .badRequest(let detail):
+            return HTTPAnswer(status: 400, body: ["detail": .string(detail)])
+        case .bodyTooLarge(let limit):
+            return StandardAnswers.bodyTooLarge(limit: limit)
+        case .invalidArguments(let body):
+            return HTTPAnswer(status: 422, body: body)
+        case .overloaded(let server, let running, let queued):
+            return Self.message(
+                503,
+                "MCP server '\(server)' is unavailable: too many calls in flight (\(running) running, \(queued) queued)"
+            )
+        case .clientLeft:
+            return HTTPAnswer(status: 499, body: ["detail": "The client closed the request"])
+        case .upstream(let server, let error):
+            return Self.answer(for: error, server: server)
+        }
+    }
+
+    var status: Int {
+        switch self {
+        case .unauthenticated, .invalidSession, .signInRequired, .authorizationRequired: 401
+        case .forbidden: 403
+        case .methodNotAllowed: 405
+        case .notFound: 404
+        case .badRequest: 400
+        case .bodyTooLarge: 413
+        case .invalidArguments: 422
+        case .overloaded: 503
+        case .clientLeft: 499
+        case .upstream: answer.status
+        }
+    }
+
+    /// Headers the answer needs besides its body's type.
+    var headers: HTTPHeaders {
+        switch self {
+        case .unauthenticated(_, let challenge?): ["WWW-Authenticate": challenge]
+        case .invalidSession: ["WWW-Authenticate": #"Bearer error="invalid_token""#]
+        case .methodNotAllowed(let allow): ["Allow": allow]
+        default: [:]
+        }
+    }
+
+    var response: ProxyResponse {
+        ProxyResponse.json(answer, headers: headers)
+    }
+
+    /// What an upstream failure answers: mcpo's statuses for JSON-RPC errors (-32700 and -32600 → 400, -32601 →
+    /// 404, -32602 → 422, any other → 500), 502 when the server broke the call, 504 when it took too long, 503 when
+    /// it cannot be reached.
+    static func answer(for error: MCPClientError, server: String) -> HTTPAnswer {
+        switch error {
+        case .rpc(let code, let message, let data):
+            var detail: JSON = ["message": .string(message)]
+            if let data, !data.isNull { detail["data"] = data }
+            return HTTPAnswer(status: RPCErrorStatus.status(forCode: code), body: ["detail": detail])
+        case .disconnected(let reason), .notDelivered(let reason):
+            return disconnected(server, reason)
+        case .cancelled:
+            return disconnected(server, "the call was cancelled")
+        case .protocolViolation(let text):
+            return disconnected(server, "protocol violation: \(text)")
+        case .responseTooLarge(let limit):
+            return disconnected(server, "the answer is larger than the limit of \(limit) bytes")
+        case .timedOut(let seconds):
+            return message(504, "MCP server '\(server)' did not answer within \(format(seconds)) s")
+        case .unavailable(let reason):
+            return message(503, "MCP server '\(server)' is unavailable: \(reason)")
+        case .authorizationRequired(let link):
+            return CallFailure.authorizationRequired(server: server, link: link).answer
+        case .forbidden(let reason):
+            return message(403, "MCP server '\(server)' refused the call: \(reason)")
+        }
+    }
+
+    private static func disconnected(_ server: String, _ reason: String) -> HTTPAnswer {
+        message(502, "MCP server '\(server)' disconnected: \(reason)")
+    }
+
+    private static func message(_ status: Int, _ text: String) -> HTTPAnswer {
+        HTTPAnswer(status: status, body: ["detail": ["message": .string(text)]])
+    }
+
+    /// `30` rather than `30.0`, `2.5` as is.
+    private static func format(_ seconds: Double) -> String {
+        if seconds.isFinite, seconds == seconds.rounded(), abs(seconds) < 1e15 { return String(Int64(seconds)) }
+        return String(seconds)
+    }
+}

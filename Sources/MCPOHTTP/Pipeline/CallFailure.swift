@@ -1,0 +1,32 @@
+import JSONValue
+import MCPClient
+
+/// Why a request got no result: the HTTP face's one error type. Stages and routes say what happened; the statuses
+/// and bodies are written in one place (`CallFailure+Answer.swift`).
+enum CallFailure: Error, Sendable, Equatable {
+    /// No credential, or one in a form the route does not take (401 with `challenge`).
+    case unauthenticated(detail: String, challenge: String?)
+    /// A credential that is not accepted (403): a wrong API key.
+    case forbidden(detail: String)
+    /// A session token that does not verify (401, `invalid_token`).
+    case invalidSession(detail: String)
+    /// Multi-user OAuth: the caller has no session yet and signs in at `authorizeURL` (401).
+    case signInRequired(server: String, authorizeURL: String)
+    /// OAuth toward `server`: a user must authorize the proxy (or the caller) first, at `link` (401).
+    case authorizationRequired(server: String, link: AuthorizationLink)
+    /// The route takes other methods (405).
+    case methodNotAllowed(allow: String)
+    case notFound
+    /// Something in the request that the caller must fix (400).
+    case badRequest(detail: String)
+    /// The body is over `--max-body-size` (413).
+    case bodyTooLarge(limit: Int)
+    /// The arguments do not fit the tool's input schema (422, the validator's body).
+    case invalidArguments(body: JSON)
+    /// Too many calls running and queued for the server (503).
+    case overloaded(server: String, running: Int, queued: Int)
+    /// The HTTP client went away and the call was cancelled (499).
+    case clientLeft
+    /// The upstream server did not give the call a result.
+    case upstream(server: String, MCPClientError)
+}

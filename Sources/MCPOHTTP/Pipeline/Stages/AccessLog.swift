@@ -1,0 +1,26 @@
+import Logging
+
+/// The call's access log line (`POST /echo → server/echo 200 in 0.4 ms`), written after the answer left: the
+/// caller does not wait for the log. Tool arguments are never logged: they may hold anything, secrets included.
+struct AccessLog: CallStage {
+    let logger: Logger
+
+    func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
+        let started = ContinuousClock.now
+        let outcome = await next(call)
+        guard logger.logLevel <= .info else { return outcome }
+        let elapsed = ContinuousClock.now - started
+        let line = Logger.Message(
+            stringLiteral: call.request.method.rawValue + " " + call.request.path + " " + call.endpoint.logTarget + " "
+                + (outcome.status.map(String.init) ?? "-") + " in " + Self.milliseconds(elapsed) + " ms")
+        // Written once the connection's event loop is done sending the answer.
+        call.request.connection.eventLoop.execute { [logger] in logger.info(line) }
+        return outcome
+    }
+
+    /// Milliseconds with one decimal, without Foundation's formatter (this runs for every call).
+    static func milliseconds(_ duration: Duration) -> String {
+        let tenths = duration.components.seconds * 10_000 + duration.components.attoseconds / 100_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -1,0 +1,12 @@
+/// The outcome as the HTTP answer: a tool result through `ToolResultMapper`, a failure through its own answer
+/// (`CallFailure+Answer.swift`), with the headers stages added on the way.
+struct Answer: CallStage {
+    func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
+        var outcome = await next(call)
+        var response = CallOutcome.answer(for: outcome.value, outputSchema: call.tool.outputSchema)
+        for (name, value) in outcome.headers { response.headers.add(name: name, value: value) }
+        outcome.value = .response(response)
+        outcome.headers = [:]
+        return outcome
+    }
+}

@@ -1,0 +1,25 @@
+import Logging
+import MCPClient
+
+/// The call itself, through the session chosen for it. Retries and reconnects are the MCP client's. When the HTTP
+/// client goes away first, the call is cancelled upstream (a call still waiting for a slot is never sent).
+struct UpstreamCall: CallStage {
+    let logger: Logger
+
+    func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
+        let cancellation = call.request.connection.clientLeft
+        let arguments = call.arguments
+        let request = ToolCallRequest(
+            name: call.tool.name, arguments: arguments?.value ?? [:], argumentsText: arguments?.text,
+            timeout: call.timeout, onProgress: call.onProgress, cancellation: cancellation)
+        let outcome: CallOutcome
+        do {
+            outcome = .result(try await call.upstream.callTool(request))
+        } catch {
+            outcome = .failure(.upstream(server: call.server.name, error))
+        }
+        guard cancellation.isCancelled else { return outcome }
+        logger.info("the HTTP client of \(call.server.name)/\(call.tool.name) went away; the call was cancelled")
+        return .failure(.clientLeft)
+    }
+}

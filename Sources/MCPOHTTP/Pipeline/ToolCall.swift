@@ -1,0 +1,79 @@
+import JSONValue
+import MCPBridge
+import MCPClient
+import NIOHTTP1
+
+/// One tool call on its way through the stages: the request, the tool routing found for it, and what the stages
+/// have found out so far.
+struct ToolCall: Sendable {
+    let request: ProxyRequest
+    let endpoint: ToolEndpoint
+    /// Who calls, once authentication has said.
+    var caller = Caller.anonymous
+    /// The session that runs the call: the server's own, or (multi-user OAuth) the caller's.
+    var upstream: any ToolUpstream
+    /// The bound of the call: the tool's, the server's, `--timeout`, or what `X-MCPO-Timeout` asks for.
+    var timeout: Double
+    /// The arguments, once validated.
+    var arguments: ArgumentValidator.CheckedArguments?
+    /// Where the call's `notifications/progress` go (an event stream), if anywhere.
+    var onProgress: RPCConnection.ProgressHandler?
+
+    init(request: ProxyRequest, endpoint: ToolEndpoint) {
+        self.request = request
+        self.endpoint = endpoint
+        self.upstream = endpoint.server.upstream
+        self.timeout = endpoint.callTimeout
+    }
+
+    var server: MountedServer { endpoint.server }
+    var tool: ToolDefinition { endpoint.operation.tool }
+}
+
+/// What became of a call, as it passes the stages back: the tool's result, a failure, or (once the answer stage has
+/// made it) the HTTP answer.
+struct CallOutcome: Sendable {
+    enum Value: Sendable {
+        /// The tool's `CallToolResult`, as its server sent it.
+        case result(JSON)
+        case failure(CallFailure)
+        /// The HTTP answer (the answer stage makes it from the two above; an event stream makes its own).
+        case response(ProxyResponse)
+    }
+
+    var value: Value
+    /// Headers the answer carries whatever it is (a renewed session cookie).
+    var headers: HTTPHeaders = [:]
+
+    static func result(_ result: JSON) -> CallOutcome { CallOutcome(value: .result(result)) }
+    static func failure(_ failure: CallFailure) -> CallOutcome { CallOutcome(value: .failure(failure)) }
+    static func response(_ response: ProxyResponse) -> CallOutcome { CallOutcome(value: .response(response)) }
+
+    /// The answer's status: known once the answer stage has made it.
+    var status: Int? {
+        if case .response(let response) = value { return Int(response.status.code) }
+        return nil
+    }
+
+    /// The HTTP answer of a result or a failure: `ToolResultMapper` for a result (`outputSchema` tells the Python
+    /// SDK's result wrapper apart), `CallFailure`'s own answer for a failure.
+    static func answer(for value: Value, outputSchema: JSON?) -> ProxyResponse {
+        switch value {
+        case .result(let result):
+            return .json(ToolResultMapper.answer(for: result, outputSchema: outputSchema))
+        case .failure(let failure):
+            return failure.response
+        case .response(let response):
+            return response
+        }
+    }
+
+    /// The status and body of a result or a failure (nil for an answer made already).
+    static func httpAnswer(for value: Value, outputSchema: JSON?) -> HTTPAnswer? {
+        switch value {
+        case .result(let result): ToolResultMapper.answer(for: result, outputSchema: outputSchema)
+        case .failure(let failure): failure.answer
+        case .response: nil
+        }
+    }
+}
