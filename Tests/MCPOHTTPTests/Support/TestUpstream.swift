@@ -1,0 +1,76 @@
+import JSONValue
+import MCPClient
+import MCPOConfig
+import Synchronization
+
+/// An upstream server made in the test: it serves the tools it is given and answers calls with `answer`. It stands
+/// where `UpstreamServer` stands (`ToolUpstream`), so the face runs exactly as it does in front of a real server.
+final class TestUpstream: ToolUpstream {
+    typealias Answer = @Sendable (ToolCallRequest) async throws(MCPClientError) -> JSON
+
+    let entry: ServerEntry
+    private let tools: [JSON]
+    private let answer: Answer
+    private let calls = Mutex<[ToolCallRequest]>([])
+    private let state = Mutex<UpstreamState>(.connected)
+
+    init(name: String = "test", tools: [JSON], answer: @escaping Answer) {
+        self.entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
+        self.tools = tools
+        self.answer = answer
+    }
+
+    /// The calls that reached the server, in order.
+    var received: [ToolCallRequest] { calls.withLock { $0 } }
+
+    var status: UpstreamStatus {
+        UpstreamStatus(state: state.withLock { $0 }, toolCount: tools.count, serverName: entry.name)
+    }
+
+    var snapshot: UpstreamSnapshot? {
+        UpstreamSnapshot(
+            server: ServerIdentity(name: entry.name, version: "1.0", protocolVersion: "2025-11-25"), tools: tools)
+    }
+
+    func observe(_ observer: @escaping @Sendable (UpstreamSnapshot) -> Void) {}
+
+    func start() async throws(MCPClientError) -> UpstreamSnapshot {
+        guard let snapshot else { throw .unavailable(reason: "no tools") }
+        return snapshot
+    }
+
+    func startInBackground() {}
+
+    func callTool(_ request: ToolCallRequest) async throws(MCPClientError) -> JSON {
+        calls.withLock { $0.append(request) }
+        return try await answer(request)
+    }
+
+    func shutdown() async {
+        state.withLock { $0 = .stopped }
+    }
+}
+
+/// Tool definitions for the tests.
+enum TestTools {
+    static let echo: JSON = [
+        "name": "echo", "description": "Echoes its text.",
+        "inputSchema": ["type": "object", "properties": ["text": ["type": "string"]], "required": ["text"]],
+    ]
+
+    static let noArguments: JSON = ["name": "ping", "inputSchema": ["type": "object", "properties": [:]]]
+
+    /// A `CallToolResult` with one text item.
+    static func text(_ text: String) -> JSON {
+        ["content": [["type": "text", "text": .string(text)]], "isError": false]
+    }
+}
+
+extension CallCancellation {
+    /// Returns once `cancel()` has been called.
+    func wait() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            if register({ done.resume() }) == nil { done.resume() }
+        }
+    }
+}
