@@ -125,6 +125,26 @@ public struct MCPOCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"), help: "Seconds to let calls in flight finish on SIGTERM.")
     var shutdownTimeout: Double = 10
 
+    @Option(
+        name: .customLong("client-header-timeout"),
+        help: "Seconds a client may take to send a request head (default 30); then its connection is closed.")
+    var clientHeaderTimeout: Double = 30
+
+    @Option(
+        name: .customLong("client-body-timeout"),
+        help: "Seconds a request body may pause between two reads (default 30); then its connection is closed.")
+    var clientBodyTimeout: Double = 30
+
+    @Option(
+        name: .customLong("keep-alive-timeout"),
+        help: "Seconds a kept-alive client connection may wait for its next request (default 75).")
+    var keepAliveTimeout: Double = 75
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Client connections open at once (default 10000); more wait to be accepted until one closes.")
+    var maxConnections: Int = 10_000
+
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, or the server URL.")
     var serverCommand: [String] = []
 
@@ -199,6 +219,17 @@ public struct MCPOCommand: AsyncParsableCommand {
             guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
             settings.callTimeoutSeconds = timeout
         }
+        guard [clientHeaderTimeout, clientBodyTimeout, keepAliveTimeout].allSatisfy({ $0 > 0 && $0.isFinite }),
+            maxConnections > 0
+        else {
+            throw ValidationError(
+                "--client-header-timeout, --client-body-timeout, --keep-alive-timeout and --max-connections must be positive"
+            )
+        }
+        settings.clientBounds.headSeconds = clientHeaderTimeout
+        settings.clientBounds.bodySeconds = clientBodyTimeout
+        settings.clientBounds.idleSeconds = keepAliveTimeout
+        settings.clientBounds.maxConnections = maxConnections
         switch (sslCertfile, sslKeyfile) {
         case (let cert?, let key?): settings.tls = TLSFiles(certificateFile: cert, keyFile: key)
         case (nil, nil): break
