@@ -248,5 +248,15 @@ struct ConnectionHandlerTests {
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         _ = try await answer(from: channel)
         #expect(left.withLock { $0 })
+        try await channel.closeFuture.get()
+    }
+
+    @Test("a client that closes its side between requests has its connection closed at once")
+    func clientClosesWhileIdle() async throws {
+        let (channel, _) = try await connection(Self.hello)
+        try await send("GET / HTTP/1.1\r\nHost: x\r\n\r\n", to: channel)
+        _ = try await answer(from: channel)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        try await channel.closeFuture.get()
     }
 }

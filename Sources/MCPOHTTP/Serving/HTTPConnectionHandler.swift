@@ -31,6 +31,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
+    /// The client closed its side: nothing more will come, so the connection closes once nothing is being answered.
+    private var inputClosed = false
 
     init(
         responder: any RequestResponder, limits: ConnectionDeadlines.Limits, sweeper: ConnectionSweeper?,
@@ -64,7 +66,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // With half-closure allowed, a client that leaves shows as the end of its input.
-        if let event = event as? ChannelEvent, event == .inputClosed { clientLeft.cancel() }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            clientLeft.cancel()
+            if deadlines?.phase != .answering { context.close(promise: nil) }
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -130,8 +136,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { deadlines?.answerSent(at: context.eventLoop.now) }
-        context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        deadlines?.answerSent(at: context.eventLoop.now)
+        guard inputClosed else {
+            context.write(data, promise: promise)
+            return
+        }
+        // The client's last answer: the connection ends with it.
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.whenComplete { [context] _ in context.close(promise: nil) }
+        context.write(data, promise: written)
     }
 
     private static func start(
