@@ -135,7 +135,14 @@ let package = Package(
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
         .testTarget(name: "MCPOConfigTests", dependencies: ["MCPOConfig", "JSONValue"], swiftSettings: strict),
         .testTarget(
-            name: "MCPClientTests", dependencies: ["MCPClient", "JSONValue", "TestSupport"], swiftSettings: strict),
+            name: "MCPClientTests",
+            dependencies: [
+                "MCPClient", "JSONValue", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         // Helpers shared by test targets: the Python OAuth fixture (authorization + protected MCP server), HTTP.
         .target(
             name: "TestSupport",
@@ -178,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JSONValue", "TestSupport",
+                "JSONValue", "TestSupport", "MCPOSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
