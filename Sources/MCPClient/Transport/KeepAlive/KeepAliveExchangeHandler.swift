@@ -97,7 +97,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     /// Armed while the connection is open, for `idleSince + idleTimeout`; an exchange that starts meanwhile does not
     /// cancel it (a timer per exchange costs more than the exchange's own work), the timer looks again when it fires.
     private var idleTimer: Scheduled<Void>?
-    private var idleSince = NIODeadline.now()
+    private var idleSince = NIODeadline.uptimeNanoseconds(0)
     private var deadlineTimer: Scheduled<Void>?
     private var deadlinePassed = false
 
@@ -112,6 +112,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        idleSince = context.eventLoop.now
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -249,7 +250,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        idleSince = .now()
+        idleSince = context.eventLoop.now
         if idleTimer == nil { armIdleTimer(context: context) }
         onIdle?()
     }
@@ -261,7 +262,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
             self.idleTimer = nil
             // Busy: the exchange's end arms it again.
             guard self.isIdle, let context = self.context else { return }
-            if NIODeadline.now() >= self.idleSince + Self.idleTimeout {
+            if context.eventLoop.now >= self.idleSince + Self.idleTimeout {
                 context.close(promise: nil)
             } else {
                 self.armIdleTimer(context: context)
