@@ -37,7 +37,7 @@ struct ConnectionBoundsTests {
         try await withProxy(["--client-header-timeout", "3"] + server) { proxy in
             #expect(OpenFileLimit.raise() > 2100, "the test needs 2,000 descriptors")
             let silent = try await RawConnection.connectMany(2000, port: proxy.port)
-            defer { silent.forEach { $0.close() } }
+            defer { for connection in silent { connection.close() } }
             let call = try await TestHTTP.post(proxy, "/echo", ["text": "still here"])
             #expect(call.status == 200)
             #expect(call.json == "still here")
@@ -73,7 +73,7 @@ struct ConnectionBoundsTests {
             let second = try await RawConnection.connect(port: proxy.port)
             #expect(await proxy.waitForLog("the most --max-connections allows"))
             let third = try await RawConnection.connect(port: proxy.port)  // in the kernel's backlog
-            defer { [second, third].forEach { $0.close() } }
+            defer { for connection in [second, third] { connection.close() } }
             try third.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             try second.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try await second.readAnswer().contains("200 OK"), "an open connection keeps working")
