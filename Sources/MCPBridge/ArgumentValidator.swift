@@ -99,13 +99,13 @@ public struct ArgumentValidator: Sendable {
     }
 
     /// From the raw HTTP body, whatever its Content-Type.
-    public func arguments(fromBody body: [UInt8]) -> Result<JSON, ValidationFailure> {
+    public func arguments(fromBody body: [UInt8]) -> Result<JSON, BridgeError> {
         checkedArguments(fromBody: body).map(\.value)
     }
 
     /// `arguments(fromBody:)`, with the body's text when it can stand for the arguments: a JSON object that
     /// passes the check unchanged, without a repeated key or a byte order mark.
-    public func checkedArguments(fromBody body: [UInt8]) -> Result<CheckedArguments, ValidationFailure> {
+    public func checkedArguments(fromBody body: [UInt8]) -> Result<CheckedArguments, BridgeError> {
         guard acceptsArguments else { return .success(CheckedArguments(value: [:], text: nil)) }
         let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         let parsed: JSON
@@ -117,12 +117,14 @@ public struct ArgumentValidator: Sendable {
                 (parsed, isExact) = try JSON.parseTellingExactness(body)
             } catch {
                 return .failure(
-                    ValidationFailure(issues: [Issues.invalidJSON(offset: error.offset, message: error.message)]))
+                    .invalidArguments(
+                        ValidationFailure(issues: [Issues.invalidJSON(offset: error.offset, message: error.message)])))
             }
         }
         if parsed.isNull {
             guard !requiresArguments else {
-                return .failure(ValidationFailure(issues: [Issues.missing(["body"], container: .null)]))
+                return .failure(
+                    .invalidArguments(ValidationFailure(issues: [Issues.missing(["body"], container: .null)])))
             }
             return .success(CheckedArguments(value: [:], text: nil))
         }
@@ -130,25 +132,25 @@ public struct ArgumentValidator: Sendable {
     }
 
     /// Checks an already decoded arguments object and returns it cleaned (see the rules above).
-    public func validate(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
+    public func validate(_ arguments: JSON) -> Result<JSON, BridgeError> {
         guard acceptsArguments else { return .success([:]) }
         return checked(arguments).map(\.value)
     }
 
     /// The arguments cleaned, and whether they are known to be unchanged (they fit a flat schema exactly).
-    private func checked(_ arguments: JSON) -> Result<(value: JSON, unchanged: Bool), ValidationFailure> {
+    private func checked(_ arguments: JSON) -> Result<(value: JSON, unchanged: Bool), BridgeError> {
         guard case .object(let members) = arguments else {
-            return .failure(ValidationFailure(issues: [Issues.notAnObjectBody(arguments)]))
+            return .failure(.invalidArguments(ValidationFailure(issues: [Issues.notAnObjectBody(arguments)])))
         }
         if let flatSchema, flatSchema.acceptsUnchanged(members) { return .success((arguments, true)) }
         return validateByWalking(arguments).map { ($0, false) }
     }
 
     /// The full walk of the schema, without the shortcut for flat schemas.
-    func validateByWalking(_ arguments: JSON) -> Result<JSON, ValidationFailure> {
+    func validateByWalking(_ arguments: JSON) -> Result<JSON, BridgeError> {
         var evaluator = SchemaEvaluator(resolver: resolver)
         let (cleaned, issues) = evaluator.check(arguments, against: inputSchema, at: ["body"], lax: true)
-        return issues.isEmpty ? .success(cleaned) : .failure(ValidationFailure(issues: issues))
+        return issues.isEmpty ? .success(cleaned) : .failure(.invalidArguments(ValidationFailure(issues: issues)))
     }
 }
 

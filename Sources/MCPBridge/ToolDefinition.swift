@@ -32,16 +32,16 @@ public struct ToolDefinition: Sendable {
     /// Only a missing name or a non-object `inputSchema` is refused: without them the tool cannot be
     /// routed or described. Odd optional members (a numeric `description`, an `outputSchema` that is
     /// not an object) are ignored instead, so one sloppy field does not hide a usable tool.
-    public init(json: JSON) throws(ToolDefinitionError) {
-        guard let object = json.objectValue else { throw ToolDefinitionError(.notAnObject) }
+    public init(json: JSON) throws(BridgeError) {
+        guard let object = json.objectValue else { throw .invalidToolDefinition(.notAnObject) }
         guard let name = object["name"]?.stringValue, !name.isEmpty else {
-            throw ToolDefinitionError(.missingName)
+            throw .invalidToolDefinition(.missingName)
         }
         let inputSchema: JSON
         switch object["inputSchema"] {
         case nil, .null?: inputSchema = ["type": "object"]
         case .object(let schema)?: inputSchema = .object(schema)
-        case let other?: throw ToolDefinitionError(.inputSchemaNotAnObject(tool: name, found: other.schemaTypeName))
+        case let other?: throw .invalidToolDefinition(.inputSchemaNotAnObject(tool: name, found: other.schemaTypeName))
         }
         // Compared by kind, not with a `nil` literal: JSON itself is nil-literal convertible (to `null`).
         let annotations = object["annotations"].flatMap(Self.objectOrNone)
@@ -64,19 +64,13 @@ extension ToolDefinition {
 }
 
 /// Why an element of `tools/list` cannot be served as a tool.
-public struct ToolDefinitionError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Reason: Sendable, Equatable {
-        case notAnObject
-        case missingName
-        case inputSchemaNotAnObject(tool: String, found: String)
-    }
-
-    public let reason: Reason
-
-    public init(_ reason: Reason) { self.reason = reason }
+public enum ToolDefinitionProblem: Sendable, Hashable, CustomStringConvertible {
+    case notAnObject
+    case missingName
+    case inputSchemaNotAnObject(tool: String, found: String)
 
     public var description: String {
-        switch reason {
+        switch self {
         case .notAnObject: "tool definition is not a JSON object"
         case .missingName: "tool definition has no name (a non-empty string is required)"
         case .inputSchemaNotAnObject(let tool, let found):

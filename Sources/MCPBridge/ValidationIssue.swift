@@ -28,7 +28,7 @@ public struct ValidationIssue: Sendable, Hashable {
 }
 
 /// The arguments were refused before anything was sent upstream (HTTP 422).
-public struct ValidationFailure: Error, Sendable, Hashable {
+public struct ValidationFailure: Sendable, Hashable {
     public let issues: [ValidationIssue]
 
     public init(issues: [ValidationIssue]) { self.issues = issues }

@@ -32,8 +32,12 @@ public struct AuthorizationPrompt: Sendable, Equatable, CustomStringConvertible 
 public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No usable token: the user must authorize (the prompt says how). Not a failure of the proxy.
     case authorizationRequired(AuthorizationPrompt)
-    /// The `oauth` settings are unusable (the message names the key).
+    /// A key of a server's `oauth` object is missing or has the wrong type or value (`key`: e.g. `callback_port`).
+    case invalidSetting(server: String, key: String, message: String)
+    /// The `oauth` settings cannot be used for what was asked (the message says why).
     case invalidSettings(String)
+    /// A session token (the proxy's own, or Open WebUI's user JWT) was refused.
+    case invalidSessionToken(SessionTokenProblem)
     /// Protected resource or authorization server metadata could not be found or is invalid.
     case discoveryFailed(String)
     /// The protected resource metadata names another resource than the server we talk to (RFC 9728 §3.3).
@@ -62,7 +66,9 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .authorizationRequired(let prompt): "authorization required for '\(prompt.server)': \(prompt)"
+        case .invalidSetting(let server, let key, let message): "server '\(server)': oauth.\(key) \(message)"
         case .invalidSettings(let message): "invalid oauth settings: \(message)"
+        case .invalidSessionToken(let problem): problem.description
         case .discoveryFailed(let message): "OAuth discovery failed: \(message)"
         case .resourceMismatch(let expected, let advertised):
             "protected resource metadata is for \(advertised), not for \(expected)"

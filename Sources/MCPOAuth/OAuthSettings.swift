@@ -3,17 +3,6 @@ import JSONValue
 import MCPOConfig
 import OrderedCollections
 
-/// A settings key that is missing or has the wrong type or value; the message names the key.
-public struct OAuthSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The server (entry) name.
-    public var server: String
-    /// The key under `oauth`, e.g. `callback_port`.
-    public var key: String
-    public var message: String
-
-    public var description: String { "server '\(server)': oauth.\(key) \(message)" }
-}
-
 /// Where tokens and client registrations are kept.
 public enum OAuthStorageType: String, Sendable, Equatable {
     /// Files under `$XDG_CONFIG_HOME/mcpo/tokens` (or `~/.config/mcpo/tokens`), mode 0600.
@@ -103,30 +92,30 @@ public struct OAuthSettings: Sendable, Equatable {
     }
 
     /// The settings of `entry`, or nil when it has no `oauth` object.
-    public static func from(entry: ServerEntry) throws(OAuthSettingsError) -> OAuthSettings? {
+    public static func from(entry: ServerEntry) throws(OAuthError) -> OAuthSettings? {
         guard let oauth = entry.oauth else { return nil }
         return try parse(oauth, server: entry.name)
     }
 
     /// Parses an `oauth` object; every error names the key.
-    public static func parse(_ json: JSON, server: String) throws(OAuthSettingsError) -> OAuthSettings {
-        func fail(_ key: String, _ message: String) -> OAuthSettingsError {
-            OAuthSettingsError(server: server, key: key, message: message)
+    public static func parse(_ json: JSON, server: String) throws(OAuthError) -> OAuthSettings {
+        func fail(_ key: String, _ message: String) -> OAuthError {
+            .invalidSetting(server: server, key: key, message: message)
         }
         guard let object = json.objectValue else {
             throw fail("", "must be an object")
         }
-        func string(_ key: String) throws(OAuthSettingsError) -> String? {
+        func string(_ key: String) throws(OAuthError) -> String? {
             guard let value = object[key], !value.isNull else { return nil }
             guard let text = value.stringValue else { throw fail(key, "must be a string") }
             return text
         }
-        func nonEmpty(_ key: String) throws(OAuthSettingsError) -> String? {
+        func nonEmpty(_ key: String) throws(OAuthError) -> String? {
             guard let text = try string(key) else { return nil }
             guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail(key, "must not be empty") }
             return text
         }
-        func bool(_ key: String, _ fallback: Bool) throws(OAuthSettingsError) -> Bool {
+        func bool(_ key: String, _ fallback: Bool) throws(OAuthError) -> Bool {
             guard let value = object[key], !value.isNull else { return fallback }
             guard let flag = value.boolValue else { throw fail(key, "must be true or false") }
             return flag

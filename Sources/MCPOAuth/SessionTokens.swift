@@ -22,8 +22,8 @@ public struct SessionIdentity: Sendable, Equatable {
     }
 }
 
-/// Why a session token was refused.
-public enum SessionTokenError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why a session token was refused (`OAuthError.invalidSessionToken`).
+public enum SessionTokenProblem: Sendable, Equatable, CustomStringConvertible {
     case missing
     case malformed
     case unsupportedAlgorithm(String)
@@ -66,39 +66,41 @@ public enum HS256JWT {
     }
 
     /// The claims of `token` when its signature is valid under `key`. Times are not checked here.
-    public static func verify(_ token: String, key: SymmetricKey) throws(SessionTokenError) -> JSON {
+    public static func verify(_ token: String, key: SymmetricKey) throws(OAuthError) -> JSON {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { throw .malformed }
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
+            throw .invalidSessionToken(.malformed)
+        }
         guard let headerBytes = Base64URL.decode(parts[0]), let header = try? JSON.parse(headerBytes),
             header.objectValue != nil
-        else { throw .malformed }
-        guard let alg = header["alg"]?.stringValue else { throw .malformed }
-        guard alg == "HS256" else { throw .unsupportedAlgorithm(alg) }
+        else { throw .invalidSessionToken(.malformed) }
+        guard let alg = header["alg"]?.stringValue else { throw .invalidSessionToken(.malformed) }
+        guard alg == "HS256" else { throw .invalidSessionToken(.unsupportedAlgorithm(alg)) }
         if let type = header["typ"] {
-            guard type.stringValue?.uppercased() == "JWT" else { throw .malformed }
+            guard type.stringValue?.uppercased() == "JWT" else { throw .invalidSessionToken(.malformed) }
         }
-        guard header["crit"] == nil else { throw .malformed }
+        guard header["crit"] == nil else { throw .invalidSessionToken(.malformed) }
         guard let signature = Base64URL.decode(parts[2]), signature.count == SHA256.byteCount else {
-            throw .badSignature
+            throw .invalidSessionToken(.badSignature)
         }
         let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key) else {
-            throw .badSignature
+            throw .invalidSessionToken(.badSignature)
         }
         guard let payloadBytes = Base64URL.decode(parts[1]), let claims = try? JSON.parse(payloadBytes),
             claims.objectValue != nil
-        else { throw .malformed }
+        else { throw .invalidSessionToken(.malformed) }
         return claims
     }
 
     /// Checks `exp` (required, strictly in the future) and `nbf` (when present, with `leeway`).
-    static func checkTimes(_ claims: JSON, now: Date, leeway: TimeInterval = 5) throws(SessionTokenError) -> Date {
-        guard let exp = claims["exp"]?.doubleValue, exp.isFinite else { throw .missingExpiry }
+    static func checkTimes(_ claims: JSON, now: Date, leeway: TimeInterval = 5) throws(OAuthError) -> Date {
+        guard let exp = claims["exp"]?.doubleValue, exp.isFinite else { throw .invalidSessionToken(.missingExpiry) }
         let expiry = Date(timeIntervalSince1970: exp)
-        guard now < expiry else { throw .expired }
+        guard now < expiry else { throw .invalidSessionToken(.expired) }
         if let nbf = claims["nbf"] {
             guard let notBefore = nbf.doubleValue, now.timeIntervalSince1970 + leeway >= notBefore else {
-                throw .notYetValid
+                throw .invalidSessionToken(.notYetValid)
             }
         }
         return expiry
@@ -156,11 +158,13 @@ public struct SessionTokens: Sendable {
 
     /// Verifies an Open WebUI user JWT: HS256 signature with `webui_secret_key`, `exp` required and in the
     /// future; the user is `id`, else `sub`.
-    public func verifyOpenWebUIToken(_ token: String, now: Date = Date()) throws(SessionTokenError) -> SessionIdentity {
-        guard let webuiKey else { throw .badSignature }
+    public func verifyOpenWebUIToken(_ token: String, now: Date = Date()) throws(OAuthError) -> SessionIdentity {
+        guard let webuiKey else { throw .invalidSessionToken(.badSignature) }
         let claims = try HS256JWT.verify(token, key: webuiKey)
         let expiry = try HS256JWT.checkTimes(claims, now: now)
-        guard let user = nonEmptyString(claims["id"]) ?? nonEmptyString(claims["sub"]) else { throw .missingUser }
+        guard let user = nonEmptyString(claims["id"]) ?? nonEmptyString(claims["sub"]) else {
+            throw .invalidSessionToken(.missingUser)
+        }
         return SessionIdentity(userID: user, expiresAt: expiry, source: .openWebUI)
     }
 
@@ -175,29 +179,29 @@ public struct SessionTokens: Sendable {
     }
 
     /// Verifies a proxy session token (signature, `exp`, `iss`, `aud`, `sub`).
-    public func verifySessionToken(_ token: String, now: Date = Date()) throws(SessionTokenError) -> SessionIdentity {
+    public func verifySessionToken(_ token: String, now: Date = Date()) throws(OAuthError) -> SessionIdentity {
         let claims = try HS256JWT.verify(token, key: sessionKey)
         let expiry = try HS256JWT.checkTimes(claims, now: now)
         guard claims["iss"]?.stringValue == Self.issuer, claims["aud"]?.stringValue == Self.audience else {
-            throw .wrongAudience
+            throw .invalidSessionToken(.wrongAudience)
         }
-        guard let user = nonEmptyString(claims["sub"]) else { throw .missingUser }
+        guard let user = nonEmptyString(claims["sub"]) else { throw .invalidSessionToken(.missingUser) }
         return SessionIdentity(userID: user, expiresAt: expiry, source: .proxySession)
     }
 
     /// The caller of a request: its bearer token (Open WebUI's when a `webui_secret_key` is configured, else
     /// the proxy's session token), else the `mcpo_session` cookie. Throws when there is neither or when the one
     /// presented is invalid (an invalid bearer token is not silently replaced by the cookie).
-    public func identify(authorization: String?, cookieHeader: String?, now: Date = Date()) throws(SessionTokenError)
+    public func identify(authorization: String?, cookieHeader: String?, now: Date = Date()) throws(OAuthError)
         -> SessionIdentity
     {
         if let authorization, let token = Self.bearerToken(authorization) {
             if webuiKey != nil {
                 // Open WebUI's token first; a token that is not signed with its key may be our own.
-                let result = Result { () throws(SessionTokenError) in try verifyOpenWebUIToken(token, now: now) }
+                let result = Result { () throws(OAuthError) in try verifyOpenWebUIToken(token, now: now) }
                 switch result {
                 case .success(let identity): return identity
-                case .failure(.badSignature): return try verifySessionToken(token, now: now)
+                case .failure(.invalidSessionToken(.badSignature)): return try verifySessionToken(token, now: now)
                 case .failure(let error): throw error
                 }
             }
@@ -206,7 +210,7 @@ public struct SessionTokens: Sendable {
         if let cookieHeader, let token = Self.cookieValue(named: Self.cookieName, in: cookieHeader) {
             return try verifySessionToken(token, now: now)
         }
-        throw .missing
+        throw .invalidSessionToken(.missing)
     }
 
     /// `Set-Cookie` value carrying `token`: HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age = the timeout.

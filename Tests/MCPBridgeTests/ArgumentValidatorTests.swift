@@ -37,7 +37,7 @@ private func cleaned(
     }
 }
 
-private func body(_ validator: ArgumentValidator, _ text: String) -> Result<JSON, ValidationFailure> {
+private func body(_ validator: ArgumentValidator, _ text: String) -> Result<JSON, BridgeError> {
     validator.arguments(fromBody: Array(text.utf8))
 }
 
@@ -51,9 +51,9 @@ private let minimalOrder: JSON = [
         let expected = ValidationFailure(issues: [
             ValidationIssue(type: "missing", loc: ["body"], msg: "Field required", input: nil)
         ])
-        #expect(body(echo, "") == .failure(expected))
-        #expect(body(echo, " \n\t ") == .failure(expected))
-        #expect(body(echo, "null") == .failure(expected))
+        #expect(body(echo, "") == .failure(.invalidArguments(expected)))
+        #expect(body(echo, " \n\t ") == .failure(.invalidArguments(expected)))
+        #expect(body(echo, "null") == .failure(.invalidArguments(expected)))
         #expect(
             expected.responseBody.text
                 == #"{"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]}"#)
@@ -80,7 +80,7 @@ private let minimalOrder: JSON = [
             input: [:],
             ctx: ["error": "Expecting value"]
         )
-        #expect(result == .failure(ValidationFailure(issues: [expected])))
+        #expect(result == .failure(.invalidArguments(ValidationFailure(issues: [expected]))))
         #expect(
             expected.json.text
                 == #"{"type":"json_invalid","loc":["body",9],"msg":"JSON decode error","input":{},"ctx":{"error":"Expecting value"}}"#
@@ -94,7 +94,9 @@ private let minimalOrder: JSON = [
             msg: "Input should be a valid dictionary or object to extract fields from",
             input: [1, 2]
         )
-        #expect(body(try validator(SchemaCorpus.echo), "[1,2]") == .failure(ValidationFailure(issues: [expected])))
+        #expect(
+            body(try validator(SchemaCorpus.echo), "[1,2]")
+                == .failure(.invalidArguments(ValidationFailure(issues: [expected]))))
         #expect(
             body(try validator(SchemaCorpus.echo), #""text""#).failureIssues.map(\.type) == ["model_attributes_type"])
     }
@@ -788,7 +790,7 @@ private let minimalOrder: JSON = [
     }
 }
 
-extension Result where Failure == ValidationFailure {
+extension Result where Failure == BridgeError {
     fileprivate var failureIssues: [ValidationIssue] {
         if case .failure(let failure) = self { return failure.issues }
         return []

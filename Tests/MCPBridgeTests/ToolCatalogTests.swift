@@ -25,15 +25,15 @@ import Testing
     }
 
     @Test func refusesNamelessToolsAndNonObjectSchemas() throws {
-        #expect(throws: ToolDefinitionError(.missingName)) { try tool(#"{"inputSchema":{}}"#) }
-        #expect(throws: ToolDefinitionError(.missingName)) { try tool(#"{"name":""}"#) }
-        #expect(throws: ToolDefinitionError(.missingName)) { try tool(#"{"name":5}"#) }
-        #expect(throws: ToolDefinitionError(.notAnObject)) { try tool(#"[]"#) }
-        #expect(throws: ToolDefinitionError(.inputSchemaNotAnObject(tool: "t", found: "array"))) {
+        #expect(throws: BridgeError.invalidToolDefinition(.missingName)) { try tool(#"{"inputSchema":{}}"#) }
+        #expect(throws: BridgeError.invalidToolDefinition(.missingName)) { try tool(#"{"name":""}"#) }
+        #expect(throws: BridgeError.invalidToolDefinition(.missingName)) { try tool(#"{"name":5}"#) }
+        #expect(throws: BridgeError.invalidToolDefinition(.notAnObject)) { try tool(#"[]"#) }
+        #expect(throws: BridgeError.invalidToolDefinition(.inputSchemaNotAnObject(tool: "t", found: "array"))) {
             try tool(#"{"name":"t","inputSchema":[]}"#)
         }
         #expect(
-            ToolDefinitionError(.inputSchemaNotAnObject(tool: "t", found: "array")).description
+            BridgeError.invalidToolDefinition(.inputSchemaNotAnObject(tool: "t", found: "array")).description
                 == "tool 't' has an inputSchema that is array, not a JSON object")
     }
 }

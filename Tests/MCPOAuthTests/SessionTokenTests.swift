@@ -45,38 +45,44 @@ struct SessionTokenTests {
 
     @Test func forgedExpiredAndOddTokensRefused() throws {
         let forged = try pyJWT(#"{"id": "admin", "exp": \#(future)}"#, key: "another-key-entirely")
-        #expect(throws: SessionTokenError.badSignature) { try tokens.verifyOpenWebUIToken(forged) }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try tokens.verifyOpenWebUIToken(forged) }
         let expired = try pyJWT(
             #"{"id": "user-1", "exp": \#(Int(Date().timeIntervalSince1970) - 5)}"#, key: Self.webuiKey)
-        #expect(throws: SessionTokenError.expired) { try tokens.verifyOpenWebUIToken(expired) }
+        #expect(throws: OAuthError.invalidSessionToken(.expired)) { try tokens.verifyOpenWebUIToken(expired) }
         let eternal = try pyJWT(#"{"id": "user-1"}"#, key: Self.webuiKey)
-        #expect(throws: SessionTokenError.missingExpiry) { try tokens.verifyOpenWebUIToken(eternal) }
+        #expect(throws: OAuthError.invalidSessionToken(.missingExpiry)) { try tokens.verifyOpenWebUIToken(eternal) }
         let anonymous = try pyJWT(#"{"exp": \#(future)}"#, key: Self.webuiKey)
-        #expect(throws: SessionTokenError.missingUser) { try tokens.verifyOpenWebUIToken(anonymous) }
+        #expect(throws: OAuthError.invalidSessionToken(.missingUser)) { try tokens.verifyOpenWebUIToken(anonymous) }
         let strong = try pyJWT(#"{"id": "user-1", "exp": \#(future)}"#, key: Self.webuiKey, algorithm: "HS512")
-        #expect(throws: SessionTokenError.unsupportedAlgorithm("HS512")) { try tokens.verifyOpenWebUIToken(strong) }
+        #expect(throws: OAuthError.invalidSessionToken(.unsupportedAlgorithm("HS512"))) {
+            try tokens.verifyOpenWebUIToken(strong)
+        }
         let later = try pyJWT(#"{"id": "user-1", "exp": \#(future), "nbf": \#(future - 60)}"#, key: Self.webuiKey)
-        #expect(throws: SessionTokenError.notYetValid) { try tokens.verifyOpenWebUIToken(later) }
+        #expect(throws: OAuthError.invalidSessionToken(.notYetValid)) { try tokens.verifyOpenWebUIToken(later) }
 
         // alg "none" with the signature stripped, and a payload swapped under a valid signature.
         let valid = try pyJWT(#"{"id": "user-1", "exp": \#(future)}"#, key: Self.webuiKey)
         let parts = valid.split(separator: ".").map(String.init)
         let none = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
-        #expect(throws: SessionTokenError.malformed) { try tokens.verifyOpenWebUIToken(none) }
+        #expect(throws: OAuthError.invalidSessionToken(.malformed)) { try tokens.verifyOpenWebUIToken(none) }
         let noneSigned = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8)) + "." + parts[1] + "." + parts[2]
-        #expect(throws: SessionTokenError.unsupportedAlgorithm("none")) { try tokens.verifyOpenWebUIToken(noneSigned) }
+        #expect(throws: OAuthError.invalidSessionToken(.unsupportedAlgorithm("none"))) {
+            try tokens.verifyOpenWebUIToken(noneSigned)
+        }
         let swapped =
             parts[0] + "." + Base64URL.encode(Array(#"{"id":"admin","exp":\#(future)}"#.utf8)) + "." + parts[2]
-        #expect(throws: SessionTokenError.badSignature) { try tokens.verifyOpenWebUIToken(swapped) }
-        #expect(throws: SessionTokenError.malformed) { try tokens.verifyOpenWebUIToken("a.b") }
-        #expect(throws: SessionTokenError.missing) { try tokens.identify(authorization: nil, cookieHeader: "x=1") }
-        #expect(throws: SessionTokenError.badSignature) {
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try tokens.verifyOpenWebUIToken(swapped) }
+        #expect(throws: OAuthError.invalidSessionToken(.malformed)) { try tokens.verifyOpenWebUIToken("a.b") }
+        #expect(throws: OAuthError.invalidSessionToken(.missing)) {
+            try tokens.identify(authorization: nil, cookieHeader: "x=1")
+        }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) {
             try tokens.identify(authorization: "Bearer \(forged)", cookieHeader: nil)
         }
         // Without a webui_secret_key no Open WebUI token is accepted at all.
         let plain = SessionTokens(webuiSecretKey: nil, sessionSecret: nil, timeout: 60)
-        #expect(throws: SessionTokenError.badSignature) { try plain.verifyOpenWebUIToken(valid) }
-        #expect(throws: SessionTokenError.badSignature) {
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try plain.verifyOpenWebUIToken(valid) }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) {
             try plain.identify(authorization: "Bearer \(valid)", cookieHeader: nil)
         }
     }
@@ -87,9 +93,11 @@ struct SessionTokenTests {
         let identity = try tokens.verifySessionToken(token, now: now)
         #expect(identity.userID == "u-42" && identity.source == .proxySession)
         #expect(Int(identity.expiresAt.timeIntervalSince1970) == Int(now.timeIntervalSince1970) + 1800)
-        #expect(throws: SessionTokenError.expired) { try tokens.verifySessionToken(token, now: now + 1801) }
+        #expect(throws: OAuthError.invalidSessionToken(.expired)) {
+            try tokens.verifySessionToken(token, now: now + 1801)
+        }
         // Our session token is no Open WebUI token (separate keys), but identify accepts it as a bearer too.
-        #expect(throws: SessionTokenError.badSignature) { try tokens.verifyOpenWebUIToken(token) }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try tokens.verifyOpenWebUIToken(token) }
         #expect(try tokens.identify(authorization: "Bearer \(token)", cookieHeader: nil, now: now).userID == "u-42")
         // …and from the cookie.
         let cookie = tokens.setCookie(token)
@@ -100,11 +108,11 @@ struct SessionTokenTests {
         #expect(tokens.clearCookie() == "mcpo_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax")
         // An Open WebUI token is not a proxy session token even when validly signed by Open WebUI.
         let webui = try pyJWT(#"{"sub": "u-42", "exp": \#(future)}"#, key: Self.webuiKey)
-        #expect(throws: SessionTokenError.badSignature) { try tokens.verifySessionToken(webui) }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try tokens.verifySessionToken(webui) }
         // Another process (random key) does not accept it.
         let other = SessionTokens(webuiSecretKey: nil, sessionSecret: nil, timeout: 1800)
         #expect(other.ephemeralSessionKey)
-        #expect(throws: SessionTokenError.badSignature) { try other.verifySessionToken(token, now: now) }
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) { try other.verifySessionToken(token, now: now) }
         #expect(SessionTokens.newUserID().count == 22)
     }
 
@@ -114,7 +122,7 @@ struct SessionTokenTests {
         let token = short.issueSessionToken(userID: "u")
         #expect(try again.verifySessionToken(token).userID == "u", "survives a restart")
         // A short secret is hashed: the raw secret does not verify it.
-        #expect(throws: SessionTokenError.badSignature) {
+        #expect(throws: OAuthError.invalidSessionToken(.badSignature)) {
             try HS256JWT.verify(token, key: SymmetricKey(data: Array("short".utf8)))
         }
         let long = String(repeating: "k", count: 40)

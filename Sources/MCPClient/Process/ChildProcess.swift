@@ -26,8 +26,8 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct SpawnError: Error, Sendable, CustomStringConvertible {
-    public let description: String
+struct SpawnError: Error, Sendable, CustomStringConvertible {
+    let description: String
 }
 
 /// A spawned child in its own process group, with the parent ends of its three pipes.

@@ -4,7 +4,7 @@ import NIOCore
 /// interpretation): lines end in CR, LF or CRLF (also across chunk boundaries), `:` lines are comments,
 /// `data` lines join with LF, `id` sets the last event id (kept across events), `retry` sets the
 /// reconnection delay, and a blank line dispatches the event.
-public struct SSEParser: Sendable {
+struct SSEParser: Sendable {
     public struct Event: Sendable, Equatable {
         /// The `event` field, `message` when absent.
         public var type: String

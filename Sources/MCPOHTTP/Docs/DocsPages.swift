@@ -13,7 +13,7 @@ public struct DocsAssets: Sendable {
     public static let cdn = DocsAssets(localFiles: [:])
 
     /// Reads the asset files from `directory`; swagger-ui-bundle.js and swagger-ui.css must exist.
-    public static func load(from directory: String) throws -> DocsAssets {
+    public static func load(from directory: String) throws(ProxyStartupError) -> DocsAssets {
         var files: [String: [UInt8]] = [:]
         for name in fileNames {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -22,7 +22,7 @@ public struct DocsAssets: Sendable {
             }
         }
         for required in fileNames.prefix(2) where files[required] == nil {
-            throw DocsAssetsError(
+            throw ProxyStartupError(
                 description:
                     "the docs assets folder '\(directory)' has no \(required) (scripts/fetch-docs-assets.sh fetches it)"
             )
@@ -43,10 +43,6 @@ public struct DocsAssets: Sendable {
     static func contentType(of file: String) -> String {
         file.hasSuffix(".css") ? "text/css; charset=utf-8" : "application/javascript; charset=utf-8"
     }
-}
-
-public struct DocsAssetsError: Error, CustomStringConvertible {
-    public let description: String
 }
 
 /// The HTML of `/docs`, `/docs/oauth2-redirect` and `/redoc`, shaped like FastAPI's so mcpo users see the same.

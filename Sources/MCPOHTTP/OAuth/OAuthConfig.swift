@@ -14,10 +14,11 @@ enum OAuthConfig {
             let settings: OAuthSettings?
             do {
                 settings = try OAuthSettings.from(entry: entry)
-            } catch {
+            } catch .invalidSetting(_, let key, let message) {
                 throw ConfigError(
-                    file: file, server: entry.name, key: error.key.isEmpty ? "oauth" : "oauth." + error.key,
-                    message: error.message)
+                    file: file, server: entry.name, key: key.isEmpty ? "oauth" : "oauth." + key, message: message)
+            } catch {
+                throw ConfigError(file: file, server: entry.name, key: "oauth", message: error.description)
             }
             for key in settings?.unknownKeys ?? [] {
                 warnings.append("\(file): server '\(entry.name)': unknown key 'oauth.\(key)' is ignored")

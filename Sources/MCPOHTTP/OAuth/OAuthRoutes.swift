@@ -202,7 +202,7 @@ extension OAuthBinding {
         func fromCookie() -> OAuthCaller {
             do {
                 return .user(try tokens.identify(authorization: nil, cookieHeader: cookie))
-            } catch .missing {
+            } catch .invalidSessionToken(.missing) {
                 return .anonymous
             } catch {
                 return lenientCookie ? .anonymous : .denied(.invalidSession(detail: "\(error)"))
