@@ -4,6 +4,7 @@ import JSONValue
 import Logging
 import MCPOConfig
 import MCPOHTTP
+import Synchronization
 
 /// `mcpo`: every mcpo 0.0.20 flag with its meaning, plus a few of our own.
 ///
@@ -150,8 +151,25 @@ public struct MCPOCommand: AsyncParsableCommand {
 
     public init() {}
 
+    /// Where Swift concurrency runs the proxy's tasks: told by `main.swift`, which installs the executor, and logged
+    /// at start (a test reads it, so a toolchain that drops the runtime hook fails it loudly).
+    public enum Executor: Sendable {
+        /// On SwiftNIO's event loop threads (the default).
+        case eventLoops
+        /// On Swift's own thread pool: asked for with `MCPO_EXECUTOR=swift`, or the runtime has no hook.
+        case swiftPool(reason: String)
+
+        var description: String {
+            switch self {
+            case .eventLoops: "Swift tasks run on the event loop threads"
+            case .swiftPool(let reason): "Swift tasks run on Swift's own thread pool (\(reason))"
+            }
+        }
+    }
+
     /// Parses the process arguments and runs; what `main.swift` calls (a library cannot hold `@main`).
-    public static func runAsMain() async {
+    public static func runAsMain(executor: Executor = .swiftPool(reason: "not set up")) async {
+        Self.executor.withLock { $0 = executor }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -164,8 +182,11 @@ public struct MCPOCommand: AsyncParsableCommand {
         }
     }
 
+    private static let executor = Mutex<Executor>(.swiftPool(reason: "not set up"))
+
     public func run() async throws {
         let logger = try makeLogger()
+        logger.debug("\(Self.executor.withLock { $0 }.description)")
         try applyEnvironment()
         let settings = try proxySettings()
         let mode = try proxyMode(logger: logger)

@@ -59,16 +59,11 @@ public final class ProxyServer: Sendable {
         case .config(let path, let hotReload):
             let config: ProxyConfig
             do {
-                config = try ConfigLoader.load(path: path)
+                config = try await CheckedConfig.read(path)
             } catch {
                 throw ProxyStartupError(description: error.description)
             }
             for warning in config.warnings { logger.warning("\(warning)") }
-            do {
-                for warning in try OAuthConfig.check(config, file: path) { logger.warning("\(warning)") }
-            } catch {
-                throw ProxyStartupError(description: error.description)
-            }
             let reloader = ConfigReloader(fleet: fleet, logger: logger)
             await reloader.startAll(
                 config, firstAttemptBound: .milliseconds(Int64(settings.startupTimeoutSeconds * 1000)))
@@ -229,19 +224,32 @@ private struct ConfigReloadService: Service {
     private func reload(because reason: String) async {
         let config: ProxyConfig
         do {
-            config = try ConfigLoader.load(path: path)
+            config = try await CheckedConfig.read(path)
         } catch {
             logger.error("reload (\(reason)) rejected, still serving the previous config: \(error)")
             return
         }
         for warning in config.warnings { logger.warning("\(warning)") }
-        do {
-            for warning in try OAuthConfig.check(config, file: path) { logger.warning("\(warning)") }
-        } catch {
-            logger.error("reload (\(reason)) rejected, still serving the previous config: \(error)")
-            return
-        }
         let summary = await reloader.apply(config)
         logger.info("reload (\(reason)): \(summary)")
+    }
+}
+
+/// A config file read and checked whole (its `oauth` objects too), off the event loops.
+enum CheckedConfig {
+    /// Reads on NIO's thread pool: the event loops also run the proxy's tasks (`Sources/mcpo/main.swift`), and a
+    /// file read must not hold one of them. The warnings of the OAuth check are added to the config's.
+    static func read(_ path: String) async throws(ConfigError) -> ProxyConfig {
+        let result = try? await NIOThreadPool.singleton.runIfActive { () -> Result<ProxyConfig, ConfigError> in
+            Result { () throws(ConfigError) in
+                var config = try ConfigLoader.load(path: path)
+                config.warnings += try OAuthConfig.check(config, file: path)
+                return config
+            }
+        }
+        guard let result else {
+            throw ConfigError(file: path, server: nil, key: nil, message: "the proxy is shutting down")
+        }
+        return try result.get()
     }
 }
