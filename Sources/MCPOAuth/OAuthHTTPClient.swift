@@ -28,6 +28,8 @@ public struct OAuthHTTPClient: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(30))
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Below the 5 s keep-alive of uvicorn and Node: the client closes an unused connection before the server does.
+        configuration.connectionPool.idleTimeout = .seconds(4)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -89,7 +91,15 @@ public struct OAuthHTTPClient: Sendable {
         let target = Self.redacted(request.url)
         do {
             return try await withDeadline(bound) {
-                let response = try await client.execute(request, timeout: .seconds(Int64(bound.components.seconds) + 1))
+                let seconds = Int64(bound.components.seconds) + 1
+                let response: HTTPClientResponse
+                do {
+                    response = try await client.execute(request, timeout: .seconds(seconds))
+                } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
+                    // The pooled connection had closed before the request was written: nothing reached the server,
+                    // so sending it once more is safe (a token request included).
+                    response = try await client.execute(request, timeout: .seconds(seconds))
+                }
                 let body = try await response.body.collect(upTo: limit)
                 return Response(
                     status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))

@@ -21,6 +21,10 @@ public enum UpstreamHTTPClient {
 
     /// Upper bound of one connection attempt (TCP and TLS).
     static let connectTimeout = TimeAmount.seconds(10)
+    /// How long a pooled connection stays open unused: below the 5 s keep-alive of uvicorn and Node, so the proxy
+    /// closes it first and never sends a request on a connection the server is closing at that moment (AsyncHTTPClient
+    /// keeps one for a minute by default). The keep-alive pool's handler uses the same bound.
+    static let idleTimeout = TimeAmount.seconds(4)
 
     static var shared: HTTPClient {
         current.withLock { client in
@@ -47,6 +51,7 @@ public enum UpstreamHTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.idleTimeout = idleTimeout
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: connectTimeout, read: nil)
         // Spans per request cost about a twelfth of a proxied call, and nothing here collects them.
         configuration.tracing.tracer = nil
@@ -78,6 +83,7 @@ public enum UpstreamHTTPClient {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: connectTimeout, read: .seconds(30))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.idleTimeout = idleTimeout
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = trustRoots(ProcessInfo.processInfo.environment)
         configuration.tlsConfiguration = tls
