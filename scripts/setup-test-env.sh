@@ -1,5 +1,13 @@
 #!/usr/bin/env bash
-# Creates the Python environments the integration tests use to run real MCP servers:
+# Installs what the tests need on a new machine, then creates the Python environments they run real MCP servers in.
+#
+# System packages (Debian's, with apt-get, as root or through sudo; only those dpkg reports missing):
+#   chromium                 the OAuth tests' real browser (headless)
+#   openssl                  certificates for the TLS tests
+#   curl, python3, python3-venv, python3-pip
+# Set SETUP_TEST_ENV_SYSTEM=0 to skip this step (then install them yourself).
+#
+# Python environments:
 #   .venv-mcp1  <- scripts/python-requirements-mcp1.txt  (mcp 1.x: FastMCP, lowlevel Server)
 #   .venv-mcp2  <- scripts/python-requirements-mcp2.txt  (mcp 2.x: MCPServer)
 # Both also get openapi-spec-validator (to validate the OpenAPI documents mcpo serves).
@@ -16,12 +24,43 @@ STAMP_NAME=".swift-mcpo-stamp"
 log() { printf '[setup-test-env] %s\n' "$*"; }
 die() { printf '[setup-test-env] ERROR: %s\n' "$*" >&2; exit 1; }
 
+SYSTEM_PACKAGES=(chromium openssl curl python3 python3-venv python3-pip ca-certificates)
+
+install_system_packages() {
+  [[ "${SETUP_TEST_ENV_SYSTEM:-1}" == 0 ]] && return 0
+  if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    log "not a Debian-like system: make sure these are installed: ${SYSTEM_PACKAGES[*]} (chromium at /usr/bin/chromium)"
+    return 0
+  fi
+  local missing=() package
+  for package in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "system packages present: ${SYSTEM_PACKAGES[*]}"
+    return 0
+  fi
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null \
+      || die "missing system packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}"
+    sudo=(sudo -n)
+  fi
+  log "installing system packages: ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >/dev/null || die "apt-get could not install: ${missing[*]}"
+}
+
+install_system_packages
+
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found; install python3 (Debian: apt-get install python3)"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || die "$PYTHON is $("$PYTHON" -V 2>&1); the mcp SDK needs Python >= 3.10"
 PY_VERSION="$("$PYTHON" -c 'import sys; print(".".join(map(str, sys.version_info[:3])))')"
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
 
 # Verify the interpreter can create venvs with pip before touching anything.
 check_venv_support() {

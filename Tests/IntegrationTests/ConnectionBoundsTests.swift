@@ -59,7 +59,6 @@ struct ConnectionBoundsTests {
                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n"
             try connection.send(request + #"{"text":"a1"}"#)
             #expect(try await connection.readAnswer().hasSuffix(#""a1""#))
-            try await Task.sleep(for: .milliseconds(300))
             try connection.send(request + #"{"text":"a2"}"#)
             #expect(try await connection.readAnswer().hasSuffix(#""a2""#))
             #expect(await connection.waitForClose(bound: .seconds(60)))

@@ -160,10 +160,15 @@ struct OAuthProxyTests {
             let invalid = try await setup.fixture.requests("rs", "POST", "/mcp").filter { $0["token"] == "invalid" }
             #expect(invalid.count == 1, "exactly one request met the expired token")
 
-            // Ahead of expiry (half the lifetime of a short token): refreshed before it is used, no 401. The
-            // lifetime leaves the steps above 8 s before the first token is due, even on a loaded machine.
-            try await Task.sleep(for: .milliseconds(8500))
-            let ahead = try await setup.whoami()
+            // Ahead of expiry (half the lifetime of a short token): calls go on until the token is past half its life;
+            // it is then refreshed before it is used, and no call ever meets an expired token.
+            var ahead = try await setup.whoami()
+            let refreshedAhead = try await pollUntil(within: .seconds(90), every: .milliseconds(250)) {
+                ahead = try await setup.whoami()
+                guard ahead.status == 200 else { return true }
+                return try await setup.tokenRequests(grant: "refresh_token") == 2
+            }
+            #expect(refreshedAhead)
             #expect(ahead.status == 200 && ahead.json?["sub"] == "alice", "\(ahead.text)")
             #expect(try await setup.tokenRequests(grant: "refresh_token") == 2)
             let invalidAfter = try await setup.fixture.requests("rs", "POST", "/mcp").filter {
@@ -432,7 +437,7 @@ struct OAuthProxyTests {
             #expect(try await setup.readiness()?["userSessions"] == 1)
 
             // Idle past session_timeout_minutes: the user's upstream session ends, the cookie expires.
-            #expect(await pollUntil(within: .seconds(20)) { (try? await setup.readiness())?["userSessions"] == 0 })
+            #expect(await pollUntil(within: .seconds(90)) { (try? await setup.readiness())?["userSessions"] == 0 })
             let late = try await setup.whoami(Self.key + [cookie])
             #expect(late.status == 401 && late.json == ["detail": "Invalid session token: token expired"])
             try await Self.expectNoSecretsLogged(setup, also: [session])

@@ -63,25 +63,25 @@ struct ResilienceTests {
             let leaving = Task {
                 try await TestHTTP.post(proxy, "/cancellable_wait", ["seconds": 60, "marker": .string(marker)])
             }
-            let running = await pollUntil(within: .seconds(20)) {
+            let running = await pollUntil(within: .seconds(90)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
             }
             #expect(running)
             leaving.cancel()
             _ = await leaving.result
-            let cancelled = await pollUntil(within: .seconds(20)) {
+            let cancelled = await pollUntil(within: .seconds(90)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "cancelled"
             }
             #expect(cancelled, "the server never saw notifications/cancelled")
             // Logged once the call has ended, which may come just after the server saw the cancellation.
-            let logged = await pollUntil(within: .seconds(10)) {
+            let logged = await pollUntil(within: .seconds(90)) {
                 proxy.logText.contains("went away; the call was cancelled")
             }
             #expect(logged)
 
             // A call waiting for the only slot whose client leaves is dropped, not sent once the slot frees.
             async let holder = TestHTTP.post(proxy, "/marked_wait", ["seconds": 3, "marker": .string(marker)])
-            let holding = await pollUntil(within: .seconds(20)) {
+            let holding = await pollUntil(within: .seconds(90)) {
                 (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
             }
             #expect(holding)
@@ -172,7 +172,7 @@ struct ResilienceTests {
             // The server pings the proxy; the proxy answers.
             #expect(try await TestHTTP.post(proxy, "/ping_client").json == "sent")
             #expect(
-                try await pollUntil(within: .seconds(20)) {
+                try await pollUntil(within: .seconds(90)) {
                     try await TestHTTP.post(proxy, "/ping_answered").json == [
                         "jsonrpc": "2.0", "id": "server-ping", "result": [:],
                     ]
@@ -193,7 +193,7 @@ struct ResilienceTests {
             """#)
         try await withProxy(["--config", folder.file]) { proxy in
             var report = try await TestHTTP.get(proxy, "/readyz")
-            let explained = try await pollUntil(within: .seconds(30)) {
+            let explained = try await pollUntil(within: .seconds(90)) {
                 report = try await TestHTTP.get(proxy, "/readyz")
                 return report.json?["servers"]?["crashy"]?["recentStderr"]?.arrayValue?
                     .contains("fatal: MISSING_API_KEY is not set") == true

@@ -109,15 +109,14 @@ struct RemoteBehaviorTests {
         try await withPeer(try await PythonPeer.behaviors()) { peer in
             try await withServer(makeServer(peer, "/mcp")) { server in
                 try await server.start()
-                let started = ContinuousClock.now
+                // A call that waited would end in its timeout; a lost one is disconnected.
                 let error = await failure { () async throws(MCPClientError) in
-                    _ = try await server.callTool(name: "drop", arguments: [:], timeout: 30)
+                    _ = try await server.callTool(name: "drop", arguments: [:], timeout: 600)
                 }
                 guard case .disconnected? = error else {
                     Issue.record("expected disconnected, got \(String(describing: error))")
                     return
                 }
-                #expect(ContinuousClock.now - started < .seconds(10))
                 let echo = try await server.callTool(name: "echo", arguments: ["text": "fine"], timeout: 30)
                 #expect(echo["content"]?[0]?["text"] == "fine")
             }
@@ -132,7 +131,7 @@ struct RemoteBehaviorTests {
                 await #expect(throws: MCPClientError.timedOut(seconds: 0.5)) {
                     _ = try await server.callTool(name: "slow", arguments: ["seconds": 5], timeout: 0.5)
                 }
-                let noticed = await pollUntil(within: .seconds(10)) {
+                let noticed = await pollUntil(within: .seconds(90)) {
                     let log = (try? await peer.requestLog()) ?? []
                     let cancelled = log.contains {
                         ($0["body"] as? [String: Any])?["method"] as? String == "notifications/cancelled"
@@ -151,13 +150,15 @@ struct RemoteBehaviorTests {
             try await withServer(makeServer(peer, "/mcp")) { server in
                 try await server.start()
                 let started = ContinuousClock.now
-                async let patient = server.callTool(name: "slow", arguments: ["seconds": 2], timeout: 30)
+                async let patient = server.callTool(name: "slow", arguments: ["seconds": 2], timeout: 600)
                 async let shorter = Self.endOfCall(server, timeout: 1.0, since: started)
                 async let shortest = Self.endOfCall(server, timeout: 0.4, since: started)
                 let (first, second) = await (shortest, shorter)
+                // Each ends by its own timeout (the tool would answer only after a minute), in the order of their
+                // deadlines, none before it.
                 #expect(first.error == .timedOut(seconds: 0.4) && second.error == .timedOut(seconds: 1.0))
                 #expect(first.after >= .milliseconds(400) && first.after < second.after, "\(first) \(second)")
-                #expect(second.after >= .seconds(1) && second.after < .seconds(4.5), "\(second)")
+                #expect(second.after >= .seconds(1), "\(second)")
                 let answer = try await patient
                 #expect(answer["content"] != nil, "\(answer)")
             }
@@ -168,7 +169,7 @@ struct RemoteBehaviorTests {
         _ server: UpstreamServer, timeout: Double, since started: ContinuousClock.Instant
     ) async -> (error: MCPClientError?, after: Duration) {
         do {
-            _ = try await server.callTool(name: "slow", arguments: ["seconds": 5], timeout: timeout)
+            _ = try await server.callTool(name: "slow", arguments: ["seconds": 60], timeout: timeout)
             return (nil, ContinuousClock.now - started)
         } catch {
             return (error, ContinuousClock.now - started)
@@ -181,22 +182,24 @@ struct RemoteBehaviorTests {
             try await withServer(makeServer(peer, "/mcp")) { server in
                 try await server.start()
                 let cancellation = CallCancellation()
-                let started = ContinuousClock.now
+                // Cancelled once the call has reached the server (a minute of work it then never finishes).
                 let canceller = Task {
-                    try? await Task.sleep(for: .milliseconds(300))
+                    _ = await pollUntil(within: .seconds(120)) {
+                        let log = (try? await peer.requestLog()) ?? []
+                        return log.contains { ($0["body"] as? [String: Any])?["method"] as? String == "tools/call" }
+                    }
                     cancellation.cancel()
                 }
                 await #expect(throws: MCPClientError.cancelled) {
                     _ = try await server.callTool(
-                        name: "slow", arguments: ["seconds": 5], timeout: 30, cancellation: cancellation)
+                        name: "slow", arguments: ["seconds": 60], timeout: 600, cancellation: cancellation)
                 }
                 await canceller.value
-                #expect(ContinuousClock.now - started < .seconds(4))
                 func toolCalls() async -> Int {
                     let log = (try? await peer.requestLog()) ?? []
                     return log.filter { ($0["body"] as? [String: Any])?["method"] as? String == "tools/call" }.count
                 }
-                let noticed = await pollUntil(within: .seconds(10)) {
+                let noticed = await pollUntil(within: .seconds(90)) {
                     let log = (try? await peer.requestLog()) ?? []
                     return log.contains {
                         ($0["body"] as? [String: Any])?["method"] as? String == "notifications/cancelled"
@@ -241,11 +244,17 @@ struct RemoteBehaviorTests {
         try await withPeer(try await PythonPeer.behaviors()) { peer in
             try await withServer(makeServer(peer, path)) { server in
                 try await server.start()
+                let pool = UpstreamHTTPClient.sharedKeepAlive
+                func poolEmpty() async -> Bool {
+                    await pollUntil(within: .seconds(90)) {
+                        pool.idleConnectionCount(host: "127.0.0.1", port: peer.port) == 0
+                    }
+                }
                 for index in 0..<5 {
                     // A close the server does not announce is known once it arrives; a POST that met it on the
-                    // way out is not sent again on a guess (it may have been received). So each call waits for the
-                    // close after the answer before it (the start's last one too).
-                    if path == "/mcp-json-hangup" { try await Task.sleep(for: .milliseconds(200)) }
+                    // way out is not sent again on a guess (it may have been received). So each call waits until
+                    // the pool has let go of the connection the server closed after the answer before it.
+                    if path == "/mcp-json-hangup" { #expect(await poolEmpty()) }
                     let echo = try await server.callTool(
                         name: "echo", arguments: ["text": .string("\(index)")], timeout: 30)
                     #expect(echo["content"]?[0]?["text"] == .string("\(index)"))
@@ -263,10 +272,10 @@ struct RemoteBehaviorTests {
                 case "/mcp": #expect(Set(ports).count <= 2, "\(ports)")
                 default: #expect(Set(ports).count == 5, "\(ports)")
                 }
-                // An idle connection closes by itself (before the server's keep-alive ends it).
+                // An idle connection closes by itself (before the server's keep-alive ends it); the next call opens
+                // another. (Reuse within the idle time, and the time itself: KeepAliveExchangeHandlerTests.)
                 guard path == "/mcp-json" else { return }
-                try await Task.sleep(
-                    for: .seconds(KeepAliveExchangeHandler.idleTimeout.nanoseconds / 1_000_000_000 + 1))
+                #expect(await poolEmpty())
                 _ = try await server.callTool(name: "echo", arguments: ["text": "later"], timeout: 30)
                 let later = try await callPorts()
                 #expect(later.count == 6 && !ports.contains(later[5]), "\(later)")
@@ -289,11 +298,12 @@ struct RemoteBehaviorTests {
     func notMCP(path: String) async throws {
         try await withPeer(try await PythonPeer.behaviors()) { peer in
             try await withServer(makeServer(peer, path)) { server in
+                // It fails on what the endpoint answers, not on the startup bound (300 s).
                 let started = ContinuousClock.now
                 let error = await failure { () async throws(MCPClientError) in _ = try await server.start() }
                 #expect(error?.description.contains(peer.url(path)) == true, "\(String(describing: error))")
                 #expect(error?.description.contains("not an MCP") == true, "\(String(describing: error))")
-                #expect(ContinuousClock.now - started < .seconds(10))
+                #expect(ContinuousClock.now - started < .seconds(150))
             }
         }
     }
@@ -328,7 +338,7 @@ struct RemoteBehaviorTests {
         let endpoint = RemoteEndpoint(url: peer.url(path), headers: headers)
         return UpstreamServer(
             entry: ServerEntry(name: "behaviors", transport: sse ? .sse(endpoint) : .streamableHTTP(endpoint)),
-            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 300,
             logger: Logger(label: "test"))
     }
 }

@@ -1,6 +1,6 @@
 /// Polls `condition` until it holds or `bound` passes; true when it held (checked once more at the end).
 public func pollUntil(
-    within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
+    within bound: Duration = .seconds(90), every interval: Duration = .milliseconds(50),
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + bound

@@ -14,6 +14,9 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
+# rendezvous(): group -> [calls arrived, event set once all arrived]
+RENDEZVOUS: dict = {}
+
 # A valid 1x1 transparent PNG.
 PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -146,6 +149,20 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
     async def whoami(delay_ms: int = 0, tag: str = "") -> str:
         """Sleep delay_ms milliseconds, then return the tag."""
         await asyncio.sleep(delay_ms / 1000)
+        return tag
+
+    @server.tool()
+    async def rendezvous(group: str, count: int, tag: str = "", timeout: float = 300.0) -> str:
+        """Wait until `count` calls of `group` are in flight together, then return the tag. Proves calls run at
+        once (serialised calls never meet) without a clock; fails after `timeout` seconds if they never do."""
+        arrived, met = RENDEZVOUS.setdefault(group, [0, asyncio.Event()])
+        RENDEZVOUS[group][0] = arrived + 1
+        if arrived + 1 >= count:
+            met.set()
+        try:
+            await asyncio.wait_for(met.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise ValueError(f"only {RENDEZVOUS[group][0]} of {count} calls of {group} met within {timeout} s")
         return tag
 
     @server.tool()

@@ -127,7 +127,7 @@ final class ProxyProcess: Sendable {
     }
 
     /// Waits (bounded) until the log contains `text`.
-    func waitForLog(_ text: String, bound: Duration = .seconds(20)) async -> Bool {
+    func waitForLog(_ text: String, bound: Duration = .seconds(90)) async -> Bool {
         let deadline = ContinuousClock.now + bound
         while ContinuousClock.now < deadline {
             if logText.contains(text) { return true }

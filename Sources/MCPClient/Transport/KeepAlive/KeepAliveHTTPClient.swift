@@ -108,6 +108,14 @@ final class KeepAliveHTTPClient: Sendable {
         return head
     }
 
+    /// The idle connections to `host:port`, on every loop: a connection closed by the server or by the idle timeout
+    /// has left the pool (tests wait for that instead of for time to pass).
+    func idleConnectionCount(host: String, port: Int) -> Int {
+        idle.withLock { idle in
+            idle.filter { $0.key.host == host && $0.key.port == port }.values.reduce(0) { $0 + $1.count }
+        }
+    }
+
     /// Closes every connection.
     func shutdown() async {
         let channels = open.withLock { Array($0.values) }
