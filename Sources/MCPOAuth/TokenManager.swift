@@ -11,14 +11,6 @@ public enum OAuthStatus: Sendable, Equatable {
     case needsAuthorization
 }
 
-/// Changes worth reacting to (e.g. reconnecting a server once it is authorized).
-public enum OAuthEvent: Sendable, Equatable {
-    case authorized(user: String?)
-    case authorizationFailed(user: String?, reason: String)
-    case signedOut(user: String?)
-    case sessionExpired(user: String)
-}
-
 /// The OAuth client of one protected upstream server: discovery, registration, authorization (code with PKCE,
 /// device code, or client credentials), token storage, refresh and step-up, for one user (single-user mode,
 /// `user` nil) or many (multi-user mode, one token set per user id).
@@ -50,30 +42,20 @@ public actor TokenManager {
     let slowDownIncrement: Duration
     let now: @Sendable () -> Date
 
-    private struct UserState {
-        var tokens: OAuthTokens?
-        var loaded = false
-        var lastActivity: Date
-        var refreshTask: Task<OAuthTokens, any Error>?
-        var promptTask: Task<AuthorizationPrompt, any Error>?
-        var promptState: String?
-        var stepUpScope: String?
-        var stepUpAttempts: [String: Int] = [:]
-        var device: (prompt: AuthorizationPrompt, task: Task<Void, Never>)?
-    }
-
     private var discovery: DiscoveryResult?
     private var discoveryTask: Task<DiscoveryResult, any Error>?
     private var lastChallenge: AuthChallenge?
     private var registrations: [String: ClientRegistration] = [:]
-    private var users: [String?: UserState] = [:]
-    private var pendingByState: [String: PendingAuthorization] = [:]
+    private var tokenCache = TokenCache<Task<OAuthTokens, any Error>>()
+    private var pendingAuthorizations = PendingAuthorizations<Task<AuthorizationPrompt, any Error>>(
+        capacity: TokenManager.maxPending)
+    private var stepUps = StepUpAuthorizations()
+    private var devicePolls = DeviceAuthorizationPolls<Task<Void, Never>>()
     /// The loopback listener this manager waits on (shared per port through `loopbackRegistry`).
     private let loopbackRegistry: LoopbackRegistry
     private let loopbackID = UUID()
-    private var loopbackAttached = false
-    private var loopbackTimer: Task<Void, Never>?
-    private var observers: [UUID: AsyncStream<OAuthEvent>.Continuation] = [:]
+    private var loopbackLease = LoopbackLease<Task<Void, Never>>()
+    private var observers = OAuthEventFanOut()
     /// Most authorizations kept waiting at once (multi-user mode); the oldest go first.
     static let maxPending = 1000
 
@@ -140,7 +122,9 @@ public actor TokenManager {
         touch(user)
         if let challenge = AuthChallenge.bearer(in: wwwAuthenticate) { record(challenge) }
         if settings.grant == .clientCredentials {
-            if let current = users[nil]?.tokens, current.accessToken != failedToken, !current.isExpired(at: now()) {
+            if let current = tokenCache.tokens(of: nil), current.accessToken != failedToken,
+                !current.isExpired(at: now())
+            {
                 return current.accessToken
             }
             return try await clientCredentialsTokens(force: true).accessToken
@@ -177,18 +161,11 @@ public actor TokenManager {
         if let current, current.accessToken != failedToken, challenged.isSubset(of: held) {
             return current.accessToken  // already stepped up meanwhile
         }
-        var state = users[user] ?? UserState(lastActivity: now())
-        let attempts = (state.stepUpAttempts[wanted] ?? 0) + 1
-        state.stepUpAttempts[wanted] = attempts
-        guard attempts <= maxStepUpAttempts else {
-            users[user] = state
+        guard let attempt = stepUps.attempt(wanted, for: user, limit: maxStepUpAttempts) else {
             throw .insufficientScope(scope: wanted)
         }
-        state.stepUpScope = wanted
-        if let old = state.promptState { pendingByState[old] = nil }
-        state.promptState = nil
-        users[user] = state
-        logger.info("step-up authorization", metadata: ["scope": "\(wanted)", "attempt": "\(attempts)"])
+        pendingAuthorizations.withdraw(for: user)
+        logger.info("step-up authorization", metadata: ["scope": "\(wanted)", "attempt": "\(attempt)"])
         if settings.grant == .clientCredentials {
             return try await clientCredentialsTokens(force: true).accessToken
         }
@@ -209,19 +186,18 @@ public actor TokenManager {
         guard settings.grant != .clientCredentials else {
             throw .invalidSettings("grant client_credentials needs no user authorization")
         }
-        removeExpiredPending()
-        if let device = users[user]?.device { return device.prompt }
-        if let state = users[user]?.promptState, let pending = pendingByState[state],
-            pending.expiresAt > now().addingTimeInterval(30), redirectURI == nil || pending.redirectURI == redirectURI
+        pendingAuthorizations.removeExpired(now: now())
+        if let prompt = devicePolls.prompt(for: user) { return prompt }
+        if let pending = pendingAuthorizations.waiting(for: user, unexpiredAt: now().addingTimeInterval(30)),
+            redirectURI == nil || pending.redirectURI == redirectURI
         {
             return prompt(for: pending)
         }
-        if let task = users[user]?.promptTask {
-            return try await value(of: task)
+        let making = pendingAuthorizations.make(for: user) {
+            Task { try await self.makePrompt(for: user, redirectURI: redirectURI) }
         }
-        let task = Task { try await self.makePrompt(for: user, redirectURI: redirectURI) }
-        users[user, default: UserState(lastActivity: now())].promptTask = task
-        defer { users[user]?.promptTask = nil }
+        guard case .started(let task) = making else { return try await value(of: making.work) }
+        defer { pendingAuthorizations.makingEnded(for: user) }
         return try await value(of: task)
     }
 
@@ -243,13 +219,7 @@ public actor TokenManager {
         let pending = try flow.start(
             redirectURI: redirect, scope: scope, user: user, lifetime: pendingLifetime, now: now())
         if usesLoopback(redirect) { await startLoopback() }
-        if pendingByState.count >= Self.maxPending,
-            let oldest = pendingByState.values.min(by: { $0.createdAt < $1.createdAt })
-        {
-            pendingByState[oldest.state] = nil
-        }
-        pendingByState[pending.state] = pending
-        users[user, default: UserState(lastActivity: now())].promptState = pending.state
+        pendingAuthorizations.add(pending)
         let prompt = prompt(for: pending)
         if settings.multiUser {
             logger.debug("authorization link made", metadata: ["user": "\(Self.shortUser(user))"])
@@ -276,10 +246,9 @@ public actor TokenManager {
     public func completeAuthorization(_ callback: AuthorizationCallback, expectedUser: String?? = .none)
         async throws(OAuthError) -> String?
     {
-        guard let state = callback.state, let pending = pendingByState.removeValue(forKey: state) else {
+        guard let state = callback.state, let pending = pendingAuthorizations.take(state: state) else {
             throw .invalidCallback("unknown or already used state; start the authorization again")
         }
-        if users[pending.user]?.promptState == state { users[pending.user]?.promptState = nil }
         do {
             guard pending.expiresAt > now() else { throw OAuthError.invalidCallback("the authorization expired") }
             if case .some(let expected) = expectedUser, expected != pending.user {
@@ -296,11 +265,7 @@ public actor TokenManager {
                 resource: pending.resource, logger: logger)
             let tokens = try await flow.exchange(code: code, pending: pending, now: now())
             try await keep(tokens, for: pending.user)
-            if let wanted = users[pending.user]?.stepUpScope,
-                Set(wanted.split(separator: " ").map(String.init)).isSubset(of: tokens.scopes)
-            {
-                users[pending.user]?.stepUpScope = nil
-            }
+            stepUps.granted(tokens.scopes, to: pending.user)
             logger.info("OAuth authorization complete", metadata: ["user": "\(Self.shortUser(pending.user))"])
             emit(.authorized(user: pending.user))
             await stopLoopbackIfIdle()
@@ -323,13 +288,13 @@ public actor TokenManager {
         } catch {
             return .needsAuthorization
         }
-        if let device = users[who]?.device { return .pending(device.prompt) }
+        if let prompt = devicePolls.prompt(for: who) { return .pending(prompt) }
         if let tokens = try? await loadTokens(who),
             settings.grant == .clientCredentials || !tokens.isExpired(at: now()) || tokens.refreshToken != nil
         {
             return .authorized(expiresAt: tokens.expiresAt, scope: tokens.scope)
         }
-        if let state = users[who]?.promptState, let pending = pendingByState[state], pending.expiresAt > now() {
+        if let pending = pendingAuthorizations.waiting(for: who, unexpiredAt: now()) {
             return .pending(prompt(for: pending))
         }
         return .needsAuthorization
@@ -356,17 +321,12 @@ public actor TokenManager {
     public func expireIdleSessions() async -> [String] {
         guard settings.multiUser else { return [] }
         let limit = now().addingTimeInterval(-settings.sessionTimeoutMinutes * 60)
-        var expired: [String] = []
-        for (user, state) in users {
-            guard let user, state.lastActivity < limit, state.refreshTask == nil, state.promptTask == nil else {
-                continue
-            }
-            expired.append(user)
-        }
+        let expired = tokenCache.idleUsers(before: limit).filter { !pendingAuthorizations.isMaking(for: $0) }
         for user in expired {
-            users[user]?.device?.task.cancel()
-            users[user] = nil
-            pendingByState = pendingByState.filter { $0.value.user != user }
+            devicePolls.remove(for: user)?.cancel()
+            tokenCache.forget(user)
+            pendingAuthorizations.forget(user)
+            stepUps.forget(user)
             if settings.storageType == .memory { try? await store.deleteTokens(server: server, user: user) }
             emit(.sessionExpired(user: user))
         }
@@ -376,8 +336,7 @@ public actor TokenManager {
     /// Events (authorized, failed, signed out, session expired) from now on.
     public func events() -> AsyncStream<OAuthEvent> {
         let (stream, continuation) = AsyncStream<OAuthEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let id = UUID()
-        observers[id] = continuation
+        let id = observers.add(continuation)
         continuation.onTermination = { [weak self] _ in
             Task { await self?.removeObserver(id) }
         }
@@ -386,19 +345,17 @@ public actor TokenManager {
 
     /// Stops the loopback listener and device polls, ends event streams.
     public func shutdown() async {
-        loopbackTimer?.cancel()
-        loopbackTimer = nil
-        if loopbackAttached {
-            loopbackAttached = false
+        let lease = loopbackLease.end()
+        lease.stopTimer?.cancel()
+        if lease.detach {
             await loopbackRegistry.detach(port: settings.callbackPort, id: loopbackID)
         }
-        for state in users.values { state.device?.task.cancel() }
-        for continuation in observers.values { continuation.finish() }
-        observers = [:]
+        for poll in devicePolls.polls { poll.cancel() }
+        observers.finishAll()
     }
 
     /// The port of the loopback listener while this manager waits on it.
-    public var loopbackPort: Int? { loopbackAttached ? settings.callbackPort : nil }
+    public var loopbackPort: Int? { loopbackLease.isAttached ? settings.callbackPort : nil }
 
     // MARK: Discovery and registration
 
@@ -475,7 +432,7 @@ public actor TokenManager {
                 scopes.append("offline_access")
             }
         }
-        if let stepUp = users[user]?.stepUpScope {
+        if let stepUp = stepUps.scope(for: user) {
             scopes += stepUp.split(separator: " ").map(String.init)
         }
         var seen = Set<String>()
@@ -508,18 +465,17 @@ public actor TokenManager {
     }
 
     private func touch(_ user: String?) {
-        users[user, default: UserState(lastActivity: now())].lastActivity = now()
+        tokenCache.touch(user, now: now())
     }
 
     private func loadTokens(_ user: String?) async throws(OAuthError) -> OAuthTokens? {
-        if let state = users[user], state.loaded { return state.tokens }
+        if tokenCache.isLoaded(user) { return tokenCache.tokens(of: user) }
         var tokens = try await store.loadTokens(server: server, user: user)
         if let loaded = tokens, !tokenFitsServer(loaded) {
             logger.info("stored tokens are for another resource; ignoring them")
             tokens = nil
         }
-        users[user, default: UserState(lastActivity: now())].tokens = tokens
-        users[user]?.loaded = true
+        tokenCache.hold(tokens, for: user, now: now())
         return tokens
     }
 
@@ -531,13 +487,11 @@ public actor TokenManager {
 
     private func keep(_ tokens: OAuthTokens, for user: String?) async throws(OAuthError) {
         try await store.saveTokens(tokens, server: server, user: user)
-        users[user, default: UserState(lastActivity: now())].tokens = tokens
-        users[user]?.loaded = true
+        tokenCache.hold(tokens, for: user, now: now())
     }
 
     private func dropTokens(_ user: String?) async throws(OAuthError) {
-        users[user]?.tokens = nil
-        users[user]?.loaded = true
+        tokenCache.drop(user)
         try await store.deleteTokens(server: server, user: user)
     }
 
@@ -545,10 +499,11 @@ public actor TokenManager {
     /// before any suspension). A refusal by the authorization server drops the tokens and throws
     /// `.authorizationRequired`; an unreachable server throws `.transport`.
     private func refreshed(_ user: String?, _ tokens: OAuthTokens) async throws(OAuthError) -> OAuthTokens {
-        if let task = users[user]?.refreshTask { return try await value(of: task) }
-        let task = Task { () async throws -> OAuthTokens in try await self.performRefresh(user, tokens) }
-        users[user, default: UserState(lastActivity: now())].refreshTask = task
-        defer { users[user]?.refreshTask = nil }
+        let refresh = tokenCache.refresh(for: user, now: now()) {
+            Task { () async throws -> OAuthTokens in try await self.performRefresh(user, tokens) }
+        }
+        guard case .started(let task) = refresh else { return try await value(of: refresh.work) }
+        defer { tokenCache.refreshEnded(for: user) }
         return try await value(of: task)
     }
 
@@ -585,10 +540,11 @@ public actor TokenManager {
 
     /// A client credentials token: the held one unless `force` or due, else a new one (single flight).
     private func clientCredentialsTokens(force: Bool) async throws(OAuthError) -> OAuthTokens {
-        if let task = users[nil]?.refreshTask { return try await value(of: task) }
-        let task = Task { () async throws -> OAuthTokens in try await self.fetchClientCredentials(force: force) }
-        users[nil, default: UserState(lastActivity: now())].refreshTask = task
-        defer { users[nil]?.refreshTask = nil }
+        let refresh = tokenCache.refresh(for: nil, now: now()) {
+            Task { () async throws -> OAuthTokens in try await self.fetchClientCredentials(force: force) }
+        }
+        guard case .started(let task) = refresh else { return try await value(of: refresh.work) }
+        defer { tokenCache.refreshEnded(for: nil) }
         return try await value(of: task)
     }
 
@@ -599,7 +555,7 @@ public actor TokenManager {
         let flow = try await makeFlow(found, redirectURIs: [], scope: scope)
         let tokens = try await flow.clientCredentials(scope: scope, now: now())
         try await keep(tokens, for: nil)
-        users[nil]?.stepUpScope = nil
+        stepUps.settled(for: nil)
         return tokens
     }
 
@@ -624,7 +580,7 @@ public actor TokenManager {
                 await self?.deviceFinished(user: user, result: .failure(.transport("\(error)")))
             }
         }
-        users[user, default: UserState(lastActivity: now())].device = (prompt, task)
+        devicePolls.started(task, prompt: prompt, for: user)
         if settings.multiUser {
             logger.debug("device authorization started", metadata: ["user": "\(Self.shortUser(user))"])
         } else {
@@ -635,7 +591,7 @@ public actor TokenManager {
     }
 
     private func deviceFinished(user: String?, result: Result<OAuthTokens, OAuthError>) async {
-        users[user]?.device = nil
+        devicePolls.ended(for: user)
         switch result {
         case .success(let tokens):
             do {
@@ -654,8 +610,9 @@ public actor TokenManager {
     // MARK: Loopback listener
 
     private func startLoopback() async {
-        scheduleLoopbackStop()
-        guard !loopbackAttached else { return }
+        let linkMade = loopbackLease.linkMade(stopTimer: loopbackStopTimer())
+        linkMade.replacedTimer?.cancel()
+        guard linkMade.attach else { return }
         let client = LoopbackRegistry.Client(
             owns: { [weak self] state in await self?.owns(state: state) ?? false },
             handle: { [weak self] query in
@@ -667,7 +624,7 @@ public actor TokenManager {
         do {
             try await loopbackRegistry.attach(
                 port: settings.callbackPort, id: loopbackID, client: client, logger: logger)
-            loopbackAttached = true
+            loopbackLease.attached()
             logger.info("OAuth callback listening on \(settings.loopbackRedirectURI)")
         } catch {
             let port = settings.callbackPort
@@ -676,7 +633,7 @@ public actor TokenManager {
         }
     }
 
-    private func owns(state: String) -> Bool { pendingByState[state] != nil }
+    private func owns(state: String) -> Bool { pendingAuthorizations.owns(state: state) }
 
     private func loopbackCallback(query: String) async -> LoopbackCallbackServer.Reply {
         do {
@@ -690,21 +647,18 @@ public actor TokenManager {
     /// Leaves the listener once no loopback authorization is waiting; checked after each callback and when the
     /// last link expires.
     private func stopLoopbackIfIdle() async {
-        removeExpiredPending()
-        guard loopbackAttached else { return }
-        let waiting = pendingByState.values.contains { usesLoopback($0.redirectURI) }
-        guard !waiting else { return }
-        loopbackAttached = false
-        loopbackTimer?.cancel()
-        loopbackTimer = nil
+        pendingAuthorizations.removeExpired(now: now())
+        let waiting = pendingAuthorizations.contains { usesLoopback($0.redirectURI) }
+        guard case .leave(let stopTimer) = loopbackLease.checkIdle(loopbackLinksWaiting: waiting) else { return }
+        stopTimer?.cancel()
         await loopbackRegistry.detach(port: settings.callbackPort, id: loopbackID)
         logger.debug("OAuth callback listener left")
     }
 
-    private func scheduleLoopbackStop() {
-        loopbackTimer?.cancel()
+    /// Checks again a little after the link just made expired, as nobody may ever come back with it.
+    private func loopbackStopTimer() -> Task<Void, Never> {
         let delay = pendingLifetime + 1
-        loopbackTimer = Task { [weak self] in
+        return Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
             guard !Task.isCancelled else { return }
             await self?.stopLoopbackIfIdle()
@@ -713,20 +667,15 @@ public actor TokenManager {
 
     // MARK: Helpers
 
-    private func removeExpiredPending() {
-        let current = now()
-        pendingByState = pendingByState.filter { $0.value.expiresAt > current }
-    }
-
     private func prompt(for pending: PendingAuthorization) -> AuthorizationPrompt {
         AuthorizationPrompt(server: server, user: pending.user, url: pending.url, expiresAt: pending.expiresAt)
     }
 
     private func emit(_ event: OAuthEvent) {
-        for continuation in observers.values { continuation.yield(event) }
+        observers.emit(event)
     }
 
-    private func removeObserver(_ id: UUID) { observers[id] = nil }
+    private func removeObserver(_ id: UUID) { observers.remove(id) }
 
     private func value<T>(of task: Task<T, any Error>) async throws(OAuthError) -> T {
         do {
