@@ -17,12 +17,13 @@ FROM ${SWIFT_IMAGE} AS build
 
 # zlib1g-dev: NIO's HTTP compression; libcurl4-openssl-dev: only needed if FoundationNetworking
 # is ever linked (a --static-swift-stdlib link fails with "cannot find -lcurl" without it);
-# python3-venv: scripts/fetch-docs-assets.sh downloads the Swagger UI / ReDoc wheel with pip.
+# python3-venv: scripts/fetch-docs-assets.sh downloads the Swagger UI / ReDoc wheel with pip;
+# valgrind and curl: scripts/build-release.sh makes the link order by running the proxy under callgrind.
 # hadolint ignore=DL3008
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      zlib1g-dev libcurl4-openssl-dev python3 python3-venv ca-certificates \
+      zlib1g-dev libcurl4-openssl-dev python3 python3-venv ca-certificates valgrind curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -35,13 +36,12 @@ COPY Package.swift Package.resolve[d] ./
 COPY Sources ./Sources
 COPY Tests ./Tests
 
-# The cache mount keeps .build (package checkouts, objects) between image builds, so the binaries
-# are copied out in the same step.
+# The cache mount keeps .build (package checkouts, objects, the link order) between image builds, so the
+# binaries (stripped by the script) are copied out in the same step.
 RUN --mount=type=cache,target=/src/.build,id=swift-mcpo-build \
     bin="$(scripts/build-release.sh mcpo mcp-example-server | tail -n 1)" \
  && mkdir -p /out/bin \
  && cp "$bin/mcpo" "$bin/mcp-example-server" /out/bin/ \
- && strip /out/bin/mcpo /out/bin/mcp-example-server \
  && /out/bin/mcpo --help >/dev/null
 
 # ---------------------------------------------------------------------------------------------

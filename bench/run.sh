@@ -44,8 +44,8 @@ STUB_THREADS="${BENCH_STUB_THREADS:-1}"
 read -r -a PROXY_ARGS <<< "${BENCH_PROXY_ARGS:-}"
 PYTHON="${PYTHON:-python3}"
 
-SWIFT_MCPO="$ROOT/$SCRATCH/release/mcpo"
-STUB="$ROOT/$SCRATCH/release/mcp-bench-server"
+SWIFT_MCPO="$ROOT/$SCRATCH/shipped/mcpo"
+STUB="$ROOT/$SCRATCH/shipped/mcp-bench-server"
 VENV="$ROOT/bench/.venv-mcpo"
 PY_MCPO="$VENV/bin/mcpo"
 LAUNCH="$ROOT/bench/launch.py"
@@ -137,7 +137,7 @@ fi
 
 if (( BUILD )); then
   # As the Docker image ships it: scripts/build-release.sh (release, static Swift standard library and
-  # Foundation, functions laid out by scripts/mcpo.order).
+  # Foundation, functions laid out by the link order it makes, stripped).
   log "building mcpo and mcp-bench-server (scripts/build-release.sh) in $SCRATCH"
   scripts/build-release.sh --scratch-path "$SCRATCH" mcpo mcp-bench-server > "$WORK/build.log" 2>&1 \
     || { tail -n 30 "$WORK/build.log" >&2; die "building failed"; }

@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Writes scripts/mcpo.order: the functions the proxy runs, in the order valgrind first meets them, for
-# scripts/build-release.sh to place side by side (docs/benchmarks.md, "Memory"). Run it again after large
-# changes; functions it does not list are still linked, only placed after the listed ones.
+# Writes the link order of the release build: OUT/mcpo.order, the functions the proxy runs in the order valgrind
+# first meets them, and OUT/mcpo-unnamed.ld, the same for functions without a symbol, for scripts/build-release.sh
+# to place side by side (docs/benchmarks.md, "Release builds"). build-release.sh runs it whenever the sources
+# changed; functions it does not list are still linked, only placed after the listed ones.
 #
-#   scripts/make-link-order.sh            (needs valgrind; about 3 minutes after the build)
+#   scripts/make-link-order.sh [--scratch-path DIR] [--out OUT]   (defaults .build-release, DIR/link-order;
+#                                                                  needs valgrind; a few minutes after the build)
 #
-# It builds without an ordering in .build-order (or $ORDER_SCRATCH), then runs the proxy under callgrind through what a proxy
-# does: start in front of a stdio server and, in config mode, a stdio and a streamable HTTP server; serve
-# the documents, the docs page and the health routes; answer tool calls, a bad body, an unknown route; stop.
+# It builds without an ordering in DIR, then runs the proxy under callgrind through what a proxy does: start in
+# front of a stdio server and, in config mode, a stdio and a streamable HTTP server; serve the documents, the docs
+# page and the health routes; answer tool calls, a bad body, an unknown route; stop.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 command -v valgrind >/dev/null || { echo "make-link-order: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 
+SCRATCH=".build-release"
+OUT=""
+while (( $# )); do
+  case "$1" in
+    --scratch-path) SCRATCH="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "make-link-order: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+OUT="${OUT:-$SCRATCH/link-order}"
+mkdir -p "$OUT"
+
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcpo-order.XXXXXX")"
-BIN="$(scripts/build-release.sh --scratch-path "${ORDER_SCRATCH:-.build-order}" --no-order --map "$WORK" \
+BIN="$(scripts/build-release.sh --scratch-path "$SCRATCH" --no-order --keep-symbols --map "$WORK" \
   mcpo mcp-bench-server | tail -n 1)"
 STUB_PID=""
 cleanup() {
@@ -83,5 +97,5 @@ PORT="$(free_port)"
 profile remote "$PORT" "" --server-type streamable-http -- "http://127.0.0.1:$HTTP_PORT/mcp"
 
 # The calls first, then the rest of what a start runs, then everything else: the pages of the calls lie together.
-python3 scripts/link-order.py "$WORK/mcpo.map" "$WORK/mcpo" scripts/mcpo.order scripts/mcpo-unnamed.ld \
+python3 scripts/link-order.py "$WORK/mcpo.map" "$WORK/mcpo" "$OUT/mcpo.order" "$OUT/mcpo-unnamed.ld" \
   "$WORK/single.out" "$WORK/config.out" "$WORK/remote.out"
