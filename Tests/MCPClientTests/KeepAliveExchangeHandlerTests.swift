@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import MCPClient
@@ -48,10 +49,11 @@ struct KeepAliveExchangeHandlerTests {
         var isOpen: Bool { channel.isActive }
     }
 
-    private static func result<T>(_ future: EventLoopFuture<T>) -> Result<T, any Error>? {
-        var outcome: Result<T, any Error>?
-        future.whenComplete { outcome = $0 }
-        return outcome
+    /// The outcome of a future of the embedded loop, if it has one yet (the loop runs in the test's thread).
+    private static func result<T: Sendable>(_ future: EventLoopFuture<T>) -> Result<T, any Error>? {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        future.whenComplete { result in outcome.withLock { $0 = result } }
+        return outcome.withLock { $0 }
     }
 
     private static func body(_ answer: KeepAliveAnswer) -> String? {

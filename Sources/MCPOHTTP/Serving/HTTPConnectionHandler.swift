@@ -147,7 +147,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         // The client's last answer: the connection ends with it.
         let written = promise ?? context.eventLoop.makePromise()
-        written.futureResult.whenComplete { [context] _ in context.close(promise: nil) }
+        written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
         context.write(data, promise: written)
     }
 
