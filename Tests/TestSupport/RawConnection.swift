@@ -45,11 +45,6 @@ public final class RawConnection: Sendable {
         try await onThread { try connectBlocking(port: port) }
     }
 
-    /// Opens `count` connections at once (from one thread).
-    public static func connectMany(_ count: Int, port: Int) async throws -> [RawConnection] {
-        try await onThread { try (0..<count).map { _ in try connectBlocking(port: port) } }
-    }
-
     public func send(_ text: String) throws {
         let bytes = Array(text.utf8)
         guard
