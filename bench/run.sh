@@ -17,6 +17,8 @@
 #   BENCH_STUB_THREADS=1              event loop threads of the HTTP stub
 #   BENCH_PROXY_ARGS=""               extra arguments for both proxies (e.g. "--log-level warning")
 #   PYTHON=python3                    interpreter for mcpo's venv and the helper
+#   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
+#                                     the same rounds as "swift-mcpo-base", for before/after ratios of one run
 #
 # Each (transport, proxy, concurrency) gets a fresh proxy on a free 127.0.0.1 port. Figures:
 #   ready     ms from spawning the proxy to its first 200 on /openapi.json (bench/launch.py)
@@ -43,6 +45,7 @@ SCRATCH="${BENCH_SCRATCH:-.build-release}"
 STUB_THREADS="${BENCH_STUB_THREADS:-1}"
 read -r -a PROXY_ARGS <<< "${BENCH_PROXY_ARGS:-}"
 PYTHON="${PYTHON:-python3}"
+BASELINE_MCPO="${BENCH_BASELINE:-}"
 
 SWIFT_MCPO="$ROOT/$SCRATCH/shipped/mcpo"
 STUB="$ROOT/$SCRATCH/shipped/mcp-bench-server"
@@ -233,6 +236,7 @@ run_case() {
   local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb
   case "$impl" in
     swift-mcpo) binary="$SWIFT_MCPO" ;;
+    swift-mcpo-base) binary="$BASELINE_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
   esac
   port="$(free_port)"
@@ -280,6 +284,10 @@ run_case() {
 }
 
 IMPLS=(swift-mcpo)
+if [[ -n "$BASELINE_MCPO" ]]; then
+  [[ -x "$BASELINE_MCPO" ]] || die "BENCH_BASELINE=$BASELINE_MCPO is not an executable"
+  IMPLS+=(swift-mcpo-base)
+fi
 (( WITH_MCPO )) && IMPLS+=(mcpo)
 for (( round = 1; round <= REPEAT; round++ )); do
   if (( REPEAT > 1 )); then log "round $round of $REPEAT"; fi
@@ -364,17 +372,26 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           printf "| req/s at C=%s | %s | %.0f | - | - | - |\n", maxc, t, s
         if (("mcpo", t, maxc) in cpu)
           printf "| CPU per request at C=%s | %s | %.1f µs | %.1f µs | %.1fx less | |\n", maxc, t, cpu["swift-mcpo", t, maxc], cpu["mcpo", t, maxc], cpu["mcpo", t, maxc] / cpu["swift-mcpo", t, maxc]
+        if (has_mcpo && (("swift-mcpo-base", t, maxc) in rps)) {
+          b = rps["swift-mcpo-base", t, maxc]
+          printf "| req/s at C=%s, baseline build | %s | %.0f | %.0f | %.1fx | this build: %.1fx (%+.1f%% against the baseline) |\n", maxc, t, b, m, b / m, s / m, (s / b - 1) * 100
+          printf "| CPU per request at C=%s, baseline build | %s | %.1f µs | | | this build: %.1f µs |\n", maxc, t, cpu["swift-mcpo-base", t, maxc], cpu["swift-mcpo", t, maxc]
+        }
         base = p50["stub-direct", "http", minc]
-        split("swift-mcpo mcpo", names, " ")
-        for (ni = 1; ni <= 2; ni++) {
+        split("swift-mcpo swift-mcpo-base mcpo", names, " ")
+        for (ni = 1; ni <= 3; ni++) {
           name = names[ni]
           if (!(name in impl) || !((name, t, minc) in p50) || base == "") continue
           added = (p50[name, t, minc] - base) / 1000
           line = sprintf("| added p50 latency at C=%s (%s) | %s |", minc, name, t)
           if (name == "swift-mcpo") printf "%s %.3f ms | | | < 0.1 ms: %s |\n", line, added, verdict(added < 0.1)
+          else if (name == "swift-mcpo-base") printf "%s %.3f ms | | | (the baseline build) |\n", line, added
           else printf "%s | %.3f ms | | |\n", line, added
         }
+        bi = median3("idle" SUBSEP "swift-mcpo-base" SUBSEP t)
         si = median3("idle" SUBSEP "swift-mcpo" SUBSEP t); mi = median3("idle" SUBSEP "mcpo" SUBSEP t)
+        if (bi != "" && mi != "")
+          printf "| idle RSS (median), baseline build | %s | %.1f MiB | %.1f MiB | %.2f | |\n", t, bi / 1024, mi / 1024, bi / mi
         if (mi != "")
           printf "| idle RSS (median) | %s | %.1f MiB | %.1f MiB | %.2f | <= 0.20: %s |\n", t, si / 1024, mi / 1024, si / mi, verdict(si / mi <= 0.2)
         else

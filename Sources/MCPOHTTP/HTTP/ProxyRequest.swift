@@ -11,8 +11,9 @@ struct ClientConnection: Sendable {
     let clientLeft: CallCancellation
 }
 
-/// One request, made once by the connection handler from what it parsed, and read by every route and stage.
-struct ProxyRequest: Sendable {
+/// One request, made once by the connection handler from what it parsed, and read by every route and stage (a
+/// reference: the stages pass it on without copying its parts).
+final class ProxyRequest: Sendable {
     let method: HTTPMethod
     /// The path of the request target as sent (still percent-encoded), without the query.
     let path: String

@@ -15,9 +15,8 @@ protocol RequestResponder: Sendable {
 /// `ProxyRequest`, answered by the responder in a task and written back; the next request is read once the answer
 /// is out (NIO's pipelining handler holds it meanwhile). The connection is closed when it breaks a bound
 /// (`ConnectionDeadlines`): a head or a body that does not come, or a kept-alive connection left idle.
-final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SweptConnection {
+final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler, SweptConnection {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: any RequestResponder
@@ -131,33 +130,27 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             body = nil
             Self.start(
                 request, tooLarge: bodyTooLarge, keepAlive: head.isKeepAlive, responder: responder,
-                channel: context.channel)
+                channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .end = unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
-        }
+    /// On the loop, as an answer's end is handed to the connection: the idle bound starts. True when the connection
+    /// must end with this answer (the client has closed its side).
+    func answerSent() -> Bool {
+        guard let context else { return true }
         deadlines?.answerSent(at: context.eventLoop.now)
-        guard inputClosed else {
-            context.write(data, promise: promise)
-            return
-        }
-        // The client's last answer: the connection ends with it.
-        let written = promise ?? context.eventLoop.makePromise()
-        written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
-        context.write(data, promise: written)
+        return inputClosed
     }
 
     private static func start(
         _ request: ProxyRequest, tooLarge: Bool, keepAlive: Bool, responder: any RequestResponder,
-        channel: any Channel
+        channel: any Channel, handler: NIOLoopBound<HTTPConnectionHandler>
     ) {
         Task {
             let response = tooLarge ? responder.bodyTooLarge(request) : await responder.respond(to: request)
-            await AnswerWriter.write(response, keepAlive: keepAlive, omitBody: request.method == .HEAD, on: channel)
+            await AnswerWriter.write(
+                response, keepAlive: keepAlive, omitBody: request.method == .HEAD, on: channel,
+                sent: { handler.value.answerSent() })
         }
     }
 }
