@@ -15,10 +15,13 @@ public struct ProxyConfig: Sendable, Equatable {
     public var servers: [ServerEntry]
     /// Things worth telling the user that do not stop the proxy; each names the file and the server or key.
     public var warnings: [String]
+    /// Who may call (`auth`); nil when the file has none.
+    public var auth: AuthConfig?
 
-    public init(servers: [ServerEntry] = [], warnings: [String] = []) {
+    public init(servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil) {
         self.servers = servers
         self.warnings = warnings
+        self.auth = auth
     }
 }
 
@@ -47,12 +50,16 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         self.column = column
     }
 
-    /// `Invalid configuration in <file>: server '<server>', key '<key>': <message>` for an entry, else `message`.
+    /// `Invalid configuration in <file>: server '<server>', key '<key>': <message>` for an entry,
+    /// `Invalid configuration in <file>: key '<key>': <message>` for a top-level key, else `message`.
     public var description: String {
-        guard let server else { return message }
-        var text = "Invalid configuration in \(file): server '\(server)'"
-        if let key { text += ", key '\(key)'" }
-        return text + ": " + message
+        if let server {
+            var text = "Invalid configuration in \(file): server '\(server)'"
+            if let key { text += ", key '\(key)'" }
+            return text + ": " + message
+        }
+        guard let key else { return message }
+        return "Invalid configuration in \(file): key '\(key)': \(message)"
     }
 }
 
@@ -115,12 +122,61 @@ public enum ConfigLoader {
             if let server = try decoder.decode(name: name, entry: entry) { result.append(server) }
         }
         var warnings = decoder.warnings
+        var auth: AuthConfig?
+        if let written = top["auth"], !written.isNull {
+            var authDecoder = AuthDecoder(file: path, environment: environment)
+            auth = try authDecoder.decode(written)
+            warnings += authDecoder.warnings
+        }
         if entries.isEmpty {
             warnings.append("\(path): 'mcpServers' is empty; no servers are served")
         } else if result.isEmpty {
             warnings.append("\(path): every server in 'mcpServers' is disabled; no servers are served")
         }
-        return ProxyConfig(servers: result, warnings: warnings)
+        return ProxyConfig(servers: result, warnings: warnings, auth: auth)
+    }
+
+    /// Reads `--auth-config FILE` (single-server mode): the `auth` object (the file's `auth` member, or the whole file),
+    /// and the server's `toolScopes`, `forwardHeaders`, `forwardToken` and `tenantHeader` from the top of the file.
+    public static func loadAuth(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> (auth: AuthConfig, access: ServerAccess, warnings: [String]) {
+        let bytes = try readFile(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(file: path, message: "Auth config file \(path) is not valid UTF-8 text")
+        }
+        let document: JSON
+        if isYAMLPath(path) {
+            document = try YAMLDocument.parse(text, path: path)
+        } else {
+            do {
+                document = try JSON.parse(text, options: .lenientConfig)
+            } catch {
+                throw ConfigError(
+                    file: path, message: "Invalid JSON in auth config file \(path): \(error)", line: error.line,
+                    column: error.column)
+            }
+        }
+        guard case .object(let top) = document else {
+            throw ConfigError(file: path, message: "Auth config file \(path) must hold an object at the top level")
+        }
+        var decoder = AuthDecoder(file: path, environment: environment)
+        let auth: AuthConfig
+        if let nested = top["auth"] {
+            auth = try decoder.decode(nested)
+        } else {
+            var object = top
+            for key in AccessDecoder.keys { object[key] = nil }
+            auth = try decoder.decode(.object(object), at: "auth")
+        }
+        var expanded = top
+        for key in AccessDecoder.keys {
+            guard let value = top[key] else { continue }
+            expanded[key] = try decoder.expand(value, at: key)
+        }
+        let access = try AccessDecoder(error: { key, message in ConfigError(file: path, key: key, message: message) })
+            .decode(expanded)
+        return (auth, access, decoder.warnings)
     }
 
     static func isYAMLPath(_ path: String) -> Bool {

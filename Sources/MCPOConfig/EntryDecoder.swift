@@ -18,11 +18,13 @@ struct EntryDecoder {
     }
 
     /// The keys this proxy reads; `${VAR}` is expanded in their string values.
-    static let knownKeys: [String] = [
-        "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools", "enabledTools",
-        "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
-        "client_header_forwarding",
-    ]
+    static let knownKeys: [String] =
+        [
+            "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools",
+            "enabledTools",
+            "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
+            "client_header_forwarding",
+        ] + AccessDecoder.keys
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
     static let silentlyIgnoredKeys: Set<String> = ["alwaysAllow", "autoApprove", "description", "icon"]
 
@@ -240,6 +242,10 @@ private struct Fields {
         let maxConcurrentCalls = try positiveInteger("maxConcurrentCalls")
         let oauth = try objectValue("oauth")
         let forwarding = try headerForwarding()
+        let (file, server) = (decoder.file, self.server)
+        let access = try AccessDecoder(error: { key, message in
+            ConfigError(file: file, server: server, key: key, message: message)
+        }).decode(object)
 
         let transport: ServerTransport
         switch kind {
@@ -279,6 +285,20 @@ private struct Fields {
                 warn("'\(key)' is ignored for a server of type '\(transport.kindName)'")
             }
         }
+        if case .stdio = transport {
+            for key in ["forwardHeaders", "forwardToken", "tenantHeader"] where decoder.present(object[key]) != nil {
+                throw error(key, "only for remote servers: a stdio server gets no headers")
+            }
+        }
+        if access.forwardTokenAudience != nil, oauth != nil {
+            throw error("forwardToken", "cannot be combined with 'oauth': the request carries one Authorization")
+        }
+        if url?.contains(ServerEntry.tenantPlaceholder) == true, oauth != nil {
+            throw error("url", "a {tenant} URL cannot be combined with 'oauth'")
+        }
+        if access.tenantHeader != nil, url?.contains(ServerEntry.tenantPlaceholder) != true {
+            throw error("tenantHeader", "only for a server whose url holds {tenant}")
+        }
         if oauth != nil, transport.kindName != "streamable-http" {
             warn("'oauth' is ignored: OAuth is only supported for streamable-http servers")
         }
@@ -295,6 +315,7 @@ private struct Fields {
             clientHeaderForwarding: forwarding, rawConfig: rawConfig)
         entry.toolTimeoutSeconds = toolTimeouts
         entry.maxConcurrentCalls = maxConcurrentCalls
+        entry.access = access
         return entry
     }
 
@@ -395,7 +416,9 @@ private struct Fields {
 
     private func httpURL(_ key: String) throws(ConfigError) -> String? {
         guard let text = try string(key) else { return nil }
-        guard let components = URLComponents(string: text),
+        // `{tenant}` is filled per call (a tenant is `[A-Za-z0-9._-]`); the rest must be a URL already.
+        let filled = text.replacingOccurrences(of: ServerEntry.tenantPlaceholder, with: "tenant")
+        guard let components = URLComponents(string: filled),
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty
         else {

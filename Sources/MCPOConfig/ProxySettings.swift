@@ -2,8 +2,10 @@
 public struct ProxySettings: Sendable {
     public var host: String = "0.0.0.0"
     public var port: Int = 8000
-    /// Any of these keys is accepted; empty means no authentication.
+    /// Any of these keys is accepted (named `cli`, every scope); empty means no authentication unless `auth` says.
     public var apiKeys: [String] = []
+    /// Who may call (single-server mode: `--auth-config`; config mode: the file's `auth`, read at start).
+    public var auth: AuthConfig?
     /// Protect every route, documents included, and accept Basic `any:<key>` too.
     public var strictAuth: Bool = false
     public var corsAllowOrigins: [String] = ["*"]

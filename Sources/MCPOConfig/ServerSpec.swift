@@ -86,6 +86,19 @@ public struct ServerEntry: Sendable, Equatable {
     public var clientHeaderForwarding: JSON?
     /// The whole entry as written in the config file, known keys after `${VAR}` expansion.
     public var rawConfig: JSON
+    /// What calls need (scopes) and carry upstream about their caller (headers, token, tenant).
+    public var access = ServerAccess()
+
+    /// In a remote server's `url`: filled with the caller's tenant; one upstream session per tenant.
+    public static let tenantPlaceholder = "{tenant}"
+
+    /// Whether the server is reached at one URL per tenant.
+    public var isPerTenant: Bool {
+        switch transport {
+        case .sse(let endpoint), .streamableHTTP(let endpoint): endpoint.url.contains(Self.tenantPlaceholder)
+        case .stdio: false
+        }
+    }
 
     public init(
         name: String, transport: ServerTransport, disabledTools: Set<String> = [], enabledTools: Set<String>? = nil,
@@ -119,7 +132,7 @@ public struct ServerEntry: Sendable, Equatable {
             && lhs.enabledTools == rhs.enabledTools && lhs.callTimeoutSeconds == rhs.callTimeoutSeconds
             && lhs.toolTimeoutSeconds == rhs.toolTimeoutSeconds && lhs.maxConcurrentCalls == rhs.maxConcurrentCalls
             && equivalent(lhs.oauth, rhs.oauth) && equivalent(lhs.clientHeaderForwarding, rhs.clientHeaderForwarding)
-            && equivalent(lhs.rawConfig, rhs.rawConfig)
+            && equivalent(lhs.rawConfig, rhs.rawConfig) && lhs.access == rhs.access
     }
 }
 
