@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
     ],
     targets: [
         // One order-preserving JSON value type shared by every layer.
@@ -81,11 +82,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Who calls: API keys, JWTs verified against their issuers' JWKS (jwt-kit), Open WebUI's user header, scopes.
+        .target(
+            name: "MCPOIdentity",
+            dependencies: [
+                "JSONValue", "MCPOConfig", "MCPOAuth",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Layer 4: the HTTP face (routes, auth, CORS, docs, TLS).
         .target(
             name: "MCPOHTTP",
             dependencies: [
-                "JSONValue", "MCPOConfig", "MCPOSystem", "MCPClient", "MCPBridge", "MCPOAuth",
+                "JSONValue", "MCPOConfig", "MCPOSystem", "MCPClient", "MCPBridge", "MCPOAuth", "MCPOIdentity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -167,6 +181,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
+        // Identities: scopes and globs, keys, templates and the key cache's rules without I/O; tokens verified against
+        // the identity provider fixture over real HTTP.
+        .testTarget(
+            name: "MCPOIdentityTests",
+            dependencies: [
+                "MCPOIdentity", "MCPOConfig", "MCPOAuth", "JSONValue", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // The HTTP face in process: routes, authentication, CORS, every failure's answer, the call stages, progress
         // streams, and the client connection handler in NIO's testing channel.
         .testTarget(
