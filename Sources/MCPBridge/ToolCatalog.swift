@@ -23,6 +23,19 @@ public struct ToolCatalog: Sendable {
         self.indexByPath = indexByPath
     }
 
+    private init(operations: [ToolOperation]) {
+        self.operations = operations
+        var indexByPath: [String: Int] = [:]
+        for (index, operation) in operations.enumerated() { indexByPath[operation.path] = index }
+        self.indexByPath = indexByPath
+    }
+
+    /// The operations `include` keeps, with the same paths and operationIds (a document for one caller lists the
+    /// tools it may call under the ids the whole document gives them).
+    public func keeping(_ include: (ToolOperation) -> Bool) -> ToolCatalog {
+        ToolCatalog(operations: operations.filter(include))
+    }
+
     /// The operation served at `path` (`"/echo"`), compared exactly as the tool name was listed.
     public func operation(forPath path: String) -> ToolOperation? {
         indexByPath[path].map { operations[$0] }

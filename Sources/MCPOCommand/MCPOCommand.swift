@@ -38,6 +38,13 @@ public struct MCPOCommand: AsyncParsableCommand {
     @Flag(name: .customLong("strict-auth"), help: "With --api-key: protect every route, documents included.")
     var strictAuth = false
 
+    @Option(
+        name: .customLong("auth-config"),
+        help:
+            "Single-server mode: a file (JSON or YAML) with the 'auth' object and the server's toolScopes, forwardHeaders, forwardToken, tenantHeader (docs/auth.md)."
+    )
+    var authConfig: String?
+
     @Option(name: .customLong("cors-allow-origins"), help: "Allowed CORS origin; repeatable (default: *).")
     var corsAllowOrigins: [String] = []
 
@@ -188,8 +195,29 @@ public struct MCPOCommand: AsyncParsableCommand {
         let logger = try makeLogger()
         logger.debug("\(Self.executor.withLock { $0 }.description)")
         try applyEnvironment()
-        let settings = try proxySettings()
-        let mode = try proxyMode(logger: logger)
+        var settings = try proxySettings()
+        var mode = try proxyMode(logger: logger)
+        if let authConfig {
+            guard case .single(var entry) = mode else {
+                throw ValidationError(
+                    "--auth-config is for single-server mode; in a config file, write 'auth' at its top")
+            }
+            do {
+                let loaded = try ConfigLoader.loadAuth(path: authConfig)
+                for warning in loaded.warnings { logger.warning("\(warning)") }
+                if case .stdio = entry.transport,
+                    loaded.access.forwardTokenAudience != nil || !loaded.access.forwardHeaders.isEmpty
+                {
+                    throw ValidationError("\(authConfig): forwardHeaders and forwardToken are only for remote servers")
+                }
+                settings.auth = loaded.auth
+                entry.access = loaded.access
+                mode = .single(entry)
+            } catch let error as ConfigError {
+                logger.critical("\(error)")
+                throw ExitCode(1)
+            }
+        }
         switch mode {
         case .single(let entry):
             logger.info(

@@ -4,11 +4,13 @@ import HummingbirdTLS
 import Logging
 import MCPClient
 import MCPOConfig
+import MCPOIdentity
 import MCPOSystem
 import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// What the proxy serves.
@@ -26,6 +28,8 @@ public final class ProxyServer: Sendable {
     private let settings: ProxySettings
     private let mode: ProxyMode
     private let fleet: ServerFleet
+    private let credentials: CredentialCheckStore
+    private let address: PublicAddress
     private let logger: Logger
 
     public init(settings: ProxySettings, mode: ProxyMode, logger: Logger) throws {
@@ -38,7 +42,46 @@ public final class ProxyServer: Sendable {
         case .single: layout = .single
         case .config: layout = .config(pathPrefix: Self.normalizedPathPrefix(settings.pathPrefix))
         }
-        self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, logger: logger)
+        address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
+        credentials = CredentialCheckStore(Self.credentialCheck(settings.auth, settings: settings, logger: logger))
+        let pipeline = ToolCallPipeline(
+            .init(
+                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger))
+        self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, pipeline: pipeline, logger: logger)
+    }
+
+    /// Who may call: the keys of `--api-key` (named `cli`, every scope) and what `auth` configures.
+    static func credentialCheck(_ auth: AuthConfig?, settings: ProxySettings, logger: Logger) -> CredentialCheck {
+        var config = auth ?? AuthConfig()
+        config.apiKeys = AuthConfig.commandLineKeys(settings.apiKeys) + config.apiKeys
+        return CredentialCheck(
+            authenticator: CallerAuthenticator(config: config, strict: settings.strictAuth, logger: logger),
+            strict: settings.strictAuth, rfc6750: auth?.requiresCredentials == true)
+    }
+
+    /// Puts `auth` in force (at start in config mode, and on reloads that change it).
+    private func useAuth(_ auth: AuthConfig?) async {
+        if let auth { logger.info("\(Self.summary(of: auth))") }
+        let check = Self.credentialCheck(auth, settings: settings, logger: logger)
+        check.authenticator.start()
+        let previous = credentials.replace(with: check)
+        fleet.rebuildRoutes()
+        await previous.authenticator.shutdown()
+    }
+
+    /// What an `auth` object lets in, for the log (names only, never a secret).
+    static func summary(of auth: AuthConfig) -> String {
+        var parts: [String] = []
+        let keys = auth.apiKeys.map(\.name)
+        parts.append(
+            "\(keys.count) API key\(keys.count == 1 ? "" : "s")\(keys.isEmpty ? "" : " (\(keys.joined(separator: ", ")))")"
+        )
+        let issuers = auth.jwtIssuers.map(\.issuer)
+        parts.append(
+            "\(issuers.count) JWT issuer\(issuers.count == 1 ? "" : "s")\(issuers.isEmpty ? "" : " (\(issuers.joined(separator: ", ")))")"
+        )
+        if auth.openWebUI != nil { parts.append("Open WebUI's user header") }
+        return "auth: " + parts.joined(separator: ", ")
     }
 
     /// `tools` → `/tools/`, as mcpo normalises `--path-prefix`; the mount point is then `<prefix><name>`.
@@ -64,20 +107,25 @@ public final class ProxyServer: Sendable {
                 throw ProxyStartupError(description: error.description)
             }
             for warning in config.warnings { logger.warning("\(warning)") }
+            await useAuth(config.auth)
             let reloader = ConfigReloader(fleet: fleet, logger: logger)
+            let auth = config.auth
             await reloader.startAll(
                 config, firstAttemptBound: .milliseconds(Int64(settings.startupTimeoutSeconds * 1000)))
             if config.servers.isEmpty { logger.warning("\(path) serves no MCP servers") }
             services.append(
                 .init(
                     service: ConfigReloadService(
-                        path: path, watchFile: hotReload, reloader: reloader, logger: logger)))
+                        path: path, watchFile: hotReload, reloader: reloader, authInForce: AuthInForce(auth),
+                        useAuth: { await self.useAuth($0) }, logger: logger)))
         }
         fleet.rebuildRoutes()
         try await serveHTTP(extraServices: services)
     }
 
     private func startSingle(_ entry: ServerEntry) async throws {
+        if let auth = settings.auth { logger.info("\(Self.summary(of: auth))") }
+        credentials.check.authenticator.start()
         let server = fleet.makeServer(for: entry)
         fleet.setServers([server])
         if case .stdio = entry.transport {
@@ -93,13 +141,9 @@ public final class ProxyServer: Sendable {
     }
 
     private func serveHTTP(extraServices: [ServiceGroupConfiguration.ServiceConfiguration]) async throws {
-        let keys = APIKeyAuthenticator(keys: settings.apiKeys, strict: settings.strictAuth)
-        let address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
         let responder = ProxyResponder(
-            routes: fleet.routes, keys: keys, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
-            address: address, maxBodyBytes: settings.maxRequestBodyBytes,
-            toolCalls: ToolCallPipeline(
-                .init(keys: keys, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger)))
+            routes: fleet.routes, credentials: credentials, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
+            address: address, maxBodyBytes: settings.maxRequestBodyBytes)
         let scheme = address.defaultScheme
         let logger = self.logger
         let listening = fleet.listening
@@ -147,6 +191,7 @@ public final class ProxyServer: Sendable {
         await fleet.shutdownAll()
         await UpstreamServer.shutdownSharedHTTPClient()
         await fleet.shutdownOAuthClient()
+        await credentials.check.authenticator.shutdown()
         logger.info("mcpo stopped")
     }
 
@@ -198,6 +243,9 @@ private struct ConfigReloadService: Service {
     let path: String
     let watchFile: Bool
     let reloader: ConfigReloader
+    /// The `auth` in force, and how a changed one is put in force.
+    let authInForce: AuthInForce
+    let useAuth: @Sendable (AuthConfig?) async -> Void
     let logger: Logger
 
     func run() async throws {
@@ -230,6 +278,11 @@ private struct ConfigReloadService: Service {
             return
         }
         for warning in config.warnings { logger.warning("\(warning)") }
+        if config.auth != authInForce.value.withLock({ $0 }) {
+            await useAuth(config.auth)
+            authInForce.value.withLock { $0 = config.auth }
+            logger.info("reload (\(reason)): auth changed and is in force")
+        }
         let summary = await reloader.apply(config)
         logger.info("reload (\(reason)): \(summary)")
     }
@@ -251,5 +304,14 @@ enum CheckedConfig {
             throw ConfigError(file: path, server: nil, key: nil, message: "the proxy is shutting down")
         }
         return try result.get()
+    }
+}
+
+/// The `auth` of the config in force, compared on each reload.
+private final class AuthInForce: Sendable {
+    let value: Mutex<AuthConfig?>
+
+    init(_ auth: AuthConfig?) {
+        value = Mutex(auth)
     }
 }

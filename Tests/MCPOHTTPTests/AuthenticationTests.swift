@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import MCPOIdentity
 import NIOHTTP1
 import Testing
 
@@ -64,10 +65,14 @@ struct AuthenticationTests {
         #expect(preflight.status == 200)
     }
 
-    @Test("the caller of a key is named cli")
-    func callerName() {
-        let keys = APIKeyAuthenticator(keys: ["k"], strict: false)
-        #expect((try? keys.authenticate(authorization: "Bearer k").get()) == Caller(credential: .apiKey(name: "cli")))
+    @Test("the caller of a key is named cli, with every scope")
+    func callerName() async {
+        let face = Face(upstream: upstream) { $0.apiKeys = ["k"] }
+        let identity = try? await face.credentials.check.authenticator.authenticate(
+            authorization: "Bearer k", openWebUIUser: nil
+        ).get()
+        #expect(identity?.credential == .apiKey(name: "cli"))
+        #expect(identity?.scopes.allows("anything:at-all") == true)
     }
 
     @Test("CORS: any origin echoed by default; a list is enforced on preflight; answers are decorated")

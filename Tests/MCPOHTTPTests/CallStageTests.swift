@@ -56,15 +56,18 @@ struct CallStageTests {
 
     @Test("Authentication: the key's caller passes on; a wrong key stops the call")
     func authentication() async {
-        let stage = Authentication(keys: APIKeyAuthenticator(keys: ["k"], strict: false))
-        let (allowed, passed) = await run(stage, call(headers: [("Authorization", "Bearer k")]))
+        let keyed = Face(upstream: upstream) { $0.apiKeys = ["k"] }
+        let stage = Authentication(credentials: keyed.credentials, address: keyed.address)
+        let (allowed, passed) = await run(stage, call(headers: [("Authorization", "Bearer k")], face: keyed))
         #expect(failure(allowed) == nil)
-        #expect(passed?.caller == Caller(credential: .apiKey(name: "cli")))
-        let (refused, never) = await run(stage, call(headers: [("Authorization", "Bearer x")]))
+        #expect(passed?.caller.identity.credential == .apiKey(name: "cli"))
+        let (refused, never) = await run(stage, call(headers: [("Authorization", "Bearer x")], face: keyed))
         #expect(failure(refused) == .forbidden(detail: "Invalid API key"))
         #expect(never == nil)
-        let (open, anonymous) = await run(Authentication(keys: APIKeyAuthenticator(keys: [], strict: false)), call())
-        #expect(failure(open) == nil)
+        let open = Face(upstream: upstream)
+        let (allowedOpen, anonymous) = await run(
+            Authentication(credentials: open.credentials, address: open.address), call(face: open))
+        #expect(failure(allowedOpen) == nil)
         #expect(anonymous?.caller == .anonymous)
     }
 

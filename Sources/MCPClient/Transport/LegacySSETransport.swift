@@ -126,6 +126,7 @@ final class LegacySSETransport: MCPTransport {
         var request = HTTPClientRequest(url: target.absoluteString)
         request.method = .POST
         for (name, value) in staticHeaders { request.headers.add(name: name, value: value) }
+        for (name, value) in message.headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.body = .bytes(message.body)
         let response: HTTPClientResponse

@@ -14,10 +14,13 @@ public struct ToolCallRequest: Sendable {
     public var onProgress: RPCConnection.ProgressHandler?
     /// Ends the call with `.cancelled`, as cancelling the caller's task does.
     public var cancellation: CallCancellation?
+    /// Headers sent with the call to a remote server (the caller's identity, where the entry forwards it).
+    public var headers: [(name: String, value: String)]
 
     public init(
         name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
-        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
+        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil,
+        headers: [(name: String, value: String)] = []
     ) {
         self.name = name
         self.arguments = arguments
@@ -25,6 +28,7 @@ public struct ToolCallRequest: Sendable {
         self.timeout = timeout
         self.onProgress = onProgress
         self.cancellation = cancellation
+        self.headers = headers
     }
 }
 

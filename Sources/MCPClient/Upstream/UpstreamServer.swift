@@ -119,7 +119,8 @@ public final class UpstreamServer: ToolUpstream {
 
     private func callOnce(_ request: ToolCallRequest) async throws(MCPClientError) -> JSON {
         let session = try await sessionForCall()
-        let headers = parameterHeaders(tool: request.name, arguments: request.arguments, session: session)
+        let headers =
+            parameterHeaders(tool: request.name, arguments: request.arguments, session: session) + request.headers
         return try await session.callTool(
             name: request.name, arguments: request.arguments, argumentsText: request.argumentsText,
             timeout: request.timeout, headers: headers, onProgress: request.onProgress,

@@ -1,5 +1,6 @@
 import MCPClient
 import MCPOConfig
+import MCPOIdentity
 import Synchronization
 
 /// One upstream server as the HTTP face serves it: where it is mounted and how many calls it has in flight.
@@ -14,24 +15,49 @@ final class MountedServer: Sendable {
     /// OAuth toward the server (entries with an `oauth` object). Multi-user: `upstream` is never started; every
     /// user gets their own session from the binding.
     let oauth: OAuthBinding?
+    /// A server reached at one URL per tenant: `upstream` is never started; every tenant gets its own session.
+    let tenants: TenantSessions?
+    /// The scopes a call of each tool needs (`toolScopes`).
+    let toolScopes: ToolScopeRules
+    /// The stages its tools' calls pass (`ToolCallPipeline`).
+    let calls: CallChain
     private let inFlight = Atomic<Int>(0)
 
-    init(upstream: any ToolUpstream, prefix: String, gate: CallGate, oauth: OAuthBinding? = nil) {
+    /// What decides which stages its calls pass.
+    struct Shape: Sendable {
+        var multiUserOAuth: Bool
+        var hasToolScopes: Bool
+        var perTenant: Bool
+        var forwardsIdentity: Bool
+    }
+
+    init(
+        upstream: any ToolUpstream, prefix: String, gate: CallGate, pipeline: ToolCallPipeline,
+        oauth: OAuthBinding? = nil, tenants: TenantSessions? = nil
+    ) {
         self.upstream = upstream
         self.prefix = prefix
         self.gate = gate
         self.oauth = oauth
+        self.tenants = tenants
+        let access = upstream.entry.access
+        self.toolScopes = ToolScopeRules(access.toolScopes)
+        self.calls = pipeline.chain(
+            for: Shape(
+                multiUserOAuth: oauth?.multiUser == true, hasToolScopes: !access.toolScopes.isEmpty,
+                perTenant: tenants != nil,
+                forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil))
     }
 
     var name: String { upstream.name }
     var entry: ServerEntry { upstream.entry }
 
     /// The tools served now: the server's, or (multi-user) those the latest user session listed.
-    var snapshot: UpstreamSnapshot? { upstream.snapshot ?? oauth?.users?.snapshot }
+    var snapshot: UpstreamSnapshot? { upstream.snapshot ?? oauth?.users?.snapshot ?? tenants?.snapshot }
 
     /// Whether the first connection attempt is still under way (a multi-user server has none of its own).
     var isStarting: Bool {
-        if oauth?.multiUser == true { return false }
+        if oauth?.multiUser == true || tenants != nil { return false }
         if case .starting = upstream.status.state { return true }
         return false
     }
@@ -39,13 +65,14 @@ final class MountedServer: Sendable {
     /// Starts the server in the background (supervised, reconnecting); a multi-user server starts nothing yet.
     func start() {
         oauth?.start()
-        if oauth?.multiUser != true { upstream.startInBackground() }
+        if oauth?.multiUser != true, tenants == nil { upstream.startInBackground() }
     }
 
     /// Stops the server for good, and its OAuth client (and user sessions).
     func shutdown() async {
         await upstream.shutdown()
         await oauth?.shutdown()
+        await tenants?.shutdownAll()
     }
     var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
 

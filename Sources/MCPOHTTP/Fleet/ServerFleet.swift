@@ -29,12 +29,19 @@ final class ServerFleet: Sendable {
     let listening = ListeningAddress()
     /// The HTTP client of every OAuth request (made with the first OAuth server).
     private let oauthHTTP = Mutex<OAuthHTTPClient?>(nil)
+    /// Who may call (the store is the pipeline's; its check is replaced on reloads that change `auth`).
+    private let credentials = Mutex<CredentialCheckStore?>(nil)
 
-    init(settings: ProxySettings, assets: DocsAssets, layout: Layout, logger: Logger) {
+    /// The stages its servers' calls pass.
+    let pipeline: ToolCallPipeline
+
+    init(settings: ProxySettings, assets: DocsAssets, layout: Layout, pipeline: ToolCallPipeline, logger: Logger) {
         self.settings = settings
         self.assets = assets
         self.layout = layout
+        self.pipeline = pipeline
         self.logger = logger
+        credentials.withLock { $0 = pipeline.settings.credentials }
     }
 
     var servers: [MountedServer] { mounted.withLock { $0 } }
@@ -44,12 +51,13 @@ final class ServerFleet: Sendable {
     /// A new server for `entry`, mounted where the layout puts it, rebuilding routes when it changes.
     func makeServer(for entry: ServerEntry) -> MountedServer {
         let (settings, logger) = (self.settings, self.logger)
-        let make: @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream = { authorizer in
+        let makeFor: @Sendable (ServerEntry, (any UpstreamAuthorizer)?) -> any ToolUpstream = { entry, authorizer in
             UpstreamServer(
                 entry: entry, client: ProxyServer.clientIdentity, startupTimeout: settings.startupTimeoutSeconds,
                 logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes),
                 authorizer: authorizer)
         }
+        let make: @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream = { makeFor(entry, $0) }
         let binding = oauthBinding(for: entry, makeUpstream: make)
         let upstream = make(binding.flatMap { $0.multiUser ? nil : $0.authorizer() })
         let prefix: String
@@ -59,7 +67,13 @@ final class ServerFleet: Sendable {
         }
         let gate = CallGate(
             limit: entry.maxConcurrentCalls ?? settings.maxConcurrentCalls, queueLimit: settings.maxQueuedCalls)
-        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate, oauth: binding)
+        let tenants = entry.isPerTenant ? TenantSessions(entry: entry, make: { makeFor($0, nil) }) : nil
+        let server = MountedServer(
+            upstream: upstream, prefix: prefix, gate: gate, pipeline: pipeline, oauth: binding, tenants: tenants)
+        tenants?.observe { [weak self, weak server] in
+            guard let self, let server, self.isMounted(server) else { return }
+            self.rebuildRoutes()
+        }
         upstream.observe { [weak self, weak server] _ in
             guard let self, let server, self.isMounted(server) else { return }
             self.rebuildRoutes()
@@ -120,7 +134,10 @@ final class ServerFleet: Sendable {
     func rebuildRoutes() {
         rebuilding.withLock { _ in
             let servers = self.servers
-            var builder = RouteTableBuilder(settings: settings, assets: assets)
+            let check = credentials.withLock { $0 }?.check
+            var builder = RouteTableBuilder(
+                settings: settings, assets: assets,
+                credentialsRequired: check.map { $0.authenticator.requiresCredentials })
             for server in servers {
                 builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: isSingle)
             }
@@ -156,6 +173,17 @@ final class ServerFleet: Sendable {
                 entry["userSessions"] = .int(binding.users?.count ?? 0)
                 entry["authorize"] = .string(
                     settings.rootPath + OAuthRoute.urlPath(server: server.name, kind: .authorize))
+                entry["callsInFlight"] = .int(server.callsInFlight)
+                entry["callsQueued"] = .int(server.gate.queued)
+                report[server.name] = .object(entry)
+                continue
+            }
+            if let tenants = server.tenants {
+                // Up: every tenant connects its own session on its first call.
+                anyConnected = true
+                entry["state"] = "per_tenant"
+                entry["tools"] = .int(server.snapshot?.tools.count ?? 0)
+                entry["tenantSessions"] = .int(tenants.count)
                 entry["callsInFlight"] = .int(server.callsInFlight)
                 entry["callsQueued"] = .int(server.gate.queued)
                 report[server.name] = .object(entry)
@@ -202,7 +230,18 @@ final class ServerFleet: Sendable {
             report[server.name] = .object(entry)
         }
         let ready = !anyStarting && (anyConnected || report.isEmpty)
-        return HTTPAnswer(status: ready ? 200 : 503, body: ["ready": .bool(ready), "servers": .object(report)])
+        var body: OrderedJSONObject = ["ready": .bool(ready), "servers": .object(report)]
+        if let check = credentials.withLock({ $0 })?.check, check.authenticator.hasIssuers {
+            // Their tokens are refused while their keys cannot be had; the servers serve the other callers meanwhile.
+            var issuers = OrderedJSONObject()
+            for health in check.authenticator.issuerHealth {
+                var entry: OrderedJSONObject = ["state": health.up ? "up" : "down"]
+                if let error = health.error { entry["error"] = .string(error) }
+                issuers[health.issuer] = .object(entry)
+            }
+            body["identityProviders"] = .object(issuers)
+        }
+        return HTTPAnswer(status: ready ? 200 : 503, body: .object(body))
     }
 
     // MARK: - Stopping

@@ -3,6 +3,7 @@ import JSONValue
 import MCPBridge
 import MCPClient
 import MCPOAuth
+import MCPOIdentity
 import NIOCore
 import NIOHTTP1
 
@@ -36,7 +37,7 @@ struct OAuthRoute: Sendable {
 /// key there too (for a multi-user server an Open WebUI token verified with `webui_secret_key` does instead).
 struct OAuthRouteHandler {
     let route: OAuthRoute
-    let keys: APIKeyAuthenticator
+    let check: CredentialCheck
     let address: PublicAddress
 
     private var binding: OAuthBinding { route.binding }
@@ -46,11 +47,11 @@ struct OAuthRouteHandler {
         guard request.method == .GET || request.method == .HEAD else {
             return CallFailure.methodNotAllowed(allow: "GET").response
         }
-        let guarded = route.kind != .callback && keys.guards(toolRoute: false)
+        let guarded = route.kind != .callback && check.guards(toolRoute: false)
         if binding.multiUser {
             return await respondMultiUser(to: request, guarded: guarded)
         }
-        if guarded, case .failure(let failure) = keys.authenticate(authorization: request.header("authorization")) {
+        if guarded, case .failure(let failure) = await check.authenticate(request, address: address) {
             return failure.response
         }
         switch route.kind {
@@ -76,17 +77,19 @@ struct OAuthRouteHandler {
         switch route.kind {
         case .callback:
             // The state binds the link to its user; a caller who presents a session must be that user.
-            let identity = binding.identify(request, keys: keys, keyRequired: false)
-            if case .user(let caller) = identity { return await complete(request, expectedUser: .some(caller.userID)) }
+            let identity = await binding.identify(request, check: check, address: address, keyRequired: false)
+            if case .user(_, let session) = identity {
+                return await complete(request, expectedUser: .some(session.userID))
+            }
             return await complete(request, expectedUser: .none)
         case .status:
-            switch binding.identify(request, keys: keys, keyRequired: guarded) {
+            switch await binding.identify(request, check: check, address: address, keyRequired: guarded) {
             case .denied(let failure):
                 return failure.response
             case .anonymous:
                 let link = address.base(of: request) + OAuthRoute.urlPath(server: server, kind: .authorize)
                 return .json(HTTPAnswer(status: 401, body: ["detail": .string("Not signed in: open \(link) first")]))
-            case .user(let caller):
+            case .user(_, let caller):
                 let status = await binding.manager.status(for: caller.userID)
                 if case .authorized = status, binding.users?.snapshot == nil {
                     // The first authorized user's session lists the tools.
@@ -101,10 +104,12 @@ struct OAuthRouteHandler {
             }
         case .authorize:
             let redirect = callbackURL(request)
-            switch binding.identify(request, keys: keys, keyRequired: guarded, lenientCookie: true) {
+            switch await binding.identify(
+                request, check: check, address: address, keyRequired: guarded, lenientCookie: true)
+            {
             case .denied(let failure):
                 return failure.response
-            case .user(let caller):
+            case .user(_, let caller):
                 return await authorize(
                     request, user: caller.userID, redirectURI: redirect, setCookie: binding.renewedCookie(for: caller))
             case .anonymous:
@@ -177,49 +182,55 @@ struct OAuthRouteHandler {
 
 /// The caller of a multi-user server's route.
 enum OAuthCaller {
-    /// A verified session JWT (Open WebUI's, or the proxy's own).
-    case user(SessionIdentity)
-    /// No session presented (and the API key, where one is needed, was given).
-    case anonymous
-    /// Refused: a token that does not verify, or the API key missing or wrong.
+    /// A verified session JWT (Open WebUI's, or the proxy's own), with what the credential beside it proves.
+    case user(CallerIdentity, SessionIdentity)
+    /// No session presented (and the credential, where one is needed, was given).
+    case anonymous(CallerIdentity)
+    /// Refused: a token that does not verify, or the credential missing or wrong.
     case denied(CallFailure)
 }
 
 extension OAuthBinding {
-    /// Who calls a multi-user route. `Authorization: Bearer` carries either the API key or a session JWT:
-    /// - the API key (where one is required): the user comes from the `mcpo_session` cookie;
-    /// - an Open WebUI JWT verified with `webui_secret_key`: that user, and it stands in for the API key;
-    /// - the proxy's own session JWT: that user, accepted as a bearer only when no API key is required (with a
-    ///   key, the session travels in the cookie and the key in `Authorization`).
+    /// Who calls a multi-user route. `Authorization: Bearer` carries either the credential or a session JWT:
+    /// - the credential (where one is required): the user comes from the `mcpo_session` cookie;
+    /// - an Open WebUI JWT verified with `webui_secret_key`: that user, and it stands in for the credential;
+    /// - the proxy's own session JWT: that user, accepted as a bearer only when no credential is required (with one,
+    ///   the session travels in the cookie and the credential in `Authorization`).
     /// A token that does not verify is refused (401), never ignored. `lenientCookie`: an invalid or expired
     /// cookie counts as no session (`/authorize` then starts a new one).
     func identify(
-        _ request: ProxyRequest, keys: APIKeyAuthenticator, keyRequired: Bool, lenientCookie: Bool = false
-    ) -> OAuthCaller {
-        guard let tokens = sessionTokens else { return .anonymous }
+        _ request: ProxyRequest, check: CredentialCheck, address: PublicAddress, keyRequired: Bool,
+        lenientCookie: Bool = false
+    ) async -> OAuthCaller {
+        guard let tokens = sessionTokens else { return .anonymous(.anonymous) }
         let authorization = request.header("authorization")
         let cookie = request.header("cookie")
-        func fromCookie() -> OAuthCaller {
+        func user(_ base: CallerIdentity, _ session: SessionIdentity) -> OAuthCaller {
+            var identity = base
+            identity.user = session.userID
+            return .user(identity, session)
+        }
+        func fromCookie(_ base: CallerIdentity) -> OAuthCaller {
             do {
-                return .user(try tokens.identify(authorization: nil, cookieHeader: cookie))
+                return user(base, try tokens.identify(authorization: nil, cookieHeader: cookie))
             } catch .invalidSessionToken(.missing) {
-                return .anonymous
+                return .anonymous(base)
             } catch {
-                return lenientCookie ? .anonymous : .denied(.invalidSession(detail: "\(error)"))
+                return lenientCookie ? .anonymous(base) : .denied(.invalidSession(detail: "\(error)"))
             }
         }
         var keyFailure: CallFailure?
         if keyRequired {
-            switch keys.authenticate(authorization: authorization) {
-            case .success: return fromCookie()
+            switch await check.authenticate(request, address: address) {
+            case .success(let identity): return fromCookie(identity)
             case .failure(let failure): keyFailure = failure
             }
         }
         if let authorization, let bearer = SessionTokens.bearerToken(authorization) {
             do {
-                let identity = try tokens.identify(authorization: authorization, cookieHeader: nil)
-                if let keyFailure, identity.source != .openWebUI { return .denied(keyFailure) }
-                return .user(identity)
+                let session = try tokens.identify(authorization: authorization, cookieHeader: nil)
+                if let keyFailure, session.source != .openWebUI { return .denied(keyFailure) }
+                return user(.anonymous, session)
             } catch {
                 // A wrong API key is still told so; something shaped like a JWT is a session that did not verify.
                 let looksLikeJWT = bearer.split(separator: ".", omittingEmptySubsequences: false).count == 3
@@ -228,7 +239,7 @@ extension OAuthBinding {
             }
         }
         if let keyFailure { return .denied(keyFailure) }
-        return fromCookie()
+        return fromCookie(.anonymous)
     }
 
     /// A fresh `Set-Cookie` for a caller identified by the proxy's own session: the session lasts

@@ -11,6 +11,11 @@ extension CallFailure {
         switch self {
         case .unauthenticated(let detail, _), .forbidden(let detail):
             return HTTPAnswer(status: status, body: ["detail": .string(detail)])
+        case .invalidToken(let reason, _):
+            return HTTPAnswer(status: 401, body: ["detail": .string(reason)])
+        case .insufficientScope(let detail, let required, _):
+            return HTTPAnswer(
+                status: 403, body: ["detail": .string(detail), "required_scopes": .array(required.map(JSON.string))])
         case .invalidSession(let detail):
             return HTTPAnswer(status: 401, body: ["detail": .string("Invalid session token: \(detail)")])
         case .signInRequired(let server, let link):
@@ -50,8 +55,8 @@ extension CallFailure {
 
     var status: Int {
         switch self {
-        case .unauthenticated, .invalidSession, .signInRequired, .authorizationRequired: 401
-        case .forbidden: 403
+        case .unauthenticated, .invalidSession, .signInRequired, .authorizationRequired, .invalidToken: 401
+        case .forbidden, .insufficientScope: 403
         case .methodNotAllowed: 405
         case .notFound: 404
         case .badRequest: 400
@@ -67,6 +72,7 @@ extension CallFailure {
     var headers: HTTPHeaders {
         switch self {
         case .unauthenticated(_, let challenge?): ["WWW-Authenticate": challenge]
+        case .invalidToken(_, let challenge), .insufficientScope(_, _, let challenge): ["WWW-Authenticate": challenge]
         case .invalidSession: ["WWW-Authenticate": #"Bearer error="invalid_token""#]
         case .methodNotAllowed(let allow): ["Allow": allow]
         default: [:]

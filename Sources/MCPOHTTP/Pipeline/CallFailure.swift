@@ -6,8 +6,12 @@ import MCPClient
 enum CallFailure: Error, Sendable, Equatable {
     /// No credential, or one in a form the route does not take (401 with `challenge`).
     case unauthenticated(detail: String, challenge: String?)
-    /// A credential that is not accepted (403): a wrong API key.
+    /// A credential that is not accepted (403): a wrong API key; or a call the credential may not make that way.
     case forbidden(detail: String)
+    /// A bearer token that does not verify, with why (401, RFC 6750's `invalid_token` in `challenge`).
+    case invalidToken(reason: String, challenge: String)
+    /// The caller's scopes do not cover what the call needs (403, RFC 6750's `insufficient_scope`).
+    case insufficientScope(detail: String, required: [String], challenge: String)
     /// A session token that does not verify (401, `invalid_token`).
     case invalidSession(detail: String)
     /// Multi-user OAuth: the caller has no session yet and signs in at `authorizeURL` (401).

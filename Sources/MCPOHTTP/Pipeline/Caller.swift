@@ -1,20 +1,16 @@
 import MCPOAuth
+import MCPOIdentity
 
-/// Who makes a request, as far as its credential proves.
+/// Who makes a request: what its credential proves, and, for a multi-user OAuth server, the user's session.
 struct Caller: Sendable, Equatable {
-    enum Credential: Sendable, Equatable {
-        /// No credential (none was needed).
-        case none
-        /// An API key, by its name (`cli` for the keys of `--api-key`).
-        case apiKey(name: String)
-        /// A user of a multi-user OAuth server, by their session JWT (Open WebUI's or the proxy's own).
-        case session(SessionIdentity)
+    var identity: CallerIdentity
+    /// The session JWT of a multi-user OAuth server's user (Open WebUI's or the proxy's own).
+    var session: SessionIdentity?
+
+    init(identity: CallerIdentity = .anonymous, session: SessionIdentity? = nil) {
+        self.identity = identity
+        self.session = session
     }
 
-    var credential: Credential
-
-    static let anonymous = Caller(credential: .none)
-
-    /// The name of the keys given with `--api-key`.
-    static let commandLineKeyName = "cli"
+    static let anonymous = Caller()
 }

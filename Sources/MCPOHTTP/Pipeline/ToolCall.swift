@@ -18,6 +18,8 @@ struct ToolCall: Sendable {
     var arguments: ArgumentValidator.CheckedArguments?
     /// Where the call's `notifications/progress` go (an event stream), if anywhere.
     var onProgress: RPCConnection.ProgressHandler?
+    /// Headers sent upstream with the call (the caller's identity, where the server's entry asks for it).
+    var forwardedHeaders: [(name: String, value: String)] = []
 
     init(request: ProxyRequest, endpoint: ToolEndpoint) {
         self.request = request

@@ -3,36 +3,42 @@ import Logging
 /// The stages of a tool call (`POST /<tool>`), in the order a call passes them on its way in; its outcome passes
 /// them back in the reverse order. Routing (`ProxyResponder`) found the tool before the first.
 ///
-/// A new stage is a type conforming to `CallStage` and one line here; no other stage changes.
+/// A new stage is a type conforming to `CallStage` and one line here; no other stage changes. A server's calls pass
+/// only the stages that have something to do for it (no tenant stage for a server with one URL, and so on), chosen
+/// once when the server is mounted.
 struct ToolCallPipeline: Sendable {
     struct Settings: Sendable {
-        var keys: APIKeyAuthenticator
+        var credentials: CredentialCheckStore
         var address: PublicAddress
         var maxTimeout: Double
         var logger: Logger
     }
 
-    let chain: CallChain
+    let settings: Settings
 
     init(_ settings: Settings) {
-        chain = CallChain([
-            AccessLog(logger: settings.logger),  // the call's log line: path, server/tool, status, time
-            // (recording in the audit log: to come)
-            Answer(),  // the outcome as the HTTP answer; every failure's status is in CallFailure+Answer.swift
-            Authentication(keys: settings.keys),  // who calls: API key, OAuth session
-            // (authorization by the caller's scopes: to come)
-            UserSession(address: settings.address),  // multi-user OAuth: the caller's own upstream session
-            AllowedMethod(),  // POST only
-            CallTimeout(maxTimeout: settings.maxTimeout),  // X-MCPO-Timeout
-            ArgumentValidation(),  // the body against the tool's input schema
-            // (confirmation of high-risk tools: to come)
-            EventStream(),  // Accept: text/event-stream: progress events, then the outcome
-            Admission(),  // the server's bound on calls at once and its queue
-            UpstreamCall(logger: settings.logger),  // the call, through the MCP client
-        ])
+        self.settings = settings
     }
 
-    func run(_ call: ToolCall) async -> CallOutcome {
-        await chain(call)
+    /// The stages of calls to the tools of a server with this configuration.
+    func chain(for server: MountedServer.Shape) -> CallChain {
+        var stages: [any CallStage] = []
+        stages.append(AccessLog(logger: settings.logger))  // the call's log line: path, server/tool, status, time
+        // (recording in the audit log: to come)
+        // The outcome as the HTTP answer; every failure's status is in CallFailure+Answer.swift.
+        stages.append(Answer())
+        stages.append(Authentication(credentials: settings.credentials, address: settings.address))  // who calls
+        if server.multiUserOAuth { stages.append(UserSession(address: settings.address)) }  // the user's own session
+        stages.append(AllowedMethod())  // POST only
+        if server.hasToolScopes { stages.append(Authorization(credentials: settings.credentials)) }  // scopes
+        if server.perTenant { stages.append(Tenancy()) }  // the tenant's own upstream session
+        if server.forwardsIdentity { stages.append(IdentityForwarding()) }  // who calls, told upstream
+        stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
+        stages.append(ArgumentValidation())  // the body against the tool's input schema
+        // (confirmation of high-risk tools: to come)
+        stages.append(EventStream())  // Accept: text/event-stream: progress events, then the outcome
+        stages.append(Admission())  // the server's bound on calls at once and its queue
+        stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client
+        return CallChain(stages)
     }
 }

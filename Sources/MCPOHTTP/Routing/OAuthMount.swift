@@ -7,7 +7,7 @@ import MCPOAuth
 struct OAuthMount {
     let server: MountedServer
     let binding: OAuthBinding
-    let keys: APIKeyAuthenticator
+    let check: CredentialCheck
     let address: PublicAddress
 
     func respond(
@@ -15,8 +15,8 @@ struct OAuthMount {
     ) async -> ProxyResponse {
         let unavailable = ProxyResponder.unavailable(server).response
         guard binding.multiUser else {
-            if keys.guards(toolRoute: true),
-                case .failure(let failure) = keys.authenticate(authorization: request.header("authorization"))
+            if check.guards(toolRoute: true),
+                case .failure(let failure) = await check.authenticate(request, address: address)
             {
                 return failure.response
             }
@@ -26,10 +26,12 @@ struct OAuthMount {
             return unavailable
         }
         let identity: SessionIdentity?
-        switch binding.identify(request, keys: keys, keyRequired: keys.guards(toolRoute: true)) {
+        switch await binding.identify(
+            request, check: check, address: address, keyRequired: check.guards(toolRoute: true))
+        {
         case .denied(let failure): return failure.response
         case .anonymous: identity = nil
-        case .user(let user): identity = user
+        case .user(_, let session): identity = session
         }
         switch await binding.userUpstream(for: identity, base: address.base(of: request)) {
         case .failure(let failure):

@@ -10,11 +10,10 @@ import NIOHTTP1
 /// (`ToolCallPipeline`); documents, pages and health routes are answered here, behind the API key in strict mode.
 struct ProxyResponder: RequestResponder {
     let routes: RouteTableStore
-    let keys: APIKeyAuthenticator
+    let credentials: CredentialCheckStore
     let cors: CORSPolicy
     let address: PublicAddress
     let maxBodyBytes: Int
-    let toolCalls: ToolCallPipeline
 
     func respond(to request: ProxyRequest) async -> ProxyResponse {
         let origin = request.header("origin")
@@ -38,41 +37,69 @@ struct ProxyResponder: RequestResponder {
     func route(_ request: ProxyRequest, retried: Bool = false) async -> ProxyResponse {
         let path = localPath(of: request.path)
         let table = routes.table
+        let check = credentials.check
         guard let endpoint = table.endpoints[path] else {
             if path.count > 1, path.hasSuffix("/"), table.endpoints[String(path.dropLast())] != nil {
-                if let denial = deny(request, toolRoute: false) { return denial }
+                if let denial = await deny(request, check, toolRoute: false) { return denial }
                 return redirect(to: String(request.path.dropLast()), query: request.query)
+            }
+            if path == ProtectedResourceMetadata.path, check.authenticator.hasIssuers {
+                return ProtectedResourceMetadata.response(
+                    base: address.base(of: request), issuers: check.authenticator.issuerNames, scopes: table.scopes)
             }
             if let server = table.unavailableServer(containing: path) {
                 if let binding = server.oauth {
-                    let mount = OAuthMount(server: server, binding: binding, keys: keys, address: address)
+                    let mount = OAuthMount(server: server, binding: binding, check: check, address: address)
                     return await mount.respond(to: request, retried: retried) {
                         await self.route(request, retried: true)
                     }
                 }
-                if let denial = deny(request, toolRoute: true) { return denial }
+                if let tenants = server.tenants {
+                    let mount = TenantMount(server: server, tenants: tenants, check: check, address: address)
+                    return await mount.respond(to: request, retried: retried) {
+                        await self.route(request, retried: true)
+                    }
+                }
+                if let denial = await deny(request, check, toolRoute: true) { return denial }
                 return Self.unavailable(server).response
             }
-            if let denial = deny(request, toolRoute: false) { return denial }
+            if let denial = await deny(request, check, toolRoute: false) { return denial }
             return CallFailure.notFound.response
         }
         switch endpoint {
         case .page(let page):
-            if let denial = deny(request, toolRoute: false) { return denial }
+            if let denial = await deny(request, check, toolRoute: false) { return denial }
             guard request.method == .GET || request.method == .HEAD else {
                 return CallFailure.methodNotAllowed(allow: "GET").response
             }
-            return ProxyResponse(status: .ok, headers: ["Content-Type": page.contentType], body: .bytes(page.body))
+            return Self.serve(page)
+        case .document(let document):
+            guard request.method == .GET || request.method == .HEAD else {
+                if let denial = await deny(request, check, toolRoute: false) { return denial }
+                return CallFailure.methodNotAllowed(allow: "GET").response
+            }
+            // Whole to a caller without a credential (unless strict); to one with, only the tools it may call.
+            guard check.authenticator.requiresCredentials,
+                check.strict || request.header("authorization") != nil
+            else { return Self.serve(document.full) }
+            switch await check.authenticate(request, address: address) {
+            case .success(let caller): return Self.serve(document.page(for: caller))
+            case .failure(let failure): return failure.response
+            }
         case .status(let answer):
-            if let denial = deny(request, toolRoute: false) { return denial }
+            if let denial = await deny(request, check, toolRoute: false) { return denial }
             return .json(answer())
         case .oauth(let route):
-            let handler = OAuthRouteHandler(route: route, keys: keys, address: address)
+            let handler = OAuthRouteHandler(route: route, check: check, address: address)
             return await handler.respond(to: request)
         case .tool(let tool):
-            let outcome = await toolCalls.run(ToolCall(request: request, endpoint: tool))
+            let outcome = await tool.server.calls(ToolCall(request: request, endpoint: tool))
             return CallOutcome.answer(for: outcome.value, outputSchema: tool.operation.tool.outputSchema)
         }
+    }
+
+    private static func serve(_ page: StaticPage) -> ProxyResponse {
+        ProxyResponse(status: .ok, headers: ["Content-Type": page.contentType], body: .bytes(page.body))
     }
 
     /// 503 for a server that is not connected, with the reason.
@@ -94,11 +121,9 @@ struct ProxyResponder: RequestResponder {
 
     /// The refusal of a route that needs the API key and did not get it (tool routes always, the others in strict
     /// mode); OPTIONS is never refused.
-    private func deny(_ request: ProxyRequest, toolRoute: Bool) -> ProxyResponse? {
-        guard request.method != .OPTIONS, keys.guards(toolRoute: toolRoute) else { return nil }
-        guard case .failure(let failure) = keys.authenticate(authorization: request.header("authorization")) else {
-            return nil
-        }
+    private func deny(_ request: ProxyRequest, _ check: CredentialCheck, toolRoute: Bool) async -> ProxyResponse? {
+        guard request.method != .OPTIONS, check.guards(toolRoute: toolRoute) else { return nil }
+        guard case .failure(let failure) = await check.authenticate(request, address: address) else { return nil }
         return failure.response
     }
 

@@ -8,14 +8,16 @@ import Synchronization
 enum Endpoint: Sendable {
     case tool(ToolEndpoint)
     case page(StaticPage)
+    /// An OpenAPI document: whole, or for a caller with a credential only the tools it may call.
+    case document(OpenAPIDocumentPage)
     /// An answer computed per request (`/healthz`, `/readyz`); public like the documents.
     case status(@Sendable () -> HTTPAnswer)
     /// `/oauth/<server>/status|callback|authorize`.
     case oauth(OAuthRoute)
 }
 
-/// A tool route: its translated operation and the server that runs it.
-struct ToolEndpoint: Sendable {
+/// A tool route: its translated operation and the server that runs it (a reference: every call passes it on).
+final class ToolEndpoint: Sendable {
     let operation: ToolOperation
     let server: MountedServer
     let callTimeout: Double
@@ -53,10 +55,13 @@ final class RouteTable: Sendable {
     let endpoints: [String: Endpoint]
     /// Mount points of servers that are not connected: any other path under them answers 503 with the reason.
     let unavailableMounts: [String: MountedServer]
+    /// Every scope the servers' `toolScopes` name.
+    let scopes: [String]
 
-    init(endpoints: [String: Endpoint], unavailableMounts: [String: MountedServer] = [:]) {
+    init(endpoints: [String: Endpoint], unavailableMounts: [String: MountedServer] = [:], scopes: [String] = []) {
         self.endpoints = endpoints
         self.unavailableMounts = unavailableMounts
+        self.scopes = scopes
     }
 
     static let empty = RouteTable(endpoints: [:])

@@ -10,12 +10,18 @@ struct RouteTableBuilder {
 
     private var endpoints: [String: Endpoint] = [:]
     private var unavailableMounts: [String: MountedServer] = [:]
-    private(set) var sections: [OpenAPISection] = []
+    private(set) var sections: [OpenAPIDocumentPage.Source] = []
+    /// Every scope some server's `toolScopes` names (RFC 9728's `scopes_supported`).
+    private var scopes: [String] = []
     private(set) var problems: [String] = []
 
-    init(settings: ProxySettings, assets: DocsAssets) {
+    /// Whether tool routes need a credential (the documents then declare it).
+    let credentialsRequired: Bool
+
+    init(settings: ProxySettings, assets: DocsAssets, credentialsRequired: Bool? = nil) {
         self.settings = settings
         self.assets = assets
+        self.credentialsRequired = credentialsRequired ?? !settings.apiKeys.isEmpty
     }
 
     /// Mounts one server's tools and documents at its prefix. A server without a snapshot (never connected)
@@ -43,7 +49,7 @@ struct RouteTableBuilder {
             }
             let info = OpenAPIInfo(
                 title: server.name, description: "\(server.name) MCP Server\(reason)", version: "1.0")
-            addDocuments(at: prefix, title: server.name, document: document(info: info, prefix: prefix, sections: []))
+            addDocuments(at: prefix, title: server.name, document: document(info: info, prefix: prefix, sources: []))
             return
         }
         var definitions: [ToolDefinition] = []
@@ -63,11 +69,16 @@ struct RouteTableBuilder {
         let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)
         let section = OpenAPISection(
             pathPrefix: "", componentPrefix: "", operationIdPrefix: "", catalog: catalog, tag: nil)
-        addDocuments(at: prefix, title: info.title, document: document(info: info, prefix: prefix, sections: [section]))
+        addDocuments(
+            at: prefix, title: info.title,
+            document: document(info: info, prefix: prefix, sources: [.init(section: section, server: server)]))
         sections.append(
-            OpenAPISection(
-                pathPrefix: prefix, componentPrefix: server.name + "_", operationIdPrefix: server.name + "_",
-                catalog: catalog, tag: server.name))
+            .init(
+                section: OpenAPISection(
+                    pathPrefix: prefix, componentPrefix: server.name + "_", operationIdPrefix: server.name + "_",
+                    catalog: catalog, tag: server.name),
+                server: server))
+        for scope in server.toolScopes.allScopes where !scopes.contains(scope) { scopes.append(scope) }
     }
 
     /// `/oauth/<name>/status`, `/callback` and `/authorize` of an OAuth server, at the root in every mode.
@@ -90,13 +101,14 @@ struct RouteTableBuilder {
             version: settings.version ?? own.version)
     }
 
-    private func document(info: OpenAPIInfo, prefix: String, sections: [OpenAPISection]) -> JSON {
+    private func document(info: OpenAPIInfo, prefix: String, sources: [OpenAPIDocumentPage.Source])
+        -> OpenAPIDocumentPage
+    {
         let serversURL = settings.rootPath + prefix
-        return OpenAPIGenerator.document(
+        return OpenAPIDocumentPage(
             options: OpenAPIOptions(
-                info: info, servers: serversURL.isEmpty ? [] : [serversURL],
-                apiKeyRequired: !settings.apiKeys.isEmpty),
-            sections: sections)
+                info: info, servers: serversURL.isEmpty ? [] : [serversURL], apiKeyRequired: credentialsRequired),
+            sources: sources)
     }
 
     /// Config mode's root documents: every connected server's tools under `/<prefix><name>/`, and links to
@@ -113,20 +125,18 @@ struct RouteTableBuilder {
         let info = OpenAPIInfo(
             title: settings.title ?? "MCP OpenAPI Proxy", description: description, version: settings.version ?? "1.0")
         let serversURL = settings.rootPath
-        let document = OpenAPIGenerator.document(
+        let document = OpenAPIDocumentPage(
             options: OpenAPIOptions(
-                info: info, servers: serversURL.isEmpty ? [] : [serversURL],
-                apiKeyRequired: !settings.apiKeys.isEmpty),
-            sections: sections)
+                info: info, servers: serversURL.isEmpty ? [] : [serversURL], apiKeyRequired: credentialsRequired),
+            sources: sections)
         addDocuments(at: "", title: info.title, document: document)
     }
 
     /// `/openapi.json`, `/docs`, `/docs/oauth2-redirect` and `/redoc` under `prefix`.
-    mutating func addDocuments(at prefix: String, title: String, document: JSON) {
+    mutating func addDocuments(at prefix: String, title: String, document: OpenAPIDocumentPage) {
         let root = settings.rootPath
         let openAPIURL = root + prefix + "/openapi.json"
-        endpoints[prefix + "/openapi.json"] = .page(
-            StaticPage(bytes: document.bytes, contentType: "application/json"))
+        endpoints[prefix + "/openapi.json"] = .document(document)
         endpoints[prefix + "/docs"] = .page(
             StaticPage(
                 html: DocsPages.swaggerUI(
@@ -155,6 +165,6 @@ struct RouteTableBuilder {
     }
 
     func build() -> RouteTable {
-        RouteTable(endpoints: endpoints, unavailableMounts: unavailableMounts)
+        RouteTable(endpoints: endpoints, unavailableMounts: unavailableMounts, scopes: scopes)
     }
 }

@@ -8,6 +8,7 @@ legacy SSE endpoints on another origin, and a log of every request it saw (heade
 Paths:
     /mcp             stateful streamable HTTP, SSE answers (GET stream, Last-Event-ID, DELETE)
     /mcp-json        the same server answering with application/json
+    /t/<tenant>/mcp-json  the same as /mcp-json, for any tenant name (the log keeps the full path)
     /mcp-json-close  the same, each answer with `Connection: close`
     /mcp-json-hangup the same, closing the connection after each answer without saying so
     /redirect        307 to /mcp
@@ -24,6 +25,7 @@ drop() (the connection drops with no SSE id: the answer is lost), slow(seconds).
 import argparse
 import json
 import queue
+import re
 import socket
 import ssl
 import sys
@@ -38,6 +40,8 @@ SESSIONS: dict = {}  # session id -> {"alive": bool, "outbox": Queue}
 EXPIRED: set = set()
 RESUMABLE: dict = {}  # last event id -> JSON-RPC message to send on resumption
 LEGACY: dict = {}  # legacy SSE session id -> Queue of messages
+# Per-tenant upstream URLs that all reach one server, so tests can tell the tenants apart in the log.
+TENANT_PATH = re.compile(r"^/t/[^/?]+(/mcp-json(?:\?.*)?)$")
 
 TOOLS = [
     {"name": "echo", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}},
@@ -61,6 +65,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing
 
+    @property
+    def route(self):
+        """The path the request is served as; `self.path` (what the log records) stays as sent."""
+        match = TENANT_PATH.match(self.path)
+        return match.group(1) if match else self.path
+
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -81,9 +91,9 @@ class Handler(BaseHTTPRequestHandler):
             LOG.append(entry)
 
     def end_headers(self):
-        if "-close" in self.path:
+        if "-close" in self.route:
             self.send_header("Connection", "close")
-        if "-hangup" in self.path:
+        if "-hangup" in self.route:
             self.close_connection = True
         super().end_headers()
 
@@ -150,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             self.legacy_stream("/legacy/messages")
         elif self.path.startswith("/foreign/sse"):
             self.legacy_stream("http://192.0.2.1:9/messages")
-        elif self.path.startswith("/mcp"):
+        elif self.route.startswith("/mcp"):
             self.get_stream()
         else:
             self.send_plain(404, "not found")
@@ -173,8 +183,8 @@ class Handler(BaseHTTPRequestHandler):
             self.redirect()
         elif self.path.startswith("/legacy/messages"):
             self.legacy_post(body)
-        elif self.path.startswith("/mcp"):
-            self.post_mcp(body, json_mode=self.path.startswith("/mcp-json"))
+        elif self.route.startswith("/mcp"):
+            self.post_mcp(body, json_mode=self.route.startswith("/mcp-json"))
         else:
             self.send_plain(404, "not found")
 

@@ -23,22 +23,36 @@ struct Face {
     ) {
         var settings = ProxySettings()
         configure(&settings)
-        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate)
-        var builder = RouteTableBuilder(settings: settings, assets: .cdn)
+        var logger = Logger(label: "face-test")
+        logger.logLevel = .critical
+        let address = PublicAddress(rootPath: settings.rootPath, defaultScheme: "http")
+        let credentials = CredentialCheckStore(
+            ProxyServer.credentialCheck(settings.auth, settings: settings, logger: logger))
+        let pipeline = ToolCallPipeline(
+            .init(
+                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger))
+        let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate, pipeline: pipeline)
+        var builder = RouteTableBuilder(
+            settings: settings, assets: .cdn,
+            credentialsRequired: credentials.check.authenticator.requiresCredentials)
         builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: prefix.isEmpty)
         builder.addHealth(readiness: { HTTPAnswer(status: 200, body: ["ready": true]) })
         let routes = RouteTableStore(builder.build())
-        let keys = APIKeyAuthenticator(keys: settings.apiKeys, strict: settings.strictAuth)
-        let address = PublicAddress(rootPath: settings.rootPath, defaultScheme: "http")
-        var logger = Logger(label: "face-test")
-        logger.logLevel = .critical
         self.responder = ProxyResponder(
-            routes: routes, keys: keys, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins), address: address,
-            maxBodyBytes: settings.maxRequestBodyBytes,
-            toolCalls: ToolCallPipeline(
-                .init(keys: keys, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger)))
+            routes: routes, credentials: credentials, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
+            address: address, maxBodyBytes: settings.maxRequestBodyBytes)
         self.server = server
         self.routes = routes
+        self.credentials = credentials
+        self.address = address
+    }
+
+    let credentials: CredentialCheckStore
+    let address: PublicAddress
+
+    /// Lets go of what the credential check holds (the JWKS client of configured issuers).
+    func shutdown() async {
+        await credentials.check.authenticator.shutdown()
     }
 
     /// A connection for requests made in the test; `clientLeft` fires when the test says the client went away.

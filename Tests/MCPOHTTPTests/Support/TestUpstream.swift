@@ -14,8 +14,10 @@ final class TestUpstream: ToolUpstream {
     private let calls = Mutex<[ToolCallRequest]>([])
     private let state = Mutex<UpstreamState>(.connected)
 
-    init(name: String = "test", tools: [JSON], answer: @escaping Answer) {
-        self.entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
+    init(name: String = "test", tools: [JSON], access: ServerAccess = ServerAccess(), answer: @escaping Answer) {
+        var entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
+        entry.access = access
+        self.entry = entry
         self.tools = tools
         self.answer = answer
     }

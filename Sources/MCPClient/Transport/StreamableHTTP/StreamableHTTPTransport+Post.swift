@@ -149,8 +149,10 @@ extension StreamableHTTPTransport {
         if case .stateless = mode, message.kind != .response, let method = message.method {
             headers.add(name: "Mcp-Method", value: method)
             if let name = message.name { headers.add(name: "Mcp-Name", value: MCPHeaderValue.encode(name)) }
-            for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
         }
+        // The message's own (`Mcp-Param-*` in the stateless era, the caller's identity where the entry forwards it)
+        // win over the configured ones; a forwarded token over an OAuth one cannot happen (the config refuses both).
+        for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
         return headers
     }
 

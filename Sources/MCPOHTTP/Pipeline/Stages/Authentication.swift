@@ -1,22 +1,28 @@
-/// Who calls: an API key where one is needed (`--api-key`: 401 without a credential, 403 with a wrong one); for a
-/// multi-user OAuth server, the user's session JWT (Open WebUI's, or the proxy's own cookie) beside the key.
+/// Who calls: a credential where one is needed (an API key, or a JWT from a configured issuer, with Open WebUI's user
+/// header beside a key); for a multi-user OAuth server, the user's session JWT beside the key.
 struct Authentication: CallStage {
-    let keys: APIKeyAuthenticator
+    let credentials: CredentialCheckStore
+    let address: PublicAddress
 
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
+        let check = credentials.check
+        let multiUser = call.server.oauth?.multiUser == true
+        guard multiUser || check.guards(toolRoute: true) else { return await next(call) }
         var call = call
-        if let binding = call.server.oauth, binding.multiUser {
-            switch binding.identify(call.request, keys: keys, keyRequired: keys.guards(toolRoute: true)) {
+        if let binding = call.server.oauth, multiUser {
+            switch await binding.identify(
+                call.request, check: check, address: address, keyRequired: check.guards(toolRoute: true))
+            {
             case .denied(let failure):
                 return .failure(failure)
-            case .anonymous:
-                break
-            case .user(let identity):
-                call.caller = Caller(credential: .session(identity))
+            case .anonymous(let identity):
+                call.caller = Caller(identity: identity)
+            case .user(let identity, let session):
+                call.caller = Caller(identity: identity, session: session)
             }
-        } else if keys.guards(toolRoute: true) {
-            switch keys.authenticate(authorization: call.request.header("authorization")) {
-            case .success(let caller): call.caller = caller
+        } else {
+            switch await check.authenticate(call.request, address: address) {
+            case .success(let identity): call.caller = Caller(identity: identity)
             case .failure(let failure): return .failure(failure)
             }
         }

@@ -11,7 +11,8 @@ struct UpstreamCall: CallStage {
         let arguments = call.arguments
         let request = ToolCallRequest(
             name: call.tool.name, arguments: arguments?.value ?? [:], argumentsText: arguments?.text,
-            timeout: call.timeout, onProgress: call.onProgress, cancellation: cancellation)
+            timeout: call.timeout, onProgress: call.onProgress, cancellation: cancellation,
+            headers: call.forwardedHeaders)
         let outcome: CallOutcome
         do {
             outcome = .result(try await call.upstream.callTool(request))

@@ -9,9 +9,7 @@ struct UserSession: CallStage {
 
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         guard let binding = call.server.oauth, binding.multiUser else { return await next(call) }
-        let identity: SessionIdentity?
-        if case .session(let session) = call.caller.credential { identity = session } else { identity = nil }
-        switch await binding.userUpstream(for: identity, base: address.base(of: call.request)) {
+        switch await binding.userUpstream(for: call.caller.session, base: address.base(of: call.request)) {
         case .failure(let failure):
             return .failure(failure)
         case .success(let (identity, session)):
