@@ -2,10 +2,36 @@
 -- with the figures (latencies in microseconds) when the run is over.
 --   BENCH_WRK_BODY     the body (default {"text":"hello"}, the arguments of POST /echo)
 --   BENCH_WRK_ACCEPT   the Accept header (default */*, as aiohttp in Open WebUI sends it)
+--   BENCH_WRK_AUTH     Authorization values separated by "|", used in turn (default: none)
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_WRK_BODY") or '{"text":"hello"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = os.getenv("BENCH_WRK_ACCEPT") or "*/*"
+
+local authorizations = {}
+for value in string.gmatch(os.getenv("BENCH_WRK_AUTH") or "", "[^|]+") do
+  table.insert(authorizations, value)
+end
+
+local prepared = {}
+local turn = 0
+
+init = function(args)
+  -- Made once: each request then costs the same lookup with one credential or several.
+  for i, value in ipairs(authorizations) do
+    local headers = {}
+    for name, header in pairs(wrk.headers) do headers[name] = header end
+    headers["Authorization"] = value
+    prepared[i] = wrk.format(nil, nil, headers, nil)
+  end
+end
+
+if #authorizations > 0 then
+  request = function()
+    turn = turn % #prepared + 1
+    return prepared[turn]
+  end
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

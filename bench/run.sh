@@ -17,6 +17,9 @@
 #   BENCH_STUB_THREADS=1              event loop threads of the HTTP stub
 #   BENCH_PROXY_ARGS=""               extra arguments for both proxies (e.g. "--log-level warning")
 #   PYTHON=python3                    interpreter for mcpo's venv and the helper
+#   BENCH_AUTH=1                      also swift-mcpo with callers at the highest concurrency: an API key
+#                                     ("swift-mcpo-key") and JWTs from the identity provider fixture, a few tokens
+#                                     reused ("swift-mcpo-jwt"); the fixture runs in bench/.venv-idp
 #   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
 #                                     the same rounds as "swift-mcpo-base", for before/after ratios of one run
 #
@@ -46,6 +49,8 @@ STUB_THREADS="${BENCH_STUB_THREADS:-1}"
 read -r -a PROXY_ARGS <<< "${BENCH_PROXY_ARGS:-}"
 PYTHON="${PYTHON:-python3}"
 BASELINE_MCPO="${BENCH_BASELINE:-}"
+WITH_AUTH="${BENCH_AUTH:-1}"
+JWT_TOKENS=4
 
 SWIFT_MCPO="$ROOT/$SCRATCH/shipped/mcpo"
 STUB="$ROOT/$SCRATCH/shipped/mcp-bench-server"
@@ -55,6 +60,10 @@ LAUNCH="$ROOT/bench/launch.py"
 LUA="$ROOT/bench/echo.lua"
 RESULTS_DIR="$ROOT/bench-results"
 # mcpo 0.0.20 with the versions of its uv.lock for the packages that matter.
+# The identity provider fixture's packages, as pinned in scripts/python-requirements-mcp1.txt.
+IDP_PINS=(cryptography==51.0.1 PyJWT==2.15.1)
+IDP_VENV="$ROOT/bench/.venv-idp"
+IDP_FIXTURE="$ROOT/Tests/Fixtures/python/idp/idp_fixture.py"
 MCPO_PINS=(mcpo==0.0.20 mcp==1.17.0 fastapi==0.116.1 starlette==0.47.2 pydantic==2.11.7 uvicorn==0.35.0)
 ECHO_BODY='{"text":"hello"}'
 STUB_CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
@@ -159,6 +168,17 @@ if (( WITH_MCPO )); then
   fi
 fi
 
+if (( WITH_AUTH )); then
+  stamp="${IDP_PINS[*]} $("$PYTHON" -V 2>&1)"
+  if [[ ! -x "$IDP_VENV/bin/python" || "$(cat "$IDP_VENV/.bench-stamp" 2>/dev/null)" != "$stamp" ]]; then
+    log "setting up the identity provider fixture in bench/.venv-idp"
+    rm -rf "$IDP_VENV"
+    "$PYTHON" -m venv "$IDP_VENV"
+    "$IDP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "${IDP_PINS[@]}"
+    printf '%s\n' "$stamp" > "$IDP_VENV/.bench-stamp"
+  fi
+fi
+
 CLK_TCK="$(getconf CLK_TCK)"
 # How busy the machine was just before (other work on it skews every figure).
 busy_percent() {
@@ -178,9 +198,10 @@ fi
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 
-# run_wrk <url> <connections> <seconds> <body> <out-file> [accept]
+# run_wrk <url> <connections> <seconds> <body> <out-file> [accept] [authorizations separated by |]
 run_wrk() {
-  BENCH_WRK_BODY="$4" BENCH_WRK_ACCEPT="${6:-*/*}" wrk -t1 -c"$2" -d"$3"s --timeout 10s -s "$LUA" "$1" > "$5" 2>&1 || true
+  BENCH_WRK_BODY="$4" BENCH_WRK_ACCEPT="${6:-*/*}" BENCH_WRK_AUTH="${7:-}" \
+    wrk -t1 -c"$2" -d"$3"s --timeout 10s -s "$LUA" "$1" > "$5" 2>&1 || true
 }
 
 # wrk_field <out-file> <name>: one figure of the BENCH line.
@@ -212,6 +233,36 @@ HTTP_STUB_PID="$(< "$WORK/stub.pid")"
 PIDS+=("$HTTP_STUB_PID")
 log "stub start over HTTP (spawn → initialize answered): $HTTP_STUB_MS ms"
 
+# The identity provider fixture (JWKS, tokens) for the swift-mcpo-jwt case.
+if (( WITH_AUTH )); then
+  "$IDP_VENV/bin/python" "$IDP_FIXTURE" --port 0 > "$WORK/idp.out" 2> "$WORK/idp.log" &
+  IDP_PID=$!
+  PIDS+=("$IDP_PID")
+  for (( waited = 0; waited < 300; waited++ )); do
+    [[ -s "$WORK/idp.out" ]] && break
+    alive "$IDP_PID" || { KEEP_WORK=1; die "the identity provider fixture exited ($WORK/idp.log)"; }
+    sleep 0.1
+  done
+  IDP_ISSUER="$("$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.readline())["issuer"])' < "$WORK/idp.out")" \
+    || die "the identity provider fixture did not start ($WORK/idp.log)"
+  IDP_ORIGIN="${IDP_ISSUER%/realms/*}"
+  printf '{"apiKeys": [{"name": "bench", "key": "bench-key-0123456789", "scopes": ["*"]}]}\n' > "$WORK/auth-key.json"
+  printf '{"jwt": [{"issuer": "%s", "audience": "mcpo"}]}\n' "$IDP_ISSUER" > "$WORK/auth-jwt.json"
+  log "identity provider fixture at $IDP_ISSUER"
+fi
+
+# A few tokens, as a few real clients reuse theirs: "Bearer t1|Bearer t2|…".
+jwt_authorizations() {
+  local i token list=""
+  for (( i = 1; i <= JWT_TOKENS; i++ )); do
+    token="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' \
+      -d "{\"alg\": \"RS256\", \"claims\": {\"sub\": \"client-$i\", \"exp\": $(( $(date +%s) + 3600 ))}}" \
+      "$IDP_ORIGIN/_admin/token" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+    list+="${list:+|}Bearer $token"
+  done
+  printf '%s' "$list"
+}
+
 stub_baseline() {
   local c out requests
   for c in $CONCURRENCY; do
@@ -233,15 +284,21 @@ stub_baseline() {
 # run_case <transport> <impl> <connections>
 run_case() {
   local transport="$1" impl="$2" c="$3" binary port url pid ready_ms idle_kb peak_kb out stub_pid
-  local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb
+  local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb auth_args=() authorizations=""
   case "$impl" in
     swift-mcpo) binary="$SWIFT_MCPO" ;;
+    swift-mcpo-key)
+      binary="$SWIFT_MCPO"; auth_args=(--auth-config "$WORK/auth-key.json")
+      authorizations="Bearer bench-key-0123456789" ;;
+    swift-mcpo-jwt)
+      binary="$SWIFT_MCPO"; auth_args=(--auth-config "$WORK/auth-jwt.json")
+      authorizations="$(jwt_authorizations)" ;;
     swift-mcpo-base) binary="$BASELINE_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
   esac
   port="$(free_port)"
   url="http://127.0.0.1:$port"
-  local command=("$binary" --host 127.0.0.1 --port "$port" "${PROXY_ARGS[@]}")
+  local command=("$binary" --host 127.0.0.1 --port "$port" "${auth_args[@]}" "${PROXY_ARGS[@]}")
   if [[ "$transport" == stdio ]]; then
     command+=(-- "$STUB")
   else
@@ -261,14 +318,15 @@ run_case() {
   idle_kb="$(status_kb "$pid" VmRSS)"
   idle_anon_kb="$(status_kb "$pid" RssAnon)"
 
-  answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' -d "$ECHO_BODY" "$url/echo" || true)"
+  answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' ${authorizations:+-H "Authorization: ${authorizations%%|*}"} \
+    -d "$ECHO_BODY" "$url/echo" || true)"
   [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST /echo answered '$answer' ($WORK/$tag.log)"; }
 
-  if (( WARMUP > 0 )); then run_wrk "$url/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null; fi
+  if (( WARMUP > 0 )); then run_wrk "$url/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null "" "$authorizations"; fi
   out="$WORK/wrk-$tag.txt"
   cpu0="$(cpu_ticks "$pid")"
   stub0="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
-  run_wrk "$url/echo" "$c" "$DURATION" "$ECHO_BODY" "$out"
+  run_wrk "$url/echo" "$c" "$DURATION" "$ECHO_BODY" "$out" "" "$authorizations"
   cpu1="$(cpu_ticks "$pid")"
   stub1="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
   peak_kb="$(status_kb "$pid" VmHWM)"
@@ -298,6 +356,11 @@ for (( round = 1; round <= REPEAT; round++ )); do
       for impl in "${IMPLS[@]}"; do
         run_case "$transport" "$impl" "$c"
       done
+      # Callers with credentials, at the highest concurrency: a key, then a few JWTs reused.
+      if (( WITH_AUTH )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
+        run_case "$transport" swift-mcpo-key "$c"
+        run_case "$transport" swift-mcpo-jwt "$c"
+      fi
     done
   done
 done
@@ -315,6 +378,9 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "- command: \`$COMMAND_LINE\`"
   echo "- machine: $(nproc) cores ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
   echo "- swift-mcpo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || echo ' + local changes'), release build with the static Swift stdlib; mcpo 0.0.20 on $("$PYTHON" -V 2>&1)"
+  if (( WITH_AUTH )); then
+    echo "- swift-mcpo-key: \`--auth-config\` with one named API key; swift-mcpo-jwt: \`--auth-config\` with the identity provider fixture as JWT issuer, $JWT_TOKENS RS256 tokens used in turn (in the ratio rows the swift-mcpo column is the first case, the mcpo column the second)"
+  fi
   echo "- wrk -t1 -c<C> -d${DURATION}s after a ${WARMUP}s warm-up, body \`$ECHO_BODY\` to POST /echo; one fresh proxy per row"
   echo "- other work on the machine: CPUs ${BUSY_START}% busy in the 2 s before the run; 1-minute load average $LOAD_START at the start, $(cut -d' ' -f1 /proc/loadavg) at the end"
   echo "- stub start on its own: ${STDIO_STUB_MS} ms over stdio (spawn → tools/list answered), ${HTTP_STUB_MS} ms over HTTP"
@@ -387,6 +453,11 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           if (name == "swift-mcpo") printf "%s %.3f ms | | | < 0.1 ms: %s |\n", line, added, verdict(added < 0.1)
           else if (name == "swift-mcpo-base") printf "%s %.3f ms | | | (the baseline build) |\n", line, added
           else printf "%s | %.3f ms | | |\n", line, added
+        }
+        if (("swift-mcpo-jwt", t, maxc) in rps) {
+          j = rps["swift-mcpo-jwt", t, maxc]; a = rps["swift-mcpo-key", t, maxc]
+          printf "| req/s at C=%s: JWT callers (a few tokens reused) \\| API key | %s | %.0f | %.0f | %.2f | >= 0.9: %s |\n", maxc, t, j, a, j / a, verdict(j / a >= 0.9)
+          printf "| req/s at C=%s: API key \\| no credential | %s | %.0f | %.0f | %.2f | |\n", maxc, t, a, s, a / s
         }
         bi = median3("idle" SUBSEP "swift-mcpo-base" SUBSEP t)
         si = median3("idle" SUBSEP "swift-mcpo" SUBSEP t); mi = median3("idle" SUBSEP "mcpo" SUBSEP t)

@@ -92,7 +92,11 @@ public final class CallerAuthenticator: Sendable {
         case "bearer":
             guard !credential.isEmpty else { return .failure(.missingCredential) }
             // Without issuers every bearer is a key, as with mcpo (a JWT-shaped one is then just a wrong key).
-            if !issuers.isEmpty, let token = CompactJWT(credential) { return await tokenCaller(token) }
+            if !issuers.isEmpty {
+                // A token seen before is known by its hash alone: no parsing, no signature.
+                if let known = verified.identity(of: credential) { return .success(known) }
+                if let token = CompactJWT(credential) { return await tokenCaller(token) }
+            }
             return keyCaller(
                 credential, openWebUIUser: openWebUIUser, refusal: .unknownAPIKey(detail: "Invalid API key"))
         case "basic" where acceptsBasic:
@@ -119,7 +123,6 @@ public final class CallerAuthenticator: Sendable {
     }
 
     private func tokenCaller(_ token: CompactJWT) async -> Result<CallerIdentity, IdentityError> {
-        if let known = verified.identity(of: token.raw) { return .success(known) }
         guard let issuer = token.issuer, let verifier = issuers[issuer] else {
             return .failure(
                 .invalidToken(issuers.isEmpty ? "the proxy accepts no tokens" : "the token's issuer is unknown"))

@@ -1,9 +1,9 @@
-import Crypto
 import Foundation
 import Synchronization
 
-/// Tokens verified already, by their SHA-256, until they expire: a caller's repeated calls with the same token
-/// cost no signature check. Bounded: beyond `capacity` the oldest entries go first.
+/// Tokens verified already, until they expire: a caller's repeated calls with the same token cost no parsing and no
+/// signature check. Kept whole (a lookup is one hash of the text and one comparison, cheaper than a digest of it),
+/// bounded by `capacity` tokens and `byteBudget` bytes of token text; beyond either the oldest go first.
 final class VerifiedTokens: Sendable {
     private struct Entry {
         var identity: CallerIdentity
@@ -11,23 +11,25 @@ final class VerifiedTokens: Sendable {
     }
 
     private struct State {
-        var entries: [SHA256Digest: Entry] = [:]
-        var order: [SHA256Digest] = []
+        var entries: [String: Entry] = [:]
+        var order: [String] = []
+        var bytes = 0
     }
 
     let capacity: Int
+    let byteBudget: Int
     private let state = Mutex(State())
 
-    init(capacity: Int = 10_000) {
+    init(capacity: Int = 10_000, byteBudget: Int = 4 << 20) {
         self.capacity = max(1, capacity)
+        self.byteBudget = max(1, byteBudget)
     }
 
     func identity(of token: String, now: Date = Date()) -> CallerIdentity? {
-        let digest = SHA256.hash(data: Array(token.utf8))
-        return state.withLock { state in
-            guard let entry = state.entries[digest] else { return nil }
+        state.withLock { state in
+            guard let entry = state.entries[token] else { return nil }
             guard now < entry.expiry else {
-                state.entries[digest] = nil
+                state.entries[token] = nil
                 return nil
             }
             return entry.identity
@@ -35,16 +37,24 @@ final class VerifiedTokens: Sendable {
     }
 
     func remember(_ token: String, as identity: CallerIdentity, until expiry: Date) {
-        let digest = SHA256.hash(data: Array(token.utf8))
         state.withLock { state in
-            if state.entries.updateValue(Entry(identity: identity, expiry: expiry), forKey: digest) == nil {
-                state.order.append(digest)
+            if state.entries.updateValue(Entry(identity: identity, expiry: expiry), forKey: token) == nil {
+                state.order.append(token)
+                state.bytes += token.utf8.count
             }
-            guard state.order.count > capacity else { return }
-            // Drop the oldest half of what is over a bound: amortised, not a removal per insert.
-            let excess = state.order.count - capacity + capacity / 10
-            for old in state.order.prefix(excess) { state.entries[old] = nil }
-            state.order.removeFirst(excess)
+            guard state.order.count > capacity || state.bytes > byteBudget else { return }
+            // Drop a tenth more than the excess: amortised, not a removal per insert. Entries already dropped as
+            // expired are only in `order`; dropping them again is harmless.
+            var excess = max(state.order.count - capacity, 0) + capacity / 10
+            var dropped = 0
+            while dropped < state.order.count, excess > 0 || state.bytes > byteBudget - byteBudget / 10 {
+                let old = state.order[dropped]
+                state.entries[old] = nil
+                state.bytes -= old.utf8.count
+                dropped += 1
+                excess -= 1
+            }
+            state.order.removeFirst(dropped)
         }
     }
 

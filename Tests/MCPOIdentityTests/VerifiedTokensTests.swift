@@ -27,4 +27,17 @@ struct VerifiedTokensTests {
         #expect(cache.identity(of: "token-249") != nil)
         #expect(cache.identity(of: "token-0") == nil)
     }
+
+    @Test("long tokens are bounded by their bytes too")
+    func byteBudget() {
+        let cache = VerifiedTokens(capacity: 1_000, byteBudget: 10_000)
+        let later = Date().addingTimeInterval(3600)
+        for index in 0..<50 {
+            cache.remember(
+                String(repeating: "x", count: 995) + String(format: "%05d", index), as: identity, until: later)
+        }
+        #expect(cache.count <= 10)
+        #expect(cache.identity(of: String(repeating: "x", count: 995) + "00049") != nil)
+        #expect(cache.identity(of: String(repeating: "x", count: 995) + "00000") == nil)
+    }
 }
