@@ -17,11 +17,20 @@ public struct ProxyConfig: Sendable, Equatable {
     public var warnings: [String]
     /// Who may call (`auth`); nil when the file has none.
     public var auth: AuthConfig?
+    /// The audit log (`audit`); nil when the file has none.
+    public var audit: AuditSettings?
+    /// `logFormat`; nil when the file does not say.
+    public var logFormat: LogFormat?
 
-    public init(servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil) {
+    public init(
+        servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil, audit: AuditSettings? = nil,
+        logFormat: LogFormat? = nil
+    ) {
         self.servers = servers
         self.warnings = warnings
         self.auth = auth
+        self.audit = audit
+        self.logFormat = logFormat
     }
 }
 
@@ -128,12 +137,27 @@ public enum ConfigLoader {
             auth = try authDecoder.decode(written)
             warnings += authDecoder.warnings
         }
+        let topLevel = GovernanceDecoder(error: { key, message in ConfigError(file: path, key: key, message: message) })
+        var audit: AuditSettings?
+        if let written = top["audit"], !written.isNull, written != .bool(false) {
+            let expanded = try AuthDecoder(file: path, environment: environment).expand(written, at: "audit")
+            audit = try topLevel.decodeAudit(
+                expanded, defaultStore: StoreLocation.defaultLocation(environment: environment),
+                baseDirectory: directory(of: path))
+        }
+        var logFormat: LogFormat?
+        if let written = top["logFormat"], !written.isNull {
+            guard case .string(let text) = written, let format = LogFormat(rawValue: text.lowercased()) else {
+                throw ConfigError(file: path, key: "logFormat", message: "expected \"text\" or \"json\"")
+            }
+            logFormat = format
+        }
         if entries.isEmpty {
             warnings.append("\(path): 'mcpServers' is empty; no servers are served")
         } else if result.isEmpty {
             warnings.append("\(path): every server in 'mcpServers' is disabled; no servers are served")
         }
-        return ProxyConfig(servers: result, warnings: warnings, auth: auth)
+        return ProxyConfig(servers: result, warnings: warnings, auth: auth, audit: audit, logFormat: logFormat)
     }
 
     /// Reads `--auth-config FILE` (single-server mode): the `auth` object (the file's `auth` member, or the whole file),

@@ -24,7 +24,7 @@ struct EntryDecoder {
             "enabledTools",
             "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
             "client_header_forwarding",
-        ] + AccessDecoder.keys
+        ] + AccessDecoder.keys + GovernanceDecoder.serverKeys
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
     static let silentlyIgnoredKeys: Set<String> = ["alwaysAllow", "autoApprove", "description", "icon"]
 
@@ -246,6 +246,9 @@ private struct Fields {
         let access = try AccessDecoder(error: { key, message in
             ConfigError(file: file, server: server, key: key, message: message)
         }).decode(object)
+        let governance = try GovernanceDecoder(error: { key, message in
+            ConfigError(file: file, server: server, key: key, message: message)
+        }).decodeServer(object)
 
         let transport: ServerTransport
         switch kind {
@@ -316,6 +319,7 @@ private struct Fields {
         entry.toolTimeoutSeconds = toolTimeouts
         entry.maxConcurrentCalls = maxConcurrentCalls
         entry.access = access
+        entry.governance = governance
         return entry
     }
 

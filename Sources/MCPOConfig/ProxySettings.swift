@@ -6,6 +6,12 @@ public struct ProxySettings: Sendable {
     public var apiKeys: [String] = []
     /// Who may call (single-server mode: `--auth-config`; config mode: the file's `auth`, read at start).
     public var auth: AuthConfig?
+    /// The audit log (single-server mode: `--audit`; config mode: the file's `audit`, read at start).
+    public var audit: AuditSettings?
+    /// Metrics at `/metrics` (`--no-metrics` turns them off).
+    public var metrics = true
+    /// Text lines (the default) or one JSON object per line (`--log-format`, config `logFormat`).
+    public var logFormat: LogFormat = .text
     /// Protect every route, documents included, and accept Basic `any:<key>` too.
     public var strictAuth: Bool = false
     public var corsAllowOrigins: [String] = ["*"]

@@ -88,6 +88,8 @@ public struct ServerEntry: Sendable, Equatable {
     public var rawConfig: JSON
     /// What calls need (scopes) and carry upstream about their caller (headers, token, tenant).
     public var access = ServerAccess()
+    /// Risk classes, confirmation, pinned definitions and rate limits of its tools.
+    public var governance = ServerGovernance()
 
     /// In a remote server's `url`: filled with the caller's tenant; one upstream session per tenant.
     public static let tenantPlaceholder = "{tenant}"
