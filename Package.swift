@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", exact: "1.13.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", exact: "1.0.0"),
     ],
     targets: [
         // One order-preserving JSON value type shared by every layer.
@@ -63,7 +66,7 @@ let package = Package(
         // Layer 3: pure translation between MCP and OpenAPI/REST; no I/O.
         .target(
             name: "MCPBridge",
-            dependencies: ["JSONValue"],
+            dependencies: ["JSONValue", "MCPOConfig"],
             swiftSettings: strict
         ),
         // OAuth 2.1 client toward protected MCP servers: discovery, registration, authorization, tokens,
@@ -95,11 +98,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The audit log and the pinned tool definitions: one store protocol, SQLite (sqlite-nio) behind it.
+        .target(
+            name: "MCPOAudit",
+            dependencies: [
+                "JSONValue", "MCPOConfig",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Layer 4: the HTTP face (routes, auth, CORS, docs, TLS).
         .target(
             name: "MCPOHTTP",
             dependencies: [
                 "JSONValue", "MCPOConfig", "MCPOSystem", "MCPClient", "MCPBridge", "MCPOAuth", "MCPOIdentity",
+                "MCPOAudit",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -180,7 +199,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue"], swiftSettings: strict),
+        .testTarget(
+            name: "MCPBridgeTests", dependencies: ["MCPBridge", "JSONValue", "MCPOConfig"], swiftSettings: strict),
+        // The audit store (a real SQLite file), the writer's batching, loss and recovery, times and cursors.
+        .testTarget(
+            name: "MCPOAuditTests",
+            dependencies: [
+                "MCPOAudit", "MCPOConfig", "JSONValue",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // Identities: scopes and globs, keys, templates and the key cache's rules without I/O; tokens verified against
         // the identity provider fixture over real HTTP.
         .testTarget(
@@ -209,7 +237,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "JSONValue", "TestSupport", "MCPOSystem",
+                "JSONValue", "TestSupport", "MCPOSystem", "MCPOAudit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import JSONValue
+import MCPOConfig
 
 public struct OpenAPIInfo: Sendable {
     public var title: String
@@ -123,7 +124,7 @@ private struct OperationBuilder {
         item["operationId"] = .string(operationId)
         if operation.hasBody {
             let formModel = components.addToolSchema(
-                tool.inputSchema,
+                Self.requestSchema(of: tool, confirmField: operation.confirmField, risk: operation.risk),
                 preferredName: toolKey + "_form_model",
                 derivedPrefix: toolKey + "_"
             )
@@ -157,13 +158,43 @@ private struct OperationBuilder {
                 schema: SchemaComponents.reference(to: StockSchemas.httpValidationErrorName)
             )
         }
+        if operation.pinChanged {
+            responses["409"] = errorResponse("The tool's definition changed since it was approved", &components)
+        }
+        if let field = operation.confirmField {
+            responses["428"] = errorResponse("Confirmation required: repeat with \"\(field)\": true", &components)
+        }
         responses["500"] = errorResponse("Tool error (isError) or upstream JSON-RPC error", &components)
         responses["502"] = errorResponse("Upstream MCP server disconnected", &components)
         responses["503"] = errorResponse("Upstream MCP server unavailable", &components)
         responses["504"] = errorResponse("Upstream call timed out", &components)
         item["responses"] = responses
         if apiKeyRequired { item["security"] = [["HTTPBearer": []]] }
+        item["x-mcp-risk"] = .string(operation.risk.rawValue)
+        if let annotations = tool.annotations { item["x-mcp-annotations"] = annotations }
+        item["x-openai-isConsequential"] = .bool(operation.risk != .low)
+        if operation.pinChanged { item["x-mcp-pin"] = "changed" }
         return item
+    }
+
+    /// The tool's input schema, with the confirmation field (required) when its risk needs one.
+    static func requestSchema(of tool: ToolDefinition, confirmField: String?, risk: ToolRisk) -> JSON {
+        guard let confirmField else { return tool.inputSchema }
+        var schema = tool.inputSchema
+        if schema["type"] == nil { schema["type"] = "object" }
+        var properties = schema["properties"]?.objectValue ?? [:]
+        properties[confirmField] = [
+            "type": "boolean", "const": true,
+            "description": .string(
+                "Set to true to run \(tool.name), a \(risk.rawValue)-risk tool"
+                    + (risk == .high ? " that may change or delete data" : "")
+                    + ". Without it the call is refused (428) and nothing happens; the field is not sent to the tool."),
+        ]
+        schema["properties"] = .object(properties)
+        var required = schema["required"]?.arrayValue ?? []
+        if !required.contains(.string(confirmField)) { required.append(.string(confirmField)) }
+        schema["required"] = .array(required)
+        return schema
     }
 
     private func response(_ description: String, schema: JSON) -> JSON {

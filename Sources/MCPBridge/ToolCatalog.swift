@@ -1,4 +1,5 @@
 import JSONValue
+import MCPOConfig
 
 /// The REST view of one server's tools: one operation per tool, in `tools/list` order.
 public struct ToolCatalog: Sendable {
@@ -6,7 +7,7 @@ public struct ToolCatalog: Sendable {
     private let indexByPath: [String: Int]
 
     /// A second tool with an already listed name is left out: it could never be reached by its path.
-    public init(tools: [ToolDefinition]) {
+    public init(tools: [ToolDefinition], policy: ToolPolicy = .none) {
         var operations: [ToolOperation] = []
         var indexByPath: [String: Int] = [:]
         var operationIds = UniqueNames()
@@ -14,10 +15,12 @@ public struct ToolCatalog: Sendable {
             let path = "/" + tool.name
             guard indexByPath[path] == nil else { continue }
             indexByPath[path] = operations.count
+            let risk = policy.risk(of: tool)
             operations.append(
                 ToolOperation(
-                    tool: tool, path: path, operationId: operationIds.claim(Naming.operationIdBase(forTool: tool.name)))
-            )
+                    tool: tool, path: path, operationId: operationIds.claim(Naming.operationIdBase(forTool: tool.name)),
+                    risk: risk, confirmField: policy.confirmField(for: tool, risk: risk),
+                    pinChanged: policy.changedTools.contains(tool.name)))
         }
         self.operations = operations
         self.indexByPath = indexByPath
@@ -55,14 +58,26 @@ public struct ToolOperation: Sendable {
     /// At least one property is required, so an empty body is refused.
     public let bodyRequired: Bool
     public let validator: ArgumentValidator
+    /// `toolRisk`'s, else what the annotations say.
+    public let risk: ToolRisk
+    /// The body field a call must set to `true` (the tool's risk needs confirmation); nil: none.
+    public let confirmField: String?
+    /// The definition served is the approved one; the server lists a changed one (`pinTools: block`).
+    public let pinChanged: Bool
 
-    init(tool: ToolDefinition, path: String, operationId: String) {
+    init(
+        tool: ToolDefinition, path: String, operationId: String, risk: ToolRisk = .medium,
+        confirmField: String? = nil, pinChanged: Bool = false
+    ) {
         self.tool = tool
         self.path = path
         self.operationId = operationId
         let validator = ArgumentValidator(inputSchema: tool.inputSchema)
         self.validator = validator
-        self.hasBody = validator.declaresProperties
-        self.bodyRequired = validator.requiresArguments
+        self.hasBody = validator.declaresProperties || confirmField != nil
+        self.bodyRequired = validator.requiresArguments || confirmField != nil
+        self.risk = risk
+        self.confirmField = confirmField
+        self.pinChanged = pinChanged
     }
 }

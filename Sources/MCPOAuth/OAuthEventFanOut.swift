@@ -6,6 +6,8 @@ public enum OAuthEvent: Sendable, Equatable {
     case authorizationFailed(user: String?, reason: String)
     case signedOut(user: String?)
     case sessionExpired(user: String)
+    /// An access token was refreshed (or the refresh was refused or failed).
+    case tokenRefreshed(user: String?, succeeded: Bool)
 }
 
 /// The event streams handed out, as a value: every event goes to each stream still open, and shutting down ends

@@ -523,8 +523,10 @@ public actor TokenManager {
             let fresh = try await flow.refresh(tokens, now: now())
             try await keep(fresh, for: user)
             logger.debug("access token refreshed")
+            emit(.tokenRefreshed(user: user, succeeded: true))
             return fresh
         } catch {
+            emit(.tokenRefreshed(user: user, succeeded: false))
             guard case .tokenRequestFailed(let status, let code, _) = error else { throw error }
             logger.info(
                 "token refresh refused; authorization needed", metadata: ["status": "\(status)", "error": "\(code)"])

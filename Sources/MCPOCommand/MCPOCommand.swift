@@ -153,6 +153,29 @@ public struct MCPOCommand: AsyncParsableCommand {
         help: "Client connections open at once (default 10000); more wait to be accepted until one closes.")
     var maxConnections: Int = 10_000
 
+    @Option(
+        name: .customLong("audit"),
+        help:
+            "Keep an audit log of every call: a store (sqlite:///path/audit.db, a path, or default for ~/.local/state/mcpo/audit.db); docs/audit.md."
+    )
+    var audit: String?
+
+    @Option(
+        name: .customLong("confirm"),
+        help: "Single-server mode: tools of this risk or higher need \"confirm\": true (high, medium, low, off).")
+    var confirm: String?
+
+    @Option(
+        name: .customLong("pin-tools"), help: "Single-server mode: off, warn or block when a tool's definition changes."
+    )
+    var pinTools: String?
+
+    @Option(name: .customLong("log-format"), help: "text (default) or json: one JSON object per line.")
+    var logFormat: String?
+
+    @Flag(name: .customLong("no-metrics"), help: "No metrics are kept and /metrics answers 404.")
+    var noMetrics = false
+
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, or the server URL.")
     var serverCommand: [String] = []
 
@@ -177,8 +200,14 @@ public struct MCPOCommand: AsyncParsableCommand {
     /// Parses the process arguments and runs; what `main.swift` calls (a library cannot hold `@main`).
     public static func runAsMain(executor: Executor = .swiftPool(reason: "not set up")) async {
         Self.executor.withLock { $0 = executor }
+        // `mcpo audit …` and `mcpo pins …` read the store; everything else runs the proxy (as mcpo's command line).
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, first == "audit" || first == "pins" {
+            await StoreCommands.run(first, Array(arguments.dropFirst()))
+            return
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.withAuditDefault(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -197,6 +226,46 @@ public struct MCPOCommand: AsyncParsableCommand {
         try applyEnvironment()
         var settings = try proxySettings()
         var mode = try proxyMode(logger: logger)
+        // The log format: the flag, else the config file's `logFormat` (read here once more for it alone).
+        var format = try logFormat.map(Self.parseLogFormat)
+        if format == nil, case .config(let path, _) = mode { format = (try? ConfigLoader.load(path: path))?.logFormat }
+        settings.logFormat = format ?? .text
+        ProxyLogHandler.use(settings.logFormat)
+        settings.metrics = !noMetrics
+        if let audit {
+            let location =
+                audit == "default" || audit.isEmpty
+                ? StoreLocation.defaultLocation()
+                : StoreLocation.parse(audit, relativeTo: FileManager.default.currentDirectoryPath)
+            guard let location else {
+                throw ValidationError("--audit expects sqlite:///path/audit.db, a file path, postgres://…, or default")
+            }
+            settings.audit = AuditSettings(store: location)
+        }
+        if confirm != nil || pinTools != nil {
+            guard case .single(var entry) = mode else {
+                throw ValidationError(
+                    "--confirm and --pin-tools are for single-server mode; in a config file, write 'confirm' and 'pinTools' in a server's entry"
+                )
+            }
+            if let confirm {
+                switch confirm.lowercased() {
+                case "off": entry.governance.confirm = nil
+                case let level:
+                    guard let risk = ToolRisk(rawValue: level) else {
+                        throw ValidationError("--confirm expects high, medium, low or off")
+                    }
+                    entry.governance.confirm = risk
+                }
+            }
+            if let pinTools {
+                guard let pins = PinMode(rawValue: pinTools.lowercased()) else {
+                    throw ValidationError("--pin-tools expects off, warn or block")
+                }
+                entry.governance.pinTools = pins
+            }
+            mode = .single(entry)
+        }
         if let authConfig {
             guard case .single(var entry) = mode else {
                 throw ValidationError(
@@ -372,6 +441,32 @@ public struct MCPOCommand: AsyncParsableCommand {
             }
             setenv(String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...]), 1)
         }
+    }
+
+    /// `--audit` with no value (the next argument is another flag, `--`, or nothing) means the default store.
+    static func withAuditDefault(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            result.append(argument)
+            if argument == "--" {
+                result += arguments[(index + 1)...]
+                break
+            }
+            if argument == "--audit", index + 1 == arguments.count || arguments[index + 1].hasPrefix("-") {
+                result.append("default")
+            }
+            index += 1
+        }
+        return result
+    }
+
+    static func parseLogFormat(_ text: String) throws -> LogFormat {
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw ValidationError("--log-format expects text or json")
+        }
+        return format
     }
 
     private func makeLogger() throws -> Logger {

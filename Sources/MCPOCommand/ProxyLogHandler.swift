@@ -1,6 +1,11 @@
+import Foundation
+import JSONValue
 import Logging
+import MCPOAudit
+import MCPOConfig
 import MCPOHTTP
 import MCPOSystem
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -8,11 +13,20 @@ import MCPOSystem
     import Musl
 #endif
 
-/// One line per message on stderr: `2026-11-21T09:14:38Z info mcpo: message`.
+/// One line per message on stderr: `2026-11-21T09:14:38Z info mcpo: message`, or with `--log-format json` (config
+/// `logFormat`) one JSON object: `time` (with milliseconds), `level`, `message`, `server` (of a `[server] …`
+/// message, or the event's), `requestId` and the event's other fields.
 ///
 /// Cheaper than swift-log's stream handler on the request path: metadata is only kept and formatted when a line
 /// is actually written, and the timestamp text is made once per second.
 struct ProxyLogHandler: LogHandler {
+    /// The format in force; set once the config file (which may name it) has been read.
+    static let format = Atomic<Int>(0)
+
+    static func use(_ format: LogFormat) {
+        Self.format.store(format == .json ? 1 : 0, ordering: .relaxed)
+    }
+
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
@@ -29,6 +43,10 @@ struct ProxyLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        if Self.format.load(ordering: .relaxed) == 1 {
+            Self.writeLine(jsonLine(event))
+            return
+        }
         // Bytes appended in place: one access log line per call is written this way.
         let message = event.message.description
         var bytes: [UInt8] = []
@@ -45,6 +63,45 @@ struct ProxyLogHandler: LogHandler {
                 (" " + extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")).utf8
         }
         bytes.append(UInt8(ascii: "\n"))
+        Self.writeLine(bytes)
+    }
+
+    /// The event as one JSON object.
+    private func jsonLine(_ event: LogEvent) -> [UInt8] {
+        var message = event.message.description
+        var object: OrderedJSONObject = [
+            "time": .string(AuditTime.text(Date())), "level": .string(event.level.rawValue), "logger": .string(label),
+        ]
+        // `[server] what happened`: the server becomes a field of its own.
+        if message.hasPrefix("["), let close = message.firstIndex(of: "]"),
+            message.index(after: close) < message.endIndex, message[message.index(after: close)] == " "
+        {
+            object["server"] = .string(String(message[message.index(after: message.startIndex)..<close]))
+            message = String(message[message.index(close, offsetBy: 2)...])
+        }
+        object["message"] = .string(message)
+        var fields = metadata
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) { object[key] = Self.json(value) }
+        var bytes = JSON.object(object).bytes
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    private static func json(_ value: Logger.MetadataValue) -> JSON {
+        switch value {
+        case .string(let text): .string(text)
+        case .stringConvertible(let convertible): .string(convertible.description)
+        case .array(let values): .array(values.map(json))
+        case .dictionary(let members):
+            .object(
+                OrderedJSONObject(
+                    uniqueKeysWithValues: members.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) }))
+        }
+    }
+
+    private static func writeLine(_ line: [UInt8]) {
+        var bytes = line
         bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {

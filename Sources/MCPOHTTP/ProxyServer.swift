@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import MCPClient
+import MCPOAudit
 import MCPOConfig
 import MCPOIdentity
 import MCPOSystem
@@ -30,6 +31,8 @@ public final class ProxyServer: Sendable {
     private let fleet: ServerFleet
     private let credentials: CredentialCheckStore
     private let address: PublicAddress
+    private let services: GovernanceServices
+    private let store = Mutex<(any GovernanceStore)?>(nil)
     private let logger: Logger
 
     public init(settings: ProxySettings, mode: ProxyMode, logger: Logger) throws {
@@ -44,9 +47,11 @@ public final class ProxyServer: Sendable {
         }
         address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
         credentials = CredentialCheckStore(Self.credentialCheck(settings.auth, settings: settings, logger: logger))
+        services = GovernanceServices(metrics: settings.metrics ? ProxyMetrics() : nil)
         let pipeline = ToolCallPipeline(
             .init(
-                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger))
+                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger,
+                services: services, structuredLogs: settings.logFormat == .json))
         self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, pipeline: pipeline, logger: logger)
     }
 
@@ -98,6 +103,7 @@ public final class ProxyServer: Sendable {
         ]
         switch mode {
         case .single(let entry):
+            try await openGovernanceStore(audit: settings.audit, pinning: entry.governance.pinTools != .off)
             try await startSingle(entry)
         case .config(let path, let hotReload):
             let config: ProxyConfig
@@ -107,6 +113,9 @@ public final class ProxyServer: Sendable {
                 throw ProxyStartupError(description: error.description)
             }
             for warning in config.warnings { logger.warning("\(warning)") }
+            try await openGovernanceStore(
+                audit: config.audit ?? settings.audit,
+                pinning: config.servers.contains { $0.governance.pinTools != .off })
             await useAuth(config.auth)
             let reloader = ConfigReloader(fleet: fleet, logger: logger)
             let auth = config.auth
@@ -121,6 +130,35 @@ public final class ProxyServer: Sendable {
         }
         fleet.rebuildRoutes()
         try await serveHTTP(extraServices: services)
+    }
+
+    /// Opens the store of the audit log and the pins (before any server is mounted: their calls' stages depend on
+    /// it). A store that cannot be opened stops the start: its path or URL is wrong.
+    private func openGovernanceStore(audit: AuditSettings?, pinning: Bool) async throws {
+        guard audit != nil || pinning else { return }
+        let location = audit?.store ?? StoreLocation.defaultLocation()
+        let store: any GovernanceStore
+        do {
+            store = try await GovernanceStores.open(location, logger: logger)
+        } catch {
+            throw ProxyStartupError(description: "cannot open the audit store: \(error.description)")
+        }
+        if let audit {
+            let writer = AuditWriter(store: store, settings: audit, logger: logger)
+            writer.start()
+            services.use(auditWriter: writer)
+            logger.info(
+                "audit log: \(store.name), \(audit.outputChars) characters of output, kept \(audit.retentionDays) days\(audit.required ? ", required" : "")"
+            )
+        }
+        let pins = PinBook(store: store, services: services, logger: logger)
+        do {
+            try await pins.start(onChange: { [fleet] in fleet.rebuildRoutes() })
+        } catch {
+            throw ProxyStartupError(description: "cannot read the pinned tool definitions: \(error.description)")
+        }
+        services.use(pins: pins)
+        self.store.withLock { $0 = store }
     }
 
     private func startSingle(_ entry: ServerEntry) async throws {
@@ -141,9 +179,11 @@ public final class ProxyServer: Sendable {
     }
 
     private func serveHTTP(extraServices: [ServiceGroupConfiguration.ServiceConfiguration]) async throws {
-        let responder = ProxyResponder(
+        var responder = ProxyResponder(
             routes: fleet.routes, credentials: credentials, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
             address: address, maxBodyBytes: settings.maxRequestBodyBytes)
+        responder.services = services
+        responder.readings = { [fleet] in fleet.readings() }
         let scheme = address.defaultScheme
         let logger = self.logger
         let listening = fleet.listening
@@ -186,13 +226,25 @@ public final class ProxyServer: Sendable {
             try await group.run()
         } catch {
             await fleet.shutdownAll()
+            await closeGovernanceStore()
             throw ProxyStartupError(description: "the HTTP server stopped: \(error)")
         }
         await fleet.shutdownAll()
         await UpstreamServer.shutdownSharedHTTPClient()
         await fleet.shutdownOAuthClient()
         await credentials.check.authenticator.shutdown()
+        await closeGovernanceStore()
         logger.info("mcpo stopped")
+    }
+
+    /// Writes the audit records still pending (the calls answered before SIGTERM), then closes the store.
+    private func closeGovernanceStore() async {
+        services.pins?.stop()
+        if let writer = services.auditWriter {
+            await writer.shutdown()
+            logger.info("audit log: \(writer.writtenCount) records written, \(writer.failedCount) lost")
+        }
+        await store.withLock { $0.take() }?.close()
     }
 
     private func httpServerBuilder(_ channel: ProxyHTTP1Channel) throws -> HTTPServerBuilder {

@@ -146,7 +146,7 @@ struct ConfigModeTests {
             let inFlight = Task {
                 try await TestHTTP.post(proxy, "/fast/marked_wait", ["seconds": 2, "marker": .string(marker)])
             }
-            #expect(try await pollUntil(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
+            #expect(await pollUntil(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
             try folder.write(
                 #"{"mcpServers": {"fast": \#(Self.fastEntry(env: "two")), "example": \#(Self.exampleEntry())}}"#)
             let finished = try await inFlight.value

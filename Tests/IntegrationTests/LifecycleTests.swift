@@ -17,7 +17,7 @@ struct LifecycleTests {
             }
             // The crash comes only once the slow call has reached the server, however loaded the machine is.
             #expect(
-                try await pollUntil(within: .seconds(60)) {
+                await pollUntil(within: .seconds(60)) {
                     FileManager.default.fileExists(atPath: marker)
                 })
             let started = ContinuousClock.now

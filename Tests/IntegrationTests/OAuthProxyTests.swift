@@ -157,6 +157,8 @@ struct OAuthProxyTests {
             let refreshed = try await setup.whoami()
             #expect(refreshed.status == 200 && refreshed.json?["sub"] == "alice", "\(refreshed.text)")
             #expect(try await setup.tokenRequests(grant: "refresh_token") == 1)
+            let metrics = PrometheusText.samples(try await setup.get("/metrics").text)
+            #expect(metrics[#"mcpo_oauth_refreshes_total{server="secure",result="success"}"#] == 1)
             let invalid = try await setup.fixture.requests("rs", "POST", "/mcp").filter { $0["token"] == "invalid" }
             #expect(invalid.count == 1, "exactly one request met the expired token")
 

@@ -28,7 +28,7 @@ import Testing
         }
         let expected =
             ##"{"post":{"summary":"Pixel","description":"Returns a 1x1 PNG image.","operationId":"tool_pixel_post","responses":{"200":{"description":"Successful Response","content":{"application/json":{"schema":{"title":"Response Tool Pixel Post"}}}},"##
-            + ##""500":\##(error("Tool error (isError) or upstream JSON-RPC error")),"502":\##(error("Upstream MCP server disconnected")),"503":\##(error("Upstream MCP server unavailable")),"504":\##(error("Upstream call timed out"))}}}"##
+            + ##""500":\##(error("Tool error (isError) or upstream JSON-RPC error")),"502":\##(error("Upstream MCP server disconnected")),"503":\##(error("Upstream MCP server unavailable")),"504":\##(error("Upstream call timed out"))},"x-mcp-risk":"medium","x-openai-isConsequential":true}}"##
         #expect(document["paths"]?["/pixel"]?.text == expected)
         #expect(document.at("components", "schemas").flatMap(\.objectValue).map { Array($0.keys) } == ["ErrorResponse"])
         #expect(document.at("components", "securitySchemes") == nil)
@@ -40,7 +40,8 @@ import Testing
         let operation = try #require(document.at("paths", "/create_order", "post"))
         #expect(
             operation.objectValue.map { Array($0.keys) } == [
-                "summary", "description", "operationId", "requestBody", "responses",
+                "summary", "description", "operationId", "requestBody", "responses", "x-mcp-risk",
+                "x-openai-isConsequential",
             ])
         #expect(operation["summary"] == "Create Order")
         #expect(operation["operationId"] == "tool_create_order_post")

@@ -302,11 +302,12 @@ public final class MCPSession: Sendable {
     /// `argumentsText`: the arguments as JSON text, when the caller has them encoded exactly (sent as they are).
     public func callTool(
         name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
-        headers: [(name: String, value: String)] = [], onProgress: RPCConnection.ProgressHandler? = nil,
-        cancellation: CallCancellation? = nil
+        headers: [(name: String, value: String)] = [], meta: OrderedJSONObject? = nil,
+        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
-        let params: JSON =
+        var params: JSON =
             argumentsText == nil ? ["name": .string(name), "arguments": arguments] : ["name": .string(name)]
+        if let meta, !meta.isEmpty { params["_meta"] = .object(meta) }
         let result = try await request(
             "tools/call", params: params,
             encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },

@@ -16,11 +16,13 @@ public struct ToolCallRequest: Sendable {
     public var cancellation: CallCancellation?
     /// Headers sent with the call to a remote server (the caller's identity, where the entry forwards it).
     public var headers: [(name: String, value: String)]
+    /// Members added to the call's `_meta` (the W3C trace context), for every transport.
+    public var meta: OrderedJSONObject?
 
     public init(
         name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
         onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil,
-        headers: [(name: String, value: String)] = []
+        headers: [(name: String, value: String)] = [], meta: OrderedJSONObject? = nil
     ) {
         self.name = name
         self.arguments = arguments
@@ -29,6 +31,7 @@ public struct ToolCallRequest: Sendable {
         self.onProgress = onProgress
         self.cancellation = cancellation
         self.headers = headers
+        self.meta = meta
     }
 }
 

@@ -43,6 +43,8 @@ struct UpstreamLifecycle<Session, Connecting> {
     /// Bumped by every connection attempt; events of an older connection are ignored.
     private(set) var generation = 0
     private(set) var everConnected = false
+    /// Connections made after the first one (the server restarted, or its connection broke and was made again).
+    private(set) var reconnections = 0
     private(set) var lastError: String?
     /// Whether a supervisor keeps the server connected (`startInBackground`).
     var supervised = false
@@ -89,6 +91,7 @@ struct UpstreamLifecycle<Session, Connecting> {
     mutating func connected(_ session: Session, generation: Int) -> Bool {
         guard case .connecting = phase else { return false }
         phase = .ready(session, generation: generation)
+        if everConnected { reconnections += 1 }
         everConnected = true
         lastError = nil
         return true

@@ -84,11 +84,13 @@ public final class UpstreamServer: ToolUpstream {
 
     public var status: UpstreamStatus {
         let snapshot = self.snapshot
-        let (state, lastError) = core.withLock { ($0.lifecycle.state(now: .now), $0.lifecycle.lastError) }
+        let (state, lastError, reconnections) = core.withLock {
+            ($0.lifecycle.state(now: .now), $0.lifecycle.lastError, $0.lifecycle.reconnections)
+        }
         return UpstreamStatus(
             state: state, toolCount: snapshot?.tools.count ?? 0, serverName: snapshot?.server.name,
             protocolVersion: snapshot?.server.protocolVersion, lastError: lastError,
-            recentStderr: stderrTail.recent)
+            recentStderr: stderrTail.recent, reconnections: reconnections)
     }
 
     public func observe(_ observer: @escaping SnapshotObserver) {
@@ -123,7 +125,7 @@ public final class UpstreamServer: ToolUpstream {
             parameterHeaders(tool: request.name, arguments: request.arguments, session: session) + request.headers
         return try await session.callTool(
             name: request.name, arguments: request.arguments, argumentsText: request.argumentsText,
-            timeout: request.timeout, headers: headers, onProgress: request.onProgress,
+            timeout: request.timeout, headers: headers, meta: request.meta, onProgress: request.onProgress,
             cancellation: request.cancellation)
     }
 

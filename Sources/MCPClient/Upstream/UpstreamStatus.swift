@@ -36,11 +36,14 @@ public struct UpstreamStatus: Sendable, Equatable {
     public var lastError: String?
     /// The last lines a stdio server wrote to stderr (empty for remote servers).
     public var recentStderr: [String] = []
+    /// Connections made after the first one.
+    public var reconnections = 0
 
     public init(
         state: UpstreamState, toolCount: Int, serverName: String? = nil, protocolVersion: String? = nil,
-        lastError: String? = nil, recentStderr: [String] = []
+        lastError: String? = nil, recentStderr: [String] = [], reconnections: Int = 0
     ) {
+        self.reconnections = reconnections
         self.state = state
         self.toolCount = toolCount
         self.serverName = serverName

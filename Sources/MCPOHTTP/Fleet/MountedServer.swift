@@ -29,6 +29,9 @@ final class MountedServer: Sendable {
         var hasToolScopes: Bool
         var perTenant: Bool
         var forwardsIdentity: Bool
+        var rateLimited = false
+        var pinsBlock = false
+        var confirms = false
     }
 
     init(
@@ -46,7 +49,10 @@ final class MountedServer: Sendable {
             for: Shape(
                 multiUserOAuth: oauth?.multiUser == true, hasToolScopes: !access.toolScopes.isEmpty,
                 perTenant: tenants != nil,
-                forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil))
+                forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil,
+                rateLimited: upstream.entry.governance.hasRateLimits,
+                pinsBlock: upstream.entry.governance.pinTools == .block,
+                confirms: upstream.entry.governance.confirm != nil))
     }
 
     var name: String { upstream.name }

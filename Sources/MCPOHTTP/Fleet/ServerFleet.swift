@@ -109,7 +109,7 @@ final class ServerFleet: Sendable {
         return OAuthBinding(
             name: entry.name, settings: parsed, endpointURL: endpoint.url, http: http,
             callbackURL: { await listening.callbackURL(server: name, settings: settings) }, logger: logger,
-            makeUpstream: { makeUpstream($0) })
+            metrics: pipeline.settings.services.metrics, makeUpstream: { makeUpstream($0) })
     }
 
     /// Closes the OAuth HTTP client; call once at exit, after every server is stopped.
@@ -137,13 +137,15 @@ final class ServerFleet: Sendable {
             let check = credentials.withLock { $0 }?.check
             var builder = RouteTableBuilder(
                 settings: settings, assets: assets,
-                credentialsRequired: check.map { $0.authenticator.requiresCredentials })
+                credentialsRequired: check.map { $0.authenticator.requiresCredentials },
+                services: pipeline.settings.services)
             for server in servers {
                 builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: isSingle)
             }
             if case .config = layout { builder.addAggregatedRootDocuments(servers: servers) }
             builder.addHealth(readiness: { [weak self] in self?.readiness() ?? StandardAnswers.notFound })
             builder.addAssets()
+            builder.addGovernance()
             for problem in builder.problems { logger.warning("\(problem)") }
             routes.replace(with: builder.build())
         }
@@ -152,6 +154,24 @@ final class ServerFleet: Sendable {
     private var isSingle: Bool {
         if case .single = layout { return true }
         return false
+    }
+
+    /// What `/metrics` reads of each server when scraped.
+    func readings() -> [ProxyMetrics.ServerReading] {
+        servers.map { server in
+            let status = server.upstream.status
+            let up: Bool
+            if server.tenants != nil || server.oauth?.multiUser == true {
+                up = true  // sessions per tenant or user: the server itself has no connection of its own
+            } else if case .connected = status.state {
+                up = true
+            } else {
+                up = false
+            }
+            return ProxyMetrics.ServerReading(
+                server: server.name, up: up, callsInFlight: server.callsInFlight, callsQueued: server.gate.queued,
+                restarts: status.reconnections)
+        }
     }
 
     // MARK: - Readiness

@@ -21,6 +21,8 @@ final class OAuthBinding: Sendable {
     let users: UserSessions?
     private let makeUpstream: @Sendable (any UpstreamAuthorizer) -> any ToolUpstream
     private let logger: Logger
+    /// Where token refreshes are counted (`mcpo_oauth_refreshes_total`), when metrics are kept.
+    let metrics: ProxyMetrics?
     /// Single user: the last link handed out, and whether the proxy waits for an authorization (set when a
     /// link is handed out, cleared when the manager reports the proxy authorized).
     private let lastPrompt = Mutex<(prompt: AuthorizationPrompt?, waiting: Bool)>((nil, false))
@@ -35,10 +37,11 @@ final class OAuthBinding: Sendable {
     ///   - makeUpstream: a new upstream session of this entry authenticating with the given authorizer.
     init(
         name: String, settings: OAuthSettings, endpointURL: String, http: OAuthHTTPClient,
-        callbackURL: @escaping @Sendable () async -> String?, logger: Logger,
+        callbackURL: @escaping @Sendable () async -> String?, logger: Logger, metrics: ProxyMetrics? = nil,
         makeUpstream: @escaping @Sendable (any UpstreamAuthorizer) -> any ToolUpstream
     ) {
         self.name = name
+        self.metrics = metrics
         self.manager = TokenManager(
             server: name, settings: settings, endpointURL: endpointURL, http: http,
             proxyCallbackURLProvider: callbackURL, logger: logger)
@@ -65,6 +68,10 @@ final class OAuthBinding: Sendable {
         let listener = Task { [weak self] in
             for await event in await manager.events() {
                 guard let self else { return }
+                if case .tokenRefreshed(_, let succeeded) = event {
+                    self.metrics?.oauthRefresh(server: self.name, succeeded: succeeded)
+                    continue
+                }
                 guard case .authorized(let user) = event else { continue }
                 if let user {
                     Task { _ = try? await self.session(for: user)?.start() }

@@ -16,6 +16,34 @@ extension CallFailure {
         case .insufficientScope(let detail, let required, _):
             return HTTPAnswer(
                 status: 403, body: ["detail": .string(detail), "required_scopes": .array(required.map(JSON.string))])
+        case .refused(let detail):
+            return HTTPAnswer(status: 403, body: ["detail": .string(detail)])
+        case .confirmationRequired(let tool, let risk, let field):
+            return HTTPAnswer(
+                status: 428,
+                body: [
+                    "detail": .string(
+                        "\(tool) is a \(risk)-risk tool: repeat the call with \"\(field)\": true to run it."),
+                    "risk": .string(risk),
+                ])
+        case .rateLimited(let detail, _):
+            return HTTPAnswer(status: 429, body: ["detail": .string(detail)])
+        case .definitionChanged(let tool, let server, let approved, let current):
+            return HTTPAnswer(
+                status: 409,
+                body: [
+                    "detail": .string(
+                        "The definition of tool '\(tool)' changed since it was approved; approve it with: "
+                            + "mcpo pins approve \(server) \(tool)"),
+                    "approved": .string(approved), "current": .string(current),
+                ])
+        case .auditUnavailable:
+            return HTTPAnswer(
+                status: 503,
+                body: [
+                    "detail":
+                        "The audit log cannot be written, and audit.required refuses calls that would not be recorded"
+                ])
         case .invalidSession(let detail):
             return HTTPAnswer(status: 401, body: ["detail": .string("Invalid session token: \(detail)")])
         case .signInRequired(let server, let link):
@@ -56,7 +84,11 @@ extension CallFailure {
     var status: Int {
         switch self {
         case .unauthenticated, .invalidSession, .signInRequired, .authorizationRequired, .invalidToken: 401
-        case .forbidden, .insufficientScope: 403
+        case .forbidden, .insufficientScope, .refused: 403
+        case .confirmationRequired: 428
+        case .rateLimited: 429
+        case .definitionChanged: 409
+        case .auditUnavailable: 503
         case .methodNotAllowed: 405
         case .notFound: 404
         case .badRequest: 400
@@ -75,8 +107,20 @@ extension CallFailure {
         case .invalidToken(_, let challenge), .insufficientScope(_, _, let challenge): ["WWW-Authenticate": challenge]
         case .invalidSession: ["WWW-Authenticate": #"Bearer error="invalid_token""#]
         case .methodNotAllowed(let allow): ["Allow": allow]
+        case .rateLimited(_, let seconds): ["Retry-After": String(seconds)]
         default: [:]
         }
+    }
+
+    /// The failure's message, for the audit log: the body's `detail` (or `message`) as text.
+    var message: String {
+        let body = answer.body
+        if let detail = body["detail"] {
+            if let text = detail.stringValue { return text }
+            if let text = detail["message"]?.stringValue { return text }
+            return detail.text
+        }
+        return body["message"]?.stringValue ?? body.text
     }
 
     var response: ProxyResponse {

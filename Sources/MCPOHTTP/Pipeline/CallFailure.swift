@@ -12,6 +12,16 @@ enum CallFailure: Error, Sendable, Equatable {
     case invalidToken(reason: String, challenge: String)
     /// The caller's scopes do not cover what the call needs (403, RFC 6750's `insufficient_scope`).
     case insufficientScope(detail: String, required: [String], challenge: String)
+    /// A valid credential that may not make this call that way (403), e.g. a token for another audience.
+    case refused(detail: String)
+    /// A tool at or above the server's `confirm` risk, called without `"confirm": true` (428).
+    case confirmationRequired(tool: String, risk: String, field: String)
+    /// The caller's rate for the server or the tool is used up (429 with `Retry-After`).
+    case rateLimited(detail: String, retryAfterSeconds: Int)
+    /// The tool's definition changed since it was approved (`pinTools: block`, 409).
+    case definitionChanged(tool: String, server: String, approved: String, current: String)
+    /// `audit.required` and the audit log cannot be written (503).
+    case auditUnavailable
     /// A session token that does not verify (401, `invalid_token`).
     case invalidSession(detail: String)
     /// Multi-user OAuth: the caller has no session yet and signs in at `authorizeURL` (401).

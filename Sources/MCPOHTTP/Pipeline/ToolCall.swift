@@ -1,6 +1,7 @@
 import JSONValue
 import MCPBridge
 import MCPClient
+import NIOCore
 import NIOHTTP1
 
 /// One tool call on its way through the stages: the request, the tool routing found for it, and what the stages
@@ -20,12 +21,19 @@ struct ToolCall: Sendable {
     var onProgress: RPCConnection.ProgressHandler?
     /// Headers sent upstream with the call (the caller's identity, where the server's entry asks for it).
     var forwardedHeaders: [(name: String, value: String)] = []
+    /// The body the arguments are read from (the request's, without the proxy's confirmation field).
+    var body: ByteBuffer
+    /// The call's record in the making (audit log, metrics), when calls are recorded.
+    var trail: CallTrail?
+    /// The request's W3C trace context, passed on upstream.
+    var trace: TraceParent?
 
     init(request: ProxyRequest, endpoint: ToolEndpoint) {
         self.request = request
         self.endpoint = endpoint
         self.upstream = endpoint.server.upstream
         self.timeout = endpoint.callTimeout
+        self.body = request.body
     }
 
     var server: MountedServer { endpoint.server }

@@ -12,6 +12,10 @@ struct ToolCallPipeline: Sendable {
         var address: PublicAddress
         var maxTimeout: Double
         var logger: Logger
+        /// Request ids, the audit log, metrics, rate limits.
+        var services: GovernanceServices
+        /// JSON logs: the access log line carries its parts as fields.
+        var structuredLogs = false
     }
 
     let settings: Settings
@@ -23,19 +27,22 @@ struct ToolCallPipeline: Sendable {
     /// The stages of calls to the tools of a server with this configuration.
     func chain(for server: MountedServer.Shape) -> CallChain {
         var stages: [any CallStage] = []
-        stages.append(AccessLog(logger: settings.logger))  // the call's log line: path, server/tool, status, time
-        // (recording in the audit log: to come)
+        // The call's log line: path, server/tool, status, time.
+        stages.append(AccessLog(logger: settings.logger, structured: settings.structuredLogs))
+        if settings.services.records { stages.append(Recording(services: settings.services)) }  // audit, metrics
         // The outcome as the HTTP answer; every failure's status is in CallFailure+Answer.swift.
         stages.append(Answer())
         stages.append(Authentication(credentials: settings.credentials, address: settings.address))  // who calls
         if server.multiUserOAuth { stages.append(UserSession(address: settings.address)) }  // the user's own session
         stages.append(AllowedMethod())  // POST only
         if server.hasToolScopes { stages.append(Authorization(credentials: settings.credentials)) }  // scopes
+        if server.rateLimited { stages.append(RateLimiting(limiter: settings.services.limiter)) }  // rateLimit
+        if server.pinsBlock { stages.append(PinCheck()) }  // a changed definition waits for approval
+        if server.confirms { stages.append(Confirmation()) }  // high-risk tools need "confirm": true
         if server.perTenant { stages.append(Tenancy()) }  // the tenant's own upstream session
         if server.forwardsIdentity { stages.append(IdentityForwarding()) }  // who calls, told upstream
         stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
         stages.append(ArgumentValidation())  // the body against the tool's input schema
-        // (confirmation of high-risk tools: to come)
         stages.append(EventStream())  // Accept: text/event-stream: progress events, then the outcome
         stages.append(Admission())  // the server's bound on calls at once and its queue
         stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client

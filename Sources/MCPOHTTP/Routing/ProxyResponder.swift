@@ -14,6 +14,10 @@ struct ProxyResponder: RequestResponder {
     let cors: CORSPolicy
     let address: PublicAddress
     let maxBodyBytes: Int
+    /// Metrics, the audit log, pins: for `/metrics`, `/audit` and the status counter.
+    var services: GovernanceServices?
+    /// What `/metrics` reads of the servers.
+    var readings: @Sendable () -> [ProxyMetrics.ServerReading] = { [] }
 
     func respond(to request: ProxyRequest) async -> ProxyResponse {
         let origin = request.header("origin")
@@ -24,6 +28,7 @@ struct ProxyResponder: RequestResponder {
         }
         var response = await route(request)
         cors.decorate(&response.headers, origin: origin)
+        services?.metrics?.answered(status: Int(response.status.code))
         return response
     }
 
@@ -91,6 +96,11 @@ struct ProxyResponder: RequestResponder {
             return .json(answer())
         case .oauth(let route):
             let handler = OAuthRouteHandler(route: route, check: check, address: address)
+            return await handler.respond(to: request)
+        case .governance(let route):
+            guard let services else { return CallFailure.notFound.response }
+            let handler = GovernanceRouteHandler(
+                route: route, services: services, check: check, address: address, readings: readings)
             return await handler.respond(to: request)
         case .tool(let tool):
             let outcome = await tool.server.calls(ToolCall(request: request, endpoint: tool))

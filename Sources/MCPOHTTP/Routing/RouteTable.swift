@@ -14,6 +14,8 @@ enum Endpoint: Sendable {
     case status(@Sendable () -> HTTPAnswer)
     /// `/oauth/<server>/status|callback|authorize`.
     case oauth(OAuthRoute)
+    /// `/metrics`, `/audit`, `/audit/stats`, `/pins/<server>/<tool>/approve`.
+    case governance(GovernanceRoute)
 }
 
 /// A tool route: its translated operation and the server that runs it (a reference: every call passes it on).
@@ -21,13 +23,22 @@ final class ToolEndpoint: Sendable {
     let operation: ToolOperation
     let server: MountedServer
     let callTimeout: Double
+    /// The tool's call counter and duration histogram, when metrics are kept.
+    let metrics: ToolMetrics?
+    /// `pinTools: block` and the listed definition differs from the approved one: the two hashes.
+    let blockedPin: (approved: String, current: String)?
     /// `→ <server>/<tool>`, the middle of the call's access log line, made once.
     let logTarget: String
 
-    init(operation: ToolOperation, server: MountedServer, callTimeout: Double) {
+    init(
+        operation: ToolOperation, server: MountedServer, callTimeout: Double, metrics: ToolMetrics? = nil,
+        blockedPin: (approved: String, current: String)? = nil
+    ) {
         self.operation = operation
         self.server = server
         self.callTimeout = callTimeout
+        self.metrics = metrics
+        self.blockedPin = blockedPin
         self.logTarget = "→ \(server.name)/\(operation.tool.name)"
     }
 }

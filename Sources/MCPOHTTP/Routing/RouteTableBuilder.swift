@@ -17,11 +17,17 @@ struct RouteTableBuilder {
 
     /// Whether tool routes need a credential (the documents then declare it).
     let credentialsRequired: Bool
+    /// Metrics, pins: what endpoints get from the accountability services.
+    let services: GovernanceServices?
 
-    init(settings: ProxySettings, assets: DocsAssets, credentialsRequired: Bool? = nil) {
+    init(
+        settings: ProxySettings, assets: DocsAssets, credentialsRequired: Bool? = nil,
+        services: GovernanceServices? = nil
+    ) {
         self.settings = settings
         self.assets = assets
         self.credentialsRequired = credentialsRequired ?? !settings.apiKeys.isEmpty
+        self.services = services
     }
 
     /// Mounts one server's tools and documents at its prefix. A server without a snapshot (never connected)
@@ -52,19 +58,32 @@ struct RouteTableBuilder {
             addDocuments(at: prefix, title: server.name, document: document(info: info, prefix: prefix, sources: []))
             return
         }
+        let governance = server.entry.governance
+        let review =
+            services?.pins?.review(server: server.name, mode: governance.pinTools, tools: snapshot.tools)
+            ?? PinBook.Review(served: snapshot.tools, blocked: [:])
         var definitions: [ToolDefinition] = []
-        for tool in snapshot.tools {
+        for tool in review.served {
             do {
                 definitions.append(try ToolDefinition(json: tool))
             } catch {
                 problems.append("[\(server.name)] skipped a tool: \(error)")
             }
         }
-        let catalog = ToolCatalog(tools: definitions)
+        let policy = ToolPolicy(
+            riskRules: governance.toolRisk, confirm: governance.confirm, changedTools: Set(review.blocked.keys))
+        let catalog = ToolCatalog(tools: definitions, policy: policy)
         for operation in catalog.operations {
             let timeout = server.entry.timeout(forTool: operation.tool.name, fallback: defaultTimeout)
             endpoints[prefix + operation.path] = .tool(
-                ToolEndpoint(operation: operation, server: server, callTimeout: timeout))
+                ToolEndpoint(
+                    operation: operation, server: server, callTimeout: timeout,
+                    metrics: services?.metrics?.tool(server: server.name, tool: operation.tool.name),
+                    blockedPin: review.blocked[operation.tool.name]))
+            if governance.pinTools != .off {
+                endpoints[GovernanceRoute.approvePath(server: server.name, tool: operation.tool.name)] = .governance(
+                    .approvePin(server: server.name, tool: operation.tool.name))
+            }
         }
         let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)
         let section = OpenAPISection(
@@ -154,6 +173,13 @@ struct RouteTableBuilder {
             endpoints["/healthz"] = .status({ HTTPAnswer(status: 200, body: ["status": "ok"]) })
         }
         if endpoints["/readyz"] == nil { endpoints["/readyz"] = .status(readiness) }
+    }
+
+    /// `/metrics`, `/audit` and `/audit/stats` (each answers as its own rules say; see `GovernanceRoute`).
+    mutating func addGovernance() {
+        for route in [GovernanceRoute.metrics, .audit, .auditStats] where endpoints[route.path] == nil {
+            endpoints[route.path] = .governance(route)
+        }
     }
 
     /// Local Swagger UI and ReDoc files, when `--docs-assets` is given.

@@ -62,6 +62,12 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         """Return the text unchanged."""
         return text
 
+    drift = os.environ.get("FIXTURE_DRIFT", "v1")
+
+    @server.tool(description=f"A tool whose definition changes between starts ({drift}).")
+    def drifting(text: str) -> str:
+        return f"{drift}:{text}"
+
     @server.tool()
     def add(a: int, b: int) -> int:
         """Add two integers."""

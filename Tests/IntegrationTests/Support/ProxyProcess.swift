@@ -168,6 +168,7 @@ final class LogCollector: Sendable {
         guard let range = text.range(of: "mcpo is serving on ") else { return nil }
         let rest = text[range.upperBound...]
         guard let line = rest.split(separator: "\n").first, let colon = line.lastIndex(of: ":") else { return nil }
-        return Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        // A text line ends with the port; a JSON line (`--log-format json`) has the message's quote after it.
+        return Int(line[line.index(after: colon)...].prefix { $0.isNumber })
     }
 }

@@ -19,7 +19,8 @@ struct Face {
 
     init(
         upstream: any ToolUpstream, configure: (inout ProxySettings) -> Void = { _ in }, prefix: String = "",
-        gate: CallGate = CallGate(limit: 128, queueLimit: 1024)
+        gate: CallGate = CallGate(limit: 128, queueLimit: 1024),
+        services: GovernanceServices = GovernanceServices(metrics: ProxyMetrics(), replica: "face")
     ) {
         var settings = ProxySettings()
         configure(&settings)
@@ -30,18 +31,28 @@ struct Face {
             ProxyServer.credentialCheck(settings.auth, settings: settings, logger: logger))
         let pipeline = ToolCallPipeline(
             .init(
-                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger))
+                credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger,
+                services: services))
         let server = MountedServer(upstream: upstream, prefix: prefix, gate: gate, pipeline: pipeline)
         var builder = RouteTableBuilder(
             settings: settings, assets: .cdn,
-            credentialsRequired: credentials.check.authenticator.requiresCredentials)
+            credentialsRequired: credentials.check.authenticator.requiresCredentials, services: services)
         builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: prefix.isEmpty)
         builder.addHealth(readiness: { HTTPAnswer(status: 200, body: ["ready": true]) })
+        builder.addGovernance()
         let routes = RouteTableStore(builder.build())
         self.responder = ProxyResponder(
             routes: routes, credentials: credentials, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
-            address: address, maxBodyBytes: settings.maxRequestBodyBytes)
+            address: address, maxBodyBytes: settings.maxRequestBodyBytes, services: services,
+            readings: { [server] in
+                [
+                    ProxyMetrics.ServerReading(
+                        server: server.name, up: true, callsInFlight: server.callsInFlight,
+                        callsQueued: server.gate.queued, restarts: 0)
+                ]
+            })
         self.server = server
+        self.services = services
         self.routes = routes
         self.credentials = credentials
         self.address = address
@@ -49,6 +60,7 @@ struct Face {
 
     let credentials: CredentialCheckStore
     let address: PublicAddress
+    let services: GovernanceServices
 
     /// Lets go of what the credential check holds (the JWKS client of configured issuers).
     func shutdown() async {

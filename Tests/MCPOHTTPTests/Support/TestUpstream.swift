@@ -8,7 +8,13 @@ import Synchronization
 final class TestUpstream: ToolUpstream {
     typealias Answer = @Sendable (ToolCallRequest) async throws(MCPClientError) -> JSON
 
-    let entry: ServerEntry
+    private let entryState: Mutex<ServerEntry>
+    var entry: ServerEntry { entryState.withLock { $0 } }
+    /// The entry's `toolRisk`, `confirm`, `pinTools` and `rateLimit` (set before the server is mounted).
+    var governance: ServerGovernance {
+        get { entry.governance }
+        set { entryState.withLock { $0.governance = newValue } }
+    }
     private let tools: [JSON]
     private let answer: Answer
     private let calls = Mutex<[ToolCallRequest]>([])
@@ -17,7 +23,7 @@ final class TestUpstream: ToolUpstream {
     init(name: String = "test", tools: [JSON], access: ServerAccess = ServerAccess(), answer: @escaping Answer) {
         var entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
         entry.access = access
-        self.entry = entry
+        self.entryState = Mutex(entry)
         self.tools = tools
         self.answer = answer
     }

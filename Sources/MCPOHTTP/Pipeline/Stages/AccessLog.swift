@@ -4,6 +4,8 @@ import Logging
 /// caller does not wait for the log. Tool arguments are never logged: they may hold anything, secrets included.
 struct AccessLog: CallStage {
     let logger: Logger
+    /// JSON logs: the line carries its parts as fields too (method, path, server, tool, status, ms, request id).
+    var structured = false
 
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         let started = ContinuousClock.now
@@ -14,7 +16,19 @@ struct AccessLog: CallStage {
             stringLiteral: call.request.method.rawValue + " " + call.request.path + " " + call.endpoint.logTarget + " "
                 + (outcome.status.map(String.init) ?? "-") + " in " + Self.milliseconds(elapsed) + " ms")
         // Written once the connection's event loop is done sending the answer.
-        call.request.connection.eventLoop.execute { [logger] in logger.info(line) }
+        guard structured else {
+            call.request.connection.eventLoop.execute { [logger] in logger.info(line) }
+            return outcome
+        }
+        var metadata: Logger.Metadata = [
+            "method": .string(call.request.method.rawValue), "path": .string(call.request.path),
+            "server": .string(call.server.name), "tool": .string(call.tool.name),
+            "status": .stringConvertible(outcome.status ?? 0), "durationMs": .string(Self.milliseconds(elapsed)),
+        ]
+        if case .response(let response) = outcome.value, let id = response.headers.first(name: "x-request-id") {
+            metadata["requestId"] = .string(id)
+        }
+        call.request.connection.eventLoop.execute { [logger, metadata] in logger.info(line, metadata: metadata) }
         return outcome
     }
 

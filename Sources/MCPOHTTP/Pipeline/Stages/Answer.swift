@@ -4,6 +4,15 @@ struct Answer: CallStage {
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         var outcome = await next(call)
         var response = CallOutcome.answer(for: outcome.value, outputSchema: call.tool.outputSchema)
+        if let trail = call.trail, case .bytes(let body) = response.body {
+            switch outcome.value {
+            case .result, .failure:
+                await trail.conclude(
+                    outcome.value, status: Int(response.status.code), body: Array(body.readableBytesView))
+            case .response:
+                break  // an event stream concludes when it ends
+            }
+        }
         for (name, value) in outcome.headers { response.headers.add(name: name, value: value) }
         outcome.value = .response(response)
         outcome.headers = [:]

@@ -26,6 +26,7 @@ struct Authentication: CallStage {
             case .failure(let failure): return .failure(failure)
             }
         }
+        call.trail?.identify(call.caller.identity)
         return await next(call)
     }
 }

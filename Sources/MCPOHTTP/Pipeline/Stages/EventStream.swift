@@ -32,6 +32,7 @@ struct EventStream: CallStage {
                 continuation.yield(Self.event("error", ["status": .int(answer.status), "body": answer.body]))
             }
             continuation.finish()
+            await streamed.trail?.conclude(outcome.value, status: answer.status, body: answer.body.bytes)
         }
         let keepAlive = Task {
             while !Task.isCancelled {

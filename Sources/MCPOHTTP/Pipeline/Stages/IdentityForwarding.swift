@@ -18,13 +18,13 @@ struct IdentityForwarding: CallStage {
         if let audience = access.forwardTokenAudience {
             guard let token = identity.token else {
                 return .failure(
-                    .forbidden(
+                    .refused(
                         detail: "MCP server '\(call.server.name)' takes the caller's own token, and this call has none "
                             + "(an API key is never sent upstream)"))
             }
             guard identity.audiences.contains(audience) else {
                 return .failure(
-                    .forbidden(
+                    .refused(
                         detail:
                             "MCP server '\(call.server.name)' takes only tokens for \(audience); the caller's token is "
                             + "for \(identity.audiences.joined(separator: ", "))"))

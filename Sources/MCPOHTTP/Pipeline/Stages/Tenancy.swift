@@ -16,6 +16,7 @@ struct Tenancy: CallStage {
             var call = call
             call.upstream = session
             call.caller.identity.tenant = tenant
+            call.trail?.identify(call.caller.identity)
             return await next(call)
         }
     }

@@ -1,0 +1,10 @@
+/// `pinTools: block`: a tool whose definition changed since it was approved answers 409 with both hashes until the
+/// change is approved (`mcpo pins approve`, or `POST /pins/<server>/<tool>/approve`).
+struct PinCheck: CallStage {
+    func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
+        guard let blocked = call.endpoint.blockedPin else { return await next(call) }
+        return .failure(
+            .definitionChanged(
+                tool: call.tool.name, server: call.server.name, approved: blocked.approved, current: blocked.current))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import MCPOConfig
+import Synchronization
+import Testing
+
+@testable import MCPOAudit
+
+/// A store standing in for one that fails on demand (the SQLite store's own failures are tested above): the
+/// writer's batching, loss counting and recovery without a disk to fill.
+final class FlakyStore: GovernanceStore {
+    let name = "flaky"
+    private let state = Mutex<(failing: Bool, records: [AuditRecord], batches: Int)>((false, [], 0))
+
+    func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
+    var records: [AuditRecord] { state.withLock { $0.records } }
+
+    func append(_ records: [AuditRecord]) async throws(AuditError) {
+        try state.withLock { state throws(AuditError) in
+            state.batches += 1
+            if state.failing { throw AuditError.store("disk full") }
+            state.records += records
+        }
+    }
+
+    func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage { AuditPage(records: [], next: nil) }
+    func stats(since: Date?) async throws(AuditError) -> AuditStats {
+        AuditStats(totalCalls: 0, successRate: 0, avgDurationMs: 0, p95DurationMs: 0, topTools: [])
+    }
+    func deleteRecords(olderThan cutoff: Date) async throws(AuditError) -> Int { 0 }
+    func pins(server: String?) async throws(AuditError) -> [ToolPin] { [] }
+    func pinFirstSeen(_ pin: ToolPin) async throws(AuditError) -> ToolPin { pin }
+    func recordCurrent(server: String, tool: String, hash: String?, definition: String?) async throws(AuditError) {}
+    func approve(server: String, tools: [String], at time: Date) async throws(AuditError) -> [ToolPin] { [] }
+    func pinsVersion() async throws(AuditError) -> Int64 { 0 }
+    func close() async {}
+}
+
+@Suite("the audit writer")
+struct AuditWriterTests {
+    static let settings = AuditSettings(store: .sqlite(path: "/unused"))
+
+    @Test("records handed over are written; shutdown writes what is pending")
+    func flushOnShutdown() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger)
+        writer.start()
+        for index in 0..<500 { writer.submit(record(index)) }
+        await writer.shutdown()
+        #expect(writer.writtenCount == 500)
+        #expect(writer.failedCount == 0)
+        #expect(try await store.records(matching: AuditQuery(limit: 1000)).records.count == 500)
+        await store.close()
+    }
+
+    @Test("a failing store loses records (counted), calls go on, and writing resumes when it is back")
+    func lossAndRecovery() async throws {
+        let store = FlakyStore()
+        let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger)
+        writer.start()
+        store.setFailing(true)
+        #expect(await writer.submitAndWait(record(1)) == false)
+        #expect(writer.failedCount == 1)
+        #expect(!writer.isHealthy)
+        store.setFailing(false)
+        #expect(await writer.submitAndWait(record(2)) == true)
+        #expect(writer.isHealthy)
+        writer.submit(record(3))
+        await writer.shutdown()
+        #expect(store.records.map(\.id) == ["r00002", "r00003"])
+        #expect(writer.writtenCount == 2)
+    }
+
+    @Test("after shutdown nothing more is taken (counted as lost)")
+    func afterShutdown() async {
+        let store = FlakyStore()
+        let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger)
+        writer.start()
+        await writer.shutdown()
+        writer.submit(record(1))
+        #expect(writer.failedCount == 1)
+        #expect(await writer.submitAndWait(record(2)) == false)
+    }
+
+    @Test("retention deletes records older than retentionDays")
+    func retentionRun() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let now = Date()
+        try await store.append([record(1, at: now.addingTimeInterval(-31 * 86_400)), record(2, at: now)])
+        let writer = AuditWriter(
+            store: store, settings: AuditSettings(store: .sqlite(path: folder.database), retentionDays: 30),
+            logger: quietLogger)
+        await writer.runRetention(now: now)
+        #expect(try await store.records(matching: AuditQuery()).records.map(\.id) == ["r00002"])
+        await store.close()
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import MCPOAudit
+
+/// A fresh folder under the temporary directory, removed when the test is done.
+final class StoreFolder: Sendable {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "mcpo-audit-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var database: String { path + "/state/audit.db" }
+}
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "audit-tests")
+    logger.logLevel = .critical
+    return logger
+}()
+
+func record(
+    _ index: Int, server: String = "kitchen", tool: String = "cook", caller: String = "ci",
+    outcome: AuditOutcome = .ok, duration: Double = 1, at time: Date = Date()
+) -> AuditRecord {
+    AuditRecord(
+        id: String(format: "r%05d", index), time: time, caller: caller, server: server, tool: tool,
+        argsSha256: String(repeating: "0", count: 64), status: outcome == .ok ? 200 : 500, outcome: outcome,
+        durationMs: duration, replica: "test")
+}
+
+@Suite("the SQLite store")
+struct SQLiteStoreTests {
+    @Test("the file is created 0600 in a folder made 0700; records read back newest first")
+    func createAndRead() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let attributes = try FileManager.default.attributesOfItem(atPath: folder.database)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let folderAttributes = try FileManager.default.attributesOfItem(atPath: folder.path + "/state")
+        #expect((folderAttributes[.posixPermissions] as? Int) == 0o700)
+        let base = Date(timeIntervalSince1970: 1_796_523_038)
+        var full = record(1, at: base)
+        full.user = "alice"
+        full.tenant = "acme"
+        full.output = "{\"result\":3}"
+        full.error = "boom"
+        full.risk = "high"
+        full.traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+        try await store.append([full, record(2, at: base.addingTimeInterval(1))])
+        let page = try await store.records(matching: AuditQuery())
+        #expect(page.records.map(\.id) == ["r00002", "r00001"])
+        #expect(page.records.last == full)
+        #expect(page.next == nil)
+        await store.close()
+    }
+
+    @Test("filters, limits and cursors walk the log without gaps or repeats")
+    func filtersAndCursors() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let base = Date(timeIntervalSince1970: 1_796_000_000)
+        var records: [AuditRecord] = []
+        for index in 0..<250 {
+            records.append(
+                record(
+                    index, tool: index % 2 == 0 ? "cook" : "serve", caller: index % 5 == 0 ? "ops" : "ci",
+                    outcome: index % 10 == 0 ? .toolError : .ok,
+                    at: base.addingTimeInterval(Double(index / 3))))  // three records share each second
+        }
+        try await store.append(records)
+        var seen: [String] = []
+        var query = AuditQuery(tool: "cook", limit: 40)
+        while true {
+            let page = try await store.records(matching: query)
+            seen += page.records.map(\.id)
+            guard let next = page.next else { break }
+            query.cursor = next
+        }
+        let expected = records.filter { $0.tool == "cook" }.sorted {
+            ($0.time, $0.id) > ($1.time, $1.id)
+        }.map(\.id)
+        #expect(seen == expected)
+        let ops = try await store.records(matching: AuditQuery(caller: "ops", outcome: .toolError, limit: 1000))
+        #expect(ops.records.count == records.filter { $0.caller == "ops" && $0.outcome == .toolError }.count)
+        let window = try await store.records(
+            matching: AuditQuery(since: base.addingTimeInterval(10), until: base.addingTimeInterval(19), limit: 1000))
+        #expect(window.records.count == 30)
+        await store.close()
+    }
+
+    @Test("stats: total, success rate, average and 95th percentile of durations, top tools")
+    func stats() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let now = Date()
+        var records: [AuditRecord] = []
+        for index in 1...100 {
+            records.append(
+                record(
+                    index, tool: index <= 60 ? "cook" : "serve", outcome: index % 4 == 0 ? .toolError : .ok,
+                    duration: Double(index), at: now))
+        }
+        records.append(record(999, tool: "old", duration: 5000, at: now.addingTimeInterval(-7200)))
+        try await store.append(records)
+        let stats = try await store.stats(since: now.addingTimeInterval(-60))
+        #expect(stats.totalCalls == 100)
+        #expect(stats.successRate == 0.75)
+        #expect(stats.avgDurationMs == 50.5)
+        #expect(stats.p95DurationMs == 95)
+        #expect(
+            stats.topTools == [
+                .init(server: "kitchen", tool: "cook", calls: 60), .init(server: "kitchen", tool: "serve", calls: 40),
+            ])
+        #expect(try await store.stats(since: nil).totalCalls == 101)
+        let empty = try await store.stats(since: now.addingTimeInterval(60))
+        #expect(empty.totalCalls == 0)
+        #expect(empty.successRate == 0)
+        await store.close()
+    }
+
+    @Test("retention deletes what is older than the cutoff, in slices")
+    func retention() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let now = Date()
+        let old = (0..<12_000).map { record($0, at: now.addingTimeInterval(-100 * 86_400)) }
+        try await store.append(old + [record(99_999, at: now)])
+        #expect(try await store.deleteRecords(olderThan: now.addingTimeInterval(-90 * 86_400)) == 12_000)
+        #expect(try await store.records(matching: AuditQuery()).records.map(\.id) == ["r99999"])
+        await store.close()
+    }
+
+    @Test("a file removed under the store is opened anew; a path that cannot be a file fails the write")
+    func removedFile() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        try await store.append([record(1)])
+        try FileManager.default.removeItem(atPath: folder.database)
+        try? FileManager.default.removeItem(atPath: folder.database + "-wal")
+        try? FileManager.default.removeItem(atPath: folder.database + "-shm")
+        try FileManager.default.createDirectory(atPath: folder.database, withIntermediateDirectories: false)
+        await #expect(throws: AuditError.self) { try await store.append([record(2)]) }
+        try FileManager.default.removeItem(atPath: folder.database)
+        try await store.append([record(3)])
+        #expect(try await store.records(matching: AuditQuery()).records.map(\.id) == ["r00003"])
+        #expect(FileManager.default.fileExists(atPath: folder.database))
+        await store.close()
+    }
+
+    @Test("pins: first seen kept (the first writer wins), current recorded, approval, version bumps")
+    func pins() async throws {
+        let folder = try StoreFolder()
+        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+        let now = Date(timeIntervalSince1970: 1_796_000_000)
+        let version0 = try await store.pinsVersion()
+        let pin = ToolPin(
+            server: "kitchen", tool: "cook", approvedHash: "h1", approvedDefinition: "{\"name\":\"cook\"}",
+            firstSeen: now, approvedAt: now)
+        #expect(try await store.pinFirstSeen(pin) == pin)
+        var other = pin
+        other.approvedHash = "h-other"
+        #expect(try await store.pinFirstSeen(other).approvedHash == "h1", "a pin that exists stays")
+        try await store.recordCurrent(
+            server: "kitchen", tool: "cook", hash: "h2", definition: "{\"name\":\"cook\",\"v\":2}")
+        let changed = try #require(try await store.pins(server: "kitchen").first)
+        #expect(changed.isChanged)
+        #expect(changed.currentHash == "h2")
+        let version1 = try await store.pinsVersion()
+        #expect(version1 > version0)
+        #expect(try await store.approve(server: "kitchen", tools: ["other"], at: now).isEmpty)
+        let approved = try await store.approve(server: "kitchen", tools: [], at: now.addingTimeInterval(5))
+        #expect(approved.map(\.approvedHash) == ["h2"])
+        #expect(approved.first?.approvedDefinition == "{\"name\":\"cook\",\"v\":2}")
+        #expect(approved.first?.isChanged == false)
+        #expect(try await store.pinsVersion() > version1)
+        await store.close()
+    }
+}
