@@ -20,6 +20,9 @@
 #   BENCH_AUTH=1                      also swift-mcpo with callers at the highest concurrency: an API key
 #                                     ("swift-mcpo-key") and JWTs from the identity provider fixture, a few tokens
 #                                     reused ("swift-mcpo-jwt"); the fixture runs in bench/.venv-idp
+#   BENCH_GOVERNANCE=1                also swift-mcpo in config mode at the highest concurrency, bare ("swift-mcpo-bare":
+#                                     --no-metrics) and governed ("swift-mcpo-governed": an SQLite audit log, metrics,
+#                                     and a rate limit never reached)
 #   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
 #                                     the same rounds as "swift-mcpo-base", for before/after ratios of one run
 #
@@ -50,6 +53,7 @@ read -r -a PROXY_ARGS <<< "${BENCH_PROXY_ARGS:-}"
 PYTHON="${PYTHON:-python3}"
 BASELINE_MCPO="${BENCH_BASELINE:-}"
 WITH_AUTH="${BENCH_AUTH:-1}"
+WITH_GOVERNANCE="${BENCH_GOVERNANCE:-1}"
 JWT_TOKENS=4
 
 SWIFT_MCPO="$ROOT/$SCRATCH/shipped/mcpo"
@@ -251,6 +255,22 @@ if (( WITH_AUTH )); then
   log "identity provider fixture at $IDP_ISSUER"
 fi
 
+# governed_config <transport> <impl>: the config file of the bare and the governed proxy (the stub as "stub").
+governed_config() {
+  local server
+  if [[ "$1" == stdio ]]; then
+    server="{\"command\": \"$STUB\""
+  else
+    server="{\"type\": \"streamable-http\", \"url\": \"$STUB_URL\""
+  fi
+  if [[ "$2" == swift-mcpo-governed ]]; then
+    printf '{"audit": {"store": "sqlite://%s/audit-%s.db"}, "mcpServers": {"stub": %s, "rateLimit": {"perCaller": "1000000000/second"}}}}\n' \
+      "$WORK" "$1-$RANDOM" "$server"
+  else
+    printf '{"mcpServers": {"stub": %s}}}\n' "$server"
+  fi
+}
+
 # A few tokens, as a few real clients reuse theirs: "Bearer t1|Bearer t2|…".
 jwt_authorizations() {
   local i token list=""
@@ -284,7 +304,7 @@ stub_baseline() {
 # run_case <transport> <impl> <connections>
 run_case() {
   local transport="$1" impl="$2" c="$3" binary port url pid ready_ms idle_kb peak_kb out stub_pid
-  local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb auth_args=() authorizations=""
+  local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb auth_args=() authorizations="" mount=""
   case "$impl" in
     swift-mcpo) binary="$SWIFT_MCPO" ;;
     swift-mcpo-key)
@@ -293,19 +313,26 @@ run_case() {
     swift-mcpo-jwt)
       binary="$SWIFT_MCPO"; auth_args=(--auth-config "$WORK/auth-jwt.json")
       authorizations="$(jwt_authorizations)" ;;
+    swift-mcpo-bare|swift-mcpo-governed)
+      binary="$SWIFT_MCPO"; mount="/stub"
+      governed_config "$transport" "$impl" > "$WORK/$impl-$transport.json"
+      auth_args=(--config "$WORK/$impl-$transport.json")
+      [[ "$impl" == swift-mcpo-bare ]] && auth_args+=(--no-metrics) ;;
     swift-mcpo-base) binary="$BASELINE_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
   esac
   port="$(free_port)"
   url="http://127.0.0.1:$port"
   local command=("$binary" --host 127.0.0.1 --port "$port" "${auth_args[@]}" "${PROXY_ARGS[@]}")
-  if [[ "$transport" == stdio ]]; then
+  if [[ -n "$mount" ]]; then
+    :  # config mode: the server is in the config file
+  elif [[ "$transport" == stdio ]]; then
     command+=(-- "$STUB")
   else
     command+=(--server-type streamable-http -- "$STUB_URL")
   fi
   local tag="$transport-$impl-c$c"
-  ready_ms="$("$PYTHON" "$LAUNCH" ready --url "$url/openapi.json" --pid-file "$WORK/$tag.pid" \
+  ready_ms="$("$PYTHON" "$LAUNCH" ready --url "$url$mount/openapi.json" --pid-file "$WORK/$tag.pid" \
     --log "$WORK/$tag.log" --timeout 60 -- "${command[@]}")" || { KEEP_WORK=1; die "$impl did not start ($WORK/$tag.log)"; }
   pid="$(< "$WORK/$tag.pid")"
   PIDS+=("$pid")
@@ -319,14 +346,14 @@ run_case() {
   idle_anon_kb="$(status_kb "$pid" RssAnon)"
 
   answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' ${authorizations:+-H "Authorization: ${authorizations%%|*}"} \
-    -d "$ECHO_BODY" "$url/echo" || true)"
+    -d "$ECHO_BODY" "$url$mount/echo" || true)"
   [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST /echo answered '$answer' ($WORK/$tag.log)"; }
 
-  if (( WARMUP > 0 )); then run_wrk "$url/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null "" "$authorizations"; fi
+  if (( WARMUP > 0 )); then run_wrk "$url$mount/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null "" "$authorizations"; fi
   out="$WORK/wrk-$tag.txt"
   cpu0="$(cpu_ticks "$pid")"
   stub0="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
-  run_wrk "$url/echo" "$c" "$DURATION" "$ECHO_BODY" "$out" "" "$authorizations"
+  run_wrk "$url$mount/echo" "$c" "$DURATION" "$ECHO_BODY" "$out" "" "$authorizations"
   cpu1="$(cpu_ticks "$pid")"
   stub1="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
   peak_kb="$(status_kb "$pid" VmHWM)"
@@ -361,6 +388,11 @@ for (( round = 1; round <= REPEAT; round++ )); do
         run_case "$transport" swift-mcpo-key "$c"
         run_case "$transport" swift-mcpo-jwt "$c"
       fi
+      # Accountability, at the highest concurrency: bare against audit log, metrics and a rate limit.
+      if (( WITH_GOVERNANCE )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
+        run_case "$transport" swift-mcpo-bare "$c"
+        run_case "$transport" swift-mcpo-governed "$c"
+      fi
     done
   done
 done
@@ -379,6 +411,7 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   echo "- machine: $(nproc) cores ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
   echo "- swift-mcpo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- Sources 2>/dev/null || echo ' + local changes'), release build with the static Swift stdlib; mcpo 0.0.20 on $("$PYTHON" -V 2>&1)"
   if (( WITH_AUTH )); then
+    echo "- swift-mcpo-bare: config mode with \`--no-metrics\`; swift-mcpo-governed: config mode with an SQLite audit log, metrics and a rate limit of 1000000000/second per caller"
     echo "- swift-mcpo-key: \`--auth-config\` with one named API key; swift-mcpo-jwt: \`--auth-config\` with the identity provider fixture as JWT issuer, $JWT_TOKENS RS256 tokens used in turn (in the ratio rows the swift-mcpo column is the first case, the mcpo column the second)"
   fi
   echo "- wrk -t1 -c<C> -d${DURATION}s after a ${WARMUP}s warm-up, body \`$ECHO_BODY\` to POST /echo; one fresh proxy per row"
@@ -458,6 +491,10 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           j = rps["swift-mcpo-jwt", t, maxc]; a = rps["swift-mcpo-key", t, maxc]
           printf "| req/s at C=%s: JWT callers (a few tokens reused) \\| API key | %s | %.0f | %.0f | %.2f | >= 0.9: %s |\n", maxc, t, j, a, j / a, verdict(j / a >= 0.9)
           printf "| req/s at C=%s: API key \\| no credential | %s | %.0f | %.0f | %.2f | |\n", maxc, t, a, s, a / s
+        }
+        if (("swift-mcpo-governed", t, maxc) in rps) {
+          g = rps["swift-mcpo-governed", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
+          printf "| req/s at C=%s: audit log, metrics, rate limit \\| bare | %s | %.0f | %.0f | %.2f | >= 0.8: %s |\n", maxc, t, g, n, g / n, verdict(g / n >= 0.8)
         }
         bi = median3("idle" SUBSEP "swift-mcpo-base" SUBSEP t)
         si = median3("idle" SUBSEP "swift-mcpo" SUBSEP t); mi = median3("idle" SUBSEP "mcpo" SUBSEP t)

@@ -19,7 +19,11 @@ extension JSON {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            let keys = object.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            // Most objects come sorted already (or hold one key): no sorted copy then.
+            let ordered = object.keys.indices.dropFirst().allSatisfy {
+                Self.precedes(object.keys[object.keys.index(before: $0)], object.keys[$0])
+            }
+            let keys = ordered ? Array(object.keys) : object.keys.sorted(by: Self.precedes)
             for (position, key) in keys.enumerated() {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.writeString(key, into: &out)
@@ -30,5 +34,10 @@ extension JSON {
         default:
             write(into: &out)
         }
+    }
+
+    /// Code point order (UTF-8 byte order is the same).
+    private static func precedes(_ left: String, _ right: String) -> Bool {
+        left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 }

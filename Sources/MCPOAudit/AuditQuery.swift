@@ -32,40 +32,33 @@ public struct AuditQuery: Sendable, Equatable {
     }
 }
 
-/// The position after the last record of a page: its time (in milliseconds) and id, as opaque text.
+/// Where a page ended: the store's position of its last record (SQLite's row number, PostgreSQL's sequence), as
+/// opaque text. Records are read newest (last written) first; the next page starts below the position.
 public struct AuditCursor: Sendable, Equatable {
-    public var milliseconds: Int64
-    public var id: String
+    public var position: Int64
 
-    public init(milliseconds: Int64, id: String) {
-        self.milliseconds = milliseconds
-        self.id = id
-    }
-
-    public init(after record: AuditRecord) {
-        self.init(milliseconds: AuditCursor.milliseconds(of: record.time), id: record.id)
+    public init(position: Int64) {
+        self.position = position
     }
 
     public static func milliseconds(of date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
-    /// `<milliseconds>.<id>`, base64url.
+    /// `p<position>`, base64url.
     public var text: String {
-        Data("\(milliseconds).\(id)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        Data("p\(position)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     public init?(text: String) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard text.count <= 512, let data = Data(base64Encoded: base64),
-            let decoded = String(data: data, encoding: .utf8),
-            let dot = decoded.firstIndex(of: "."), let milliseconds = Int64(decoded[..<dot])
+        guard text.count <= 64, let data = Data(base64Encoded: base64),
+            let decoded = String(data: data, encoding: .utf8), decoded.hasPrefix("p"),
+            let position = Int64(decoded.dropFirst()), position >= 0
         else { return nil }
-        let id = String(decoded[decoded.index(after: dot)...])
-        guard !id.isEmpty else { return nil }
-        self.init(milliseconds: milliseconds, id: id)
+        self.init(position: position)
     }
 }
 

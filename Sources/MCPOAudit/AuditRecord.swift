@@ -96,6 +96,50 @@ public struct AuditRecord: Sendable, Equatable {
         return .object(object)
     }
 
+    /// The record as the store keeps it: the fields of `json` but `time` (a column of its own), written straight into bytes (a record is stored per
+    /// call; building a JSON value first costs more than the rest of the write).
+    public var storedText: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(320 + (output?.utf8.count ?? 0))
+        func field(_ name: StaticString, _ value: String?, first: Bool = false) {
+            out += first ? "{\"".utf8 : ",\"".utf8
+            name.withUTF8Buffer { out += $0 }
+            out += "\":".utf8
+            if let value { JSON.writeString(value, into: &out) } else { out += "null".utf8 }
+        }
+        field("id", id, first: true)
+        field("caller", caller)
+        field("user", user)
+        field("tenant", tenant)
+        field("server", server)
+        field("tool", tool)
+        field("argsSha256", argsSha256)
+        out += ",\"status\":".utf8
+        out += String(status).utf8
+        field("outcome", outcome.rawValue)
+        out += ",\"durationMs\":".utf8
+        out += String(durationMs.isFinite ? durationMs : 0).utf8
+        field("output", output)
+        field("error", error)
+        field("risk", risk)
+        field("replica", replica)
+        field("traceId", traceId)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A record from its `json` (the fields it lacks are empty).
+    public init(json: JSON) {
+        func text(_ name: String) -> String? { json[name]?.stringValue }
+        self.init(
+            id: text("id") ?? "", time: text("time").flatMap { AuditTime.parse($0) } ?? Date(timeIntervalSince1970: 0),
+            caller: text("caller") ?? "", user: text("user"), tenant: text("tenant"), server: text("server") ?? "",
+            tool: text("tool") ?? "", argsSha256: text("argsSha256") ?? "", status: json["status"]?.intValue ?? 0,
+            outcome: AuditOutcome(rawValue: text("outcome") ?? "") ?? .protocolError,
+            durationMs: json["durationMs"]?.doubleValue ?? 0, output: text("output"), error: text("error"),
+            risk: text("risk"), replica: text("replica") ?? "", traceId: text("traceId"))
+    }
+
     /// The first `count` characters of `text` (nil when `count` is 0).
     public static func truncated(_ text: String, to count: Int) -> String? {
         guard count > 0 else { return nil }

@@ -30,6 +30,9 @@ public final class AuditWriter: Sendable {
     private let healthy = Atomic<Bool>(true)
     /// Records waiting beyond this are not kept (counted as failed): a store that is down must not eat the memory.
     public static let pendingBound = 100_000
+    /// How long a batch may gather before it is written (not when a call waits for its record): one transaction
+    /// for many records, instead of one per call under load.
+    public static let gatherDelay = Duration.milliseconds(25)
     /// The first retention run after start.
     public static let firstRetentionDelay = Duration.seconds(5)
     public static let retentionInterval = Duration.seconds(3600)
@@ -111,7 +114,11 @@ public final class AuditWriter: Sendable {
     }
 
     private func flushLoop() async {
-        for await _ in wakes { await drain() }
+        for await _ in wakes {
+            let hurry = state.withLock { !$0.waiting.isEmpty || !$0.flushing.isEmpty || $0.stopped }
+            if !hurry { try? await Task.sleep(for: Self.gatherDelay) }
+            await drain()
+        }
         await drain()
         // Stopped: whoever still waits for a flush has nothing more to wait for.
         let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in

@@ -1,4 +1,5 @@
 import Foundation
+import JSONValue
 import Logging
 import NIOCore
 import NIOPosix
@@ -100,16 +101,17 @@ public final class SQLiteStore: GovernanceStore {
         "PRAGMA busy_timeout = 5000",
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL",
+        // Fewer, larger checkpoints of the log into the file: each copies pages the next batches would touch again.
+        "PRAGMA wal_autocheckpoint = 8192",
+        "PRAGMA cache_size = -16384",
         """
         CREATE TABLE IF NOT EXISTS audit_records (
-          seq INTEGER PRIMARY KEY, id TEXT NOT NULL, time_ms INTEGER NOT NULL, caller TEXT NOT NULL, user TEXT,
-          tenant TEXT, server TEXT NOT NULL, tool TEXT NOT NULL, args_sha256 TEXT NOT NULL, status INTEGER NOT NULL,
-          outcome TEXT NOT NULL, duration_ms REAL NOT NULL, output TEXT, error TEXT, risk TEXT, replica TEXT NOT NULL,
-          trace_id TEXT)
+          seq INTEGER PRIMARY KEY, id TEXT NOT NULL, time_ms INTEGER NOT NULL, server TEXT NOT NULL,
+          tool TEXT NOT NULL, caller TEXT NOT NULL, outcome TEXT NOT NULL, duration_ms REAL NOT NULL,
+          record TEXT NOT NULL)
         """,
-        "CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records (time_ms DESC, id DESC)",
-        "CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_records (server, tool, time_ms DESC, id DESC)",
-        "CREATE INDEX IF NOT EXISTS audit_by_caller ON audit_records (caller, time_ms DESC, id DESC)",
+        // Newest first is the table's own order (its row numbers); one index serves the server and tool filter.
+        "CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_records (server, tool)",
         """
         CREATE TABLE IF NOT EXISTS tool_pins (
           server TEXT NOT NULL, tool TEXT NOT NULL, approved_hash TEXT NOT NULL, approved_definition TEXT NOT NULL,
@@ -171,35 +173,41 @@ public final class SQLiteStore: GovernanceStore {
 
     // MARK: - Audit records
 
-    static let recordColumns =
-        "id, time_ms, caller, user, tenant, server, tool, args_sha256, status, outcome, duration_ms, output, error, "
-        + "risk, replica, trace_id"
+    static let recordColumns = "seq, id, time_ms, record"
+
+    /// Rows per statement: one statement per chunk is atomic on its own and well under SQLite's limit of bound
+    /// values. A record is kept as its JSON text beside the columns that are searched, sorted or summed, so a row
+    /// binds eight values, not sixteen (SQLite parses each statement anew: binding and parsing are most of a write).
+    static let rowsPerStatement = 256
 
     public func append(_ records: [AuditRecord]) async throws(AuditError) {
-        // One statement per chunk: atomic on its own, and well under SQLite's limit of bound values.
         var start = 0
         while start < records.count {
-            let chunk = records[start..<min(start + 500, records.count)]
-            var sql = "INSERT INTO audit_records (\(Self.recordColumns)) VALUES "
+            let chunk = records[start..<min(start + Self.rowsPerStatement, records.count)]
             var binds: [SQLiteData] = []
-            binds.reserveCapacity(chunk.count * 16)
-            for (index, record) in chunk.enumerated() {
-                sql += index == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                binds += Self.binds(of: record)
+            binds.reserveCapacity(chunk.count * 8)
+            for record in chunk {
+                binds += [
+                    .text(record.id), .integer(SQLiteInt64(AuditCursor.milliseconds(of: record.time))),
+                    .text(record.server), .text(record.tool), .text(record.caller), .text(record.outcome.rawValue),
+                    .float(record.durationMs), .text(record.storedText),
+                ]
             }
-            _ = try await write(sql, binds)
+            _ = try await write(Self.insertStatement(rows: chunk.count), binds)
             start += chunk.count
         }
     }
 
-    static func binds(of record: AuditRecord) -> [SQLiteData] {
-        func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
-        return [
-            .text(record.id), .integer(SQLiteInt64(AuditCursor.milliseconds(of: record.time))), .text(record.caller),
-            text(record.user), text(record.tenant), .text(record.server), .text(record.tool), .text(record.argsSha256),
-            .integer(SQLiteInt64(record.status)), .text(record.outcome.rawValue), .float(record.durationMs),
-            text(record.output), text(record.error), text(record.risk), .text(record.replica), text(record.traceId),
-        ]
+    /// `INSERT … VALUES (?,…),(?,…)` for `rows` rows (the full-size one made once).
+    static func insertStatement(rows: Int) -> String {
+        rows == rowsPerStatement ? fullInsert : makeInsert(rows: rows)
+    }
+
+    private static let fullInsert = makeInsert(rows: rowsPerStatement)
+
+    private static func makeInsert(rows: Int) -> String {
+        "INSERT INTO audit_records (id, time_ms, server, tool, caller, outcome, duration_ms, record) VALUES "
+            + Array(repeating: "(?,?,?,?,?,?,?,?)", count: rows).joined(separator: ",")
     }
 
     public func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage {
@@ -222,45 +230,47 @@ public final class SQLiteStore: GovernanceStore {
             binds.append(.text(outcome.rawValue))
         }
         if let since = query.since {
-            conditions.append("time_ms >= ?")
-            binds.append(.integer(SQLiteInt64(AuditCursor.milliseconds(of: since))))
+            conditions.append("seq >= ? AND time_ms >= ?")
+            binds += [
+                .integer(SQLiteInt64(try await firstPosition(notBefore: since))),
+                .integer(SQLiteInt64(AuditCursor.milliseconds(of: since))),
+            ]
         }
         if let until = query.until {
             conditions.append("time_ms <= ?")
             binds.append(.integer(SQLiteInt64(AuditCursor.milliseconds(of: until))))
         }
         if let cursor = query.cursor {
-            conditions.append("(time_ms < ? OR (time_ms = ? AND id < ?))")
-            binds += [
-                .integer(SQLiteInt64(cursor.milliseconds)), .integer(SQLiteInt64(cursor.milliseconds)),
-                .text(cursor.id),
-            ]
+            conditions.append("seq < ?")
+            binds.append(.integer(SQLiteInt64(cursor.position)))
         }
         let limit = max(1, min(query.limit, AuditQuery.maximumLimit))
         var sql = "SELECT \(Self.recordColumns) FROM audit_records"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY time_ms DESC, id DESC LIMIT \(limit + 1)"
+        sql += " ORDER BY seq DESC LIMIT \(limit + 1)"
         let rows = try await read(sql, binds)
-        var records = rows.prefix(limit).map(Self.record(of:))
-        let next = rows.count > limit ? records.last.map(AuditCursor.init(after:)) : nil
-        if records.count > limit { records.removeLast(records.count - limit) }
-        return AuditPage(records: records, next: next)
+        let page = rows.prefix(limit)
+        let next =
+            rows.count > limit
+            ? page.last.flatMap { $0.column("seq")?.integer }.map { AuditCursor(position: Int64($0)) } : nil
+        return AuditPage(records: page.map(Self.record(of:)), next: next)
     }
 
     static func record(of row: SQLiteRow) -> AuditRecord {
-        func text(_ name: String) -> String? { row.column(name)?.string }
-        return AuditRecord(
-            id: text("id") ?? "", time: Date(timeIntervalSince1970: Double(row.column("time_ms")?.integer ?? 0) / 1000),
-            caller: text("caller") ?? "", user: text("user"), tenant: text("tenant"), server: text("server") ?? "",
-            tool: text("tool") ?? "", argsSha256: text("args_sha256") ?? "",
-            status: Int(row.column("status")?.integer ?? 0),
-            outcome: AuditOutcome(rawValue: text("outcome") ?? "") ?? .protocolError,
-            durationMs: row.column("duration_ms")?.double ?? 0, output: text("output"), error: text("error"),
-            risk: text("risk"), replica: text("replica") ?? "", traceId: text("trace_id"))
+        let json = (try? JSON.parse(Array((row.column("record")?.string ?? "{}").utf8))) ?? [:]
+        var record = AuditRecord(json: json)
+        // The columns are what queries and cursors go by.
+        record.id = row.column("id")?.string ?? record.id
+        record.time = Date(timeIntervalSince1970: Double(row.column("time_ms")?.integer ?? 0) / 1000)
+        return record
     }
 
     public func stats(since: Date?) async throws(AuditError) -> AuditStats {
-        let window = since.map { " WHERE time_ms >= \(AuditCursor.milliseconds(of: $0))" } ?? ""
+        var window = ""
+        if let since {
+            let position = try await firstPosition(notBefore: since)
+            window = " WHERE seq >= \(position) AND time_ms >= \(AuditCursor.milliseconds(of: since))"
+        }
         let totals = try await read(
             "SELECT COUNT(*) AS total, SUM(outcome = 'ok') AS ok, AVG(duration_ms) AS average FROM audit_records"
                 + window)
@@ -287,13 +297,37 @@ public final class SQLiteStore: GovernanceStore {
             })
     }
 
+    /// A row number before which no record is newer than `time`: records are written in about the order of their
+    /// times, so a binary search over row numbers finds it in a few lookups instead of a scan of the table. An hour
+    /// of slack covers calls that took long (a record's time is its call's start).
+    func firstPosition(notBefore time: Date) async throws(AuditError) -> Int64 {
+        let target = AuditCursor.milliseconds(of: time) - 3_600_000
+        let bounds = try await read("SELECT min(seq) AS low, max(seq) AS high FROM audit_records")
+        guard var low = bounds.first?.column("low")?.integer.map(Int64.init),
+            var high = bounds.first?.column("high")?.integer.map(Int64.init)
+        else { return 0 }
+        // The first row whose time is at or after the target (rows may be missing: deleted by retention).
+        while low < high {
+            let middle = low + (high - low) / 2
+            let rows = try await read(
+                "SELECT seq, time_ms FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT 1",
+                [.integer(SQLiteInt64(middle))])
+            guard let seq = rows.first?.column("seq")?.integer, let at = rows.first?.column("time_ms")?.integer else {
+                high = middle
+                continue
+            }
+            if Int64(at) < target { low = Int64(seq) + 1 } else { high = middle }
+        }
+        return low
+    }
+
     public func deleteRecords(olderThan cutoff: Date) async throws(AuditError) -> Int {
         let milliseconds = SQLiteInt64(AuditCursor.milliseconds(of: cutoff))
         var deleted = 0
         // In slices, so a large deletion never holds the writer for long.
         while true {
             let rows = try await write(
-                "DELETE FROM audit_records WHERE seq IN (SELECT seq FROM audit_records WHERE time_ms < ? LIMIT 5000) "
+                "DELETE FROM audit_records WHERE seq IN (SELECT seq FROM audit_records WHERE time_ms < ? ORDER BY seq LIMIT 5000) "
                     + "RETURNING seq",
                 [.integer(milliseconds)])
             deleted += rows.count

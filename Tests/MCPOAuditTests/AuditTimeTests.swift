@@ -29,7 +29,7 @@ import Testing
 
     @Test("a cursor is opaque text that reads back; junk is no cursor")
     func cursors() {
-        let cursor = AuditCursor(milliseconds: 1_796_523_038_123, id: "abc-1")
+        let cursor = AuditCursor(position: 1_796_523_038_123)
         #expect(AuditCursor(text: cursor.text) == cursor)
         #expect(AuditCursor(text: "not a cursor") == nil)
         #expect(AuditCursor(text: "") == nil)

@@ -82,9 +82,8 @@ struct SQLiteStoreTests {
             guard let next = page.next else { break }
             query.cursor = next
         }
-        let expected = records.filter { $0.tool == "cook" }.sorted {
-            ($0.time, $0.id) > ($1.time, $1.id)
-        }.map(\.id)
+        // Newest written first.
+        let expected = records.filter { $0.tool == "cook" }.reversed().map(\.id)
         #expect(seen == expected)
         let ops = try await store.records(matching: AuditQuery(caller: "ops", outcome: .toolError, limit: 1000))
         #expect(ops.records.count == records.filter { $0.caller == "ops" && $0.outcome == .toolError }.count)

@@ -39,6 +39,7 @@ final class MountedServer: Sendable {
         oauth: OAuthBinding? = nil, tenants: TenantSessions? = nil
     ) {
         self.upstream = upstream
+        self.name = upstream.name
         self.prefix = prefix
         self.gate = gate
         self.oauth = oauth
@@ -55,7 +56,8 @@ final class MountedServer: Sendable {
                 confirms: upstream.entry.governance.confirm != nil))
     }
 
-    var name: String { upstream.name }
+    /// Kept, not read through the upstream's entry on every call.
+    let name: String
     var entry: ServerEntry { upstream.entry }
 
     /// The tools served now: the server's, or (multi-user) those the latest user session listed.

@@ -19,7 +19,9 @@ final class ProxyMetrics: Sendable {
 
     let registry = PrometheusCollectorRegistry()
     private let tools = Mutex<[String: ToolMetrics]>([:])
-    private let statuses = Mutex<[Int: Counter]>([:])
+    /// The statuses the proxy answers most, made at start: counting them takes no lock.
+    private let commonStatuses: [Int: Counter]
+    private let otherStatuses = Mutex<[Int: Counter]>([:])
     private let auditWritten: Counter
     private let auditFailed: Counter
     private let auditSeen = Mutex<(written: Int, failed: Int)>((0, 0))
@@ -32,6 +34,13 @@ final class ProxyMetrics: Sendable {
     ]
 
     init() {
+        var common: [Int: Counter] = [:]
+        for status in [200, 400, 401, 403, 404, 409, 422, 428, 429, 500, 502, 503, 504] {
+            common[status] = registry.makeCounter(
+                descriptor: Self.name("http_requests", "total", "HTTP requests answered, by status"),
+                labels: [("code", String(status))])
+        }
+        commonStatuses = common
         auditWritten = registry.makeCounter(
             descriptor: Self.name("audit_records", "total", "Audit records written, and lost (the store failed)"),
             labels: [("result", "written")])
@@ -62,14 +71,14 @@ final class ProxyMetrics: Sendable {
 
     /// One answered HTTP request, by status.
     func answered(status: Int) {
-        if let counter = statuses.withLock({ $0[status] }) {
+        if let counter = commonStatuses[status] ?? otherStatuses.withLock({ $0[status] }) {
             counter.increment()
             return
         }
         let counter = registry.makeCounter(
             descriptor: Self.name("http_requests", "total", "HTTP requests answered, by status"),
             labels: [("code", String(status))])
-        statuses.withLock { $0[status] = counter }
+        otherStatuses.withLock { $0[status] = counter }
         counter.increment()
     }
 
@@ -131,6 +140,8 @@ final class ToolMetrics: Sendable {
     private let server: String
     private let tool: String
     private let histogram: DurationHistogram
+    /// Made with the tool (the outcome of most calls): counting it takes no lock.
+    private let okCounter: Counter
     private let counters = Mutex<[AuditOutcome: Counter]>([:])
 
     init(registry: PrometheusCollectorRegistry, server: String, tool: String) {
@@ -140,10 +151,17 @@ final class ToolMetrics: Sendable {
         histogram = registry.makeDurationHistogram(
             descriptor: ProxyMetrics.name("tool_call_duration", "seconds", "Tool call durations, at the proxy"),
             labels: [("server", server), ("tool", tool)], buckets: ProxyMetrics.durationBuckets)
+        okCounter = registry.makeCounter(
+            descriptor: ProxyMetrics.name("tool_calls", "total", "Tool calls, by outcome"),
+            labels: [("server", server), ("tool", tool), ("outcome", AuditOutcome.ok.rawValue)])
     }
 
     func record(outcome: AuditOutcome, elapsed: Duration) {
         histogram.record(elapsed)
+        if outcome == .ok {
+            okCounter.increment()
+            return
+        }
         let counter =
             counters.withLock { $0[outcome] }
             ?? {
