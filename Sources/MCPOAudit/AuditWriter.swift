@@ -4,15 +4,19 @@ import MCPOConfig
 import Synchronization
 
 /// Writes audit records off the call path: calls hand their record over and go on; one task writes what has
-/// gathered as one batch. A store that fails loses the batch (counted, logged at most once a minute) and is tried
-/// again with the next one. With `required`, a call waits for its record and is refused while the store fails.
-/// Retention runs in the background: a few seconds after start, then hourly.
+/// gathered as one batch. While the store fails (a removed file, a full disk, PostgreSQL away) the records are held
+/// and written again with growing pauses (1 s, doubling, up to 30 s); beyond `pendingBound` held records the oldest
+/// are lost (counted). Failures are logged at most once a minute. With `required`, a call waits for its record and
+/// is refused while the store fails. Retention runs in the background: a few seconds after start, then hourly.
 public final class AuditWriter: Sendable {
     private struct State {
         var pending: [AuditRecord] = []
         /// Calls waiting for their record (`required`), by the record's id.
         var waiting: [String: CheckedContinuation<Bool, Never>] = [:]
         var lastFailure: (reason: String, loggedAt: ContinuousClock.Instant?, lostSinceLog: Int)?
+        /// The pause before the next attempt while the store fails.
+        var retryDelay = Duration.seconds(1)
+        var lastError: String?
         var stopped = false
         /// `flush()` callers, resumed once everything handed over before them has been written (or lost).
         var flushing: [CheckedContinuation<Void, Never>] = []
@@ -28,8 +32,10 @@ public final class AuditWriter: Sendable {
     private let written = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
     private let healthy = Atomic<Bool>(true)
-    /// Records waiting beyond this are not kept (counted as failed): a store that is down must not eat the memory.
-    public static let pendingBound = 100_000
+    /// Records held beyond this are not kept (the oldest go, counted as lost): a store that is down must not eat the
+    /// memory.
+    public static let pendingBound = 50_000
+    public static let maximumRetryDelay = Duration.seconds(30)
     /// How long a batch may gather before it is written (not when a call waits for its record): one transaction
     /// for many records, instead of one per call under load.
     public static let gatherDelay = Duration.milliseconds(25)
@@ -49,6 +55,10 @@ public final class AuditWriter: Sendable {
     public var failedCount: Int { failed.load(ordering: .relaxed) }
     /// Whether the last write worked.
     public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
+    /// Why the last write failed, while the store fails.
+    public var lastError: String? { state.withLock { $0.lastError } }
+    /// Records waiting to be written.
+    public var pendingCount: Int { state.withLock { $0.pending.count } }
 
     public func start() {
         let flusher = Task { await self.flushLoop() }
@@ -138,53 +148,87 @@ public final class AuditWriter: Sendable {
             }
             for waiter in flushed { waiter.resume() }
             guard !batch.isEmpty else { return }
-            let outcome: String?
             do {
                 try await store.append(batch)
-                outcome = nil
+                succeeded(batch)
             } catch {
-                outcome = error.description
+                guard await failed(batch, reason: error.description) else { return }
             }
-            report(batch, failure: outcome)
         }
     }
 
-    private func report(_ batch: [AuditRecord], failure: String?) {
-        let now = ContinuousClock.now
+    private func succeeded(_ batch: [AuditRecord]) {
         let (waiters, line) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Logger.Message?) in
             let waiters = batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
-            guard let failure else {
-                var line: Logger.Message?
-                if let last = state.lastFailure {
-                    line =
-                        "audit store \(store.name) is writable again; \(last.lostSinceLog) records were lost meanwhile"
-                }
-                state.lastFailure = nil
-                return (waiters, line)
+            var line: Logger.Message?
+            if let last = state.lastFailure {
+                let lost = last.lostSinceLog > 0 ? " (\(last.lostSinceLog) lost)" : ""
+                line = "audit store \(store.name) is writable again; the records held meanwhile are written\(lost)"
             }
-            var last = state.lastFailure ?? (failure, nil, 0)
-            last.reason = failure
-            last.lostSinceLog += batch.count
+            state.lastFailure = nil
+            state.lastError = nil
+            state.retryDelay = .seconds(1)
+            return (waiters, line)
+        }
+        written.add(batch.count, ordering: .relaxed)
+        healthy.store(true, ordering: .relaxed)
+        if let line { logger.info(line) }
+        for waiter in waiters { waiter.resume(returning: true) }
+    }
+
+    /// Holds `batch` for the next attempt (the oldest beyond the bound are lost), tells the waiting calls and the
+    /// flushes, and pauses; false when the writer has stopped and gives up.
+    private func failed(_ batch: [AuditRecord], reason: String) async -> Bool {
+        let now = ContinuousClock.now
+        let (waiters, flushed, line, delay, stopping, lost) = state.withLock {
+            state -> (
+                [CheckedContinuation<Bool, Never>], [CheckedContinuation<Void, Never>], Logger.Message?, Duration, Bool,
+                Int
+            ) in
+            let waiters = batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
+            var held = batch + state.pending
+            var lost = 0
+            if state.stopped {
+                lost = held.count
+                held = []
+            } else if held.count > Self.pendingBound {
+                lost = held.count - Self.pendingBound
+                held.removeFirst(lost)
+            }
+            state.pending = held
+            var last = state.lastFailure ?? (reason, nil, 0)
+            last.reason = reason
+            last.lostSinceLog += lost
             var line: Logger.Message?
             if last.loggedAt.map({ now - $0 >= .seconds(60) }) ?? true {
-                line = "audit records lost: \(last.lostSinceLog) (the store fails: \(failure)); calls go on"
+                let lost = last.lostSinceLog > 0 ? ", \(last.lostSinceLog) lost" : ""
+                line =
+                    "audit store \(store.name) fails: \(reason); \(held.count) records held for the next attempt\(lost); calls go on"
                 last.loggedAt = now
                 last.lostSinceLog = 0
             }
             state.lastFailure = last
-            return (waiters, line)
+            state.lastError = reason
+            let delay = state.retryDelay
+            state.retryDelay = min(state.retryDelay * 2, Self.maximumRetryDelay)
+            let flushed = state.flushing
+            state.flushing = []
+            return (waiters, flushed, line, delay, state.stopped, lost)
         }
-        if failure == nil {
-            written.add(batch.count, ordering: .relaxed)
-            healthy.store(true, ordering: .relaxed)
-        } else {
-            failed.add(batch.count, ordering: .relaxed)
-            healthy.store(false, ordering: .relaxed)
+        healthy.store(false, ordering: .relaxed)
+        if let line { logger.error(line) }
+        for waiter in waiters { waiter.resume(returning: false) }
+        for waiter in flushed { waiter.resume() }
+        if lost > 0 { failed.add(lost, ordering: .relaxed) }
+        if stopping { return false }
+        // The pause, in short steps so that a stop or a call waiting for its record is not held up by it.
+        let until = ContinuousClock.now + delay
+        while ContinuousClock.now < until {
+            let hurry = state.withLock { $0.stopped || !$0.waiting.isEmpty || !$0.flushing.isEmpty }
+            if hurry { break }
+            try? await Task.sleep(for: .milliseconds(100))
         }
-        if let line {
-            if failure == nil { logger.info(line) } else { logger.error(line) }
-        }
-        for waiter in waiters { waiter.resume(returning: failure == nil) }
+        return true
     }
 
     private func retentionLoop() async {

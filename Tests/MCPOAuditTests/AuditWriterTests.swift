@@ -53,22 +53,38 @@ struct AuditWriterTests {
         await store.close()
     }
 
-    @Test("a failing store loses records (counted), calls go on, and writing resumes when it is back")
-    func lossAndRecovery() async throws {
+    @Test("a failing store: records are held, calls go on, and the held records are written when it is back")
+    func heldAndWritten() async throws {
         let store = FlakyStore()
         let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger)
         writer.start()
         store.setFailing(true)
         #expect(await writer.submitAndWait(record(1)) == false)
-        #expect(writer.failedCount == 1)
         #expect(!writer.isHealthy)
+        #expect(writer.lastError == "disk full")
+        #expect(writer.pendingCount == 1, "held for the next attempt")
+        #expect(writer.failedCount == 0, "nothing is lost while it fits")
         store.setFailing(false)
         #expect(await writer.submitAndWait(record(2)) == true)
         #expect(writer.isHealthy)
         writer.submit(record(3))
         await writer.shutdown()
-        #expect(store.records.map(\.id) == ["r00002", "r00003"])
-        #expect(writer.writtenCount == 2)
+        #expect(store.records.map(\.id) == ["r00001", "r00002", "r00003"])
+        #expect(writer.writtenCount == 3)
+        #expect(writer.failedCount == 0)
+    }
+
+    @Test("a store still failing at shutdown: what is held is lost, and counted")
+    func lostAtShutdown() async {
+        let store = FlakyStore()
+        let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger)
+        writer.start()
+        store.setFailing(true)
+        #expect(await writer.submitAndWait(record(1)) == false)
+        writer.submit(record(2))
+        await writer.shutdown()
+        #expect(writer.failedCount == 2)
+        #expect(store.records.isEmpty)
     }
 
     @Test("after shutdown nothing more is taken (counted as lost)")

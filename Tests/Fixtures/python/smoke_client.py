@@ -153,8 +153,8 @@ def smoke_high_level(argv: list[str]) -> None:
     tools, _ = srv.list_tools()
     names = [t["name"] for t in tools]
     expected = [
-        "echo", "add", "create_order", "tree_size", "explode", "pixel", "json_text", "slow", "crash", "env_var",
-        "big", "length", "structured", "whoami", "add_tool", "cancellable_wait", "marked_wait", "progress_steps", "flaky_read",
+        "echo", "drifting", "add", "create_order", "tree_size", "explode", "pixel", "json_text", "slow", "crash", "env_var",
+        "big", "length", "structured", "whoami", "rendezvous", "add_tool", "cancellable_wait", "marked_wait", "progress_steps", "flaky_read",
         "flaky_write", "log_something",
     ]
     check("tool names", sorted(names) == sorted(expected), names)
