@@ -79,15 +79,38 @@ struct ResilienceTests {
             }
             #expect(logged)
 
-            // A call waiting for the only slot whose client leaves is dropped, not sent once the slot frees.
-            async let holder = TestHTTP.post(proxy, "/marked_wait", ["seconds": 3, "marker": .string(marker)])
+            // A call waiting for the only slot whose client leaves gives up its place at once: it is never sent,
+            // not even once the slot frees.
+            let holdMarker = Self.temporaryPath("hold-marker")
+            defer { try? FileManager.default.removeItem(atPath: holdMarker) }
+            let holder = Task {
+                try await TestHTTP.post(proxy, "/cancellable_wait", ["seconds": 600, "marker": .string(holdMarker)])
+            }
             let holding = await pollUntil(within: .seconds(90)) {
-                (try? String(contentsOfFile: marker, encoding: .utf8)) == "started"
+                (try? String(contentsOfFile: holdMarker, encoding: .utf8)) == "started"
             }
             #expect(holding)
-            _ = try? await TestHTTP.post(
-                proxy, "/marked_wait", ["seconds": 1, "marker": .string(queuedMarker)], timeout: .milliseconds(500))
-            #expect(try await holder.status == 200)
+            let body = #"{"seconds": 1, "marker": "\#(queuedMarker)"}"#
+            let queued = try await RawConnection.connect(port: proxy.port)
+            try queued.send(
+                "POST /marked_wait HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            func callsQueued() async -> Int? {
+                try? await TestHTTP.get(proxy, "/readyz").json?["servers"]?.objectValue?.values.first?["callsQueued"]?
+                    .intValue
+            }
+            #expect(await pollUntil(within: .seconds(90)) { await callsQueued() == 1 }, "the call never queued")
+            queued.close()
+            let gaveUp = await pollUntil(within: .seconds(90)) {
+                proxy.logText.contains("went away while its call waited for a slot")
+            }
+            #expect(gaveUp)
+            #expect(await callsQueued() == 0)
+            holder.cancel()
+            _ = await holder.result
+            // The slot passes in arrival order: had the abandoned call still been waiting, it would run first.
+            let next = try await TestHTTP.post(proxy, "/marked_wait", ["seconds": 0, "marker": .string(marker)])
+            #expect(next.status == 200)
             #expect(try await TestHTTP.post(proxy, "/echo", ["text": "still fine"]).json == "still fine")
             #expect(!FileManager.default.fileExists(atPath: queuedMarker), "the abandoned queued call was sent")
         }

@@ -123,12 +123,50 @@ struct CallStageTests {
     func admission() async {
         let face = Face(upstream: upstream)
         let server = face.server
-        let (_, _) = await run(Admission(), call(face: face)) { _ in
+        let (_, _) = await run(Admission(logger: Self.quietLogger), call(face: face)) { _ in
             #expect(server.callsInFlight == 1)
             return .result(TestTools.text("x"))
         }
         #expect(server.callsInFlight == 0)
     }
+
+    @Test("CallGate: a waiter whose client leaves gives up its place; the freed slot goes to the next in line")
+    func gateWaiterLeaves() async {
+        let gate = CallGate(limit: 1, queueLimit: 2)
+        #expect(gate.tryEnter())
+        let leaving = CallCancellation()
+        let first = Task { await gate.enter(until: leaving) }
+        let second = Task { await gate.enter(until: CallCancellation()) }
+        await waitUntil { gate.queued == 2 }
+        #expect(await gate.enter() == .refused)
+        leaving.cancel()
+        #expect(await first.value == .left)
+        #expect(gate.queued == 1)
+        gate.leave()
+        #expect(await second.value == .admitted)
+        #expect(!gate.tryEnter())
+        gate.leave()
+        #expect(gate.tryEnter())
+        gate.leave()
+        let gone = CallCancellation()
+        gone.cancel()
+        #expect(gate.tryEnter())
+        #expect(await gate.enter(until: gone) == .left)
+        gate.leave()
+        #expect(gate.tryEnter())
+    }
+
+    /// Yields until `condition` holds (a state reached by another task), bounded only to catch a hang.
+    private func waitUntil(_ condition: () -> Bool) async {
+        for _ in 0..<1_000_000 where !condition() { await Task.yield() }
+        #expect(condition())
+    }
+
+    private static let quietLogger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }()
 
     @Test("UpstreamCall: the validated arguments, the timeout and the connection's cancellation go to the server")
     func upstreamCall() async {

@@ -44,7 +44,7 @@ struct ToolCallPipeline: Sendable {
         stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
         stages.append(ArgumentValidation())  // the body against the tool's input schema
         stages.append(EventStream())  // Accept: text/event-stream: progress events, then the outcome
-        stages.append(Admission())  // the server's bound on calls at once and its queue
+        stages.append(Admission(logger: settings.logger))  // the server's bound on calls at once and its queue
         stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client
         return CallChain(stages)
     }
