@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", exact: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", exact: "1.0.0"),
     ],
@@ -98,12 +99,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The audit log and the pinned tool definitions: one store protocol, SQLite (sqlite-nio) behind it.
+        // The audit log and the pinned tool definitions: one store protocol, SQLite (sqlite-nio) or PostgreSQL
+        // (postgres-nio) behind it.
         .target(
             name: "MCPOAudit",
             dependencies: [
-                "JSONValue", "MCPOConfig",
+                "JSONValue", "MCPOConfig", "MCPOAuth",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -205,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "MCPOAuditTests",
             dependencies: [
-                "MCPOAudit", "MCPOConfig", "JSONValue",
+                "MCPOAudit", "MCPOConfig", "JSONValue", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

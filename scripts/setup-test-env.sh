@@ -4,6 +4,8 @@
 # System packages (Debian's, with apt-get, as root or through sudo; only those dpkg reports missing):
 #   chromium                 the OAuth tests' real browser (headless)
 #   openssl                  certificates for the TLS tests
+#   postgresql               the shared store's tests (initdb and postgres, started per test in a temporary folder)
+#   nginx                    the replica tests' load balancer (started per test on a free port)
 #   curl, python3, python3-venv, python3-pip
 # Set SETUP_TEST_ENV_SYSTEM=0 to skip this step (then install them yourself).
 #
@@ -24,7 +26,7 @@ STAMP_NAME=".swift-mcpo-stamp"
 log() { printf '[setup-test-env] %s\n' "$*"; }
 die() { printf '[setup-test-env] ERROR: %s\n' "$*" >&2; exit 1; }
 
-SYSTEM_PACKAGES=(chromium openssl curl python3 python3-venv python3-pip ca-certificates)
+SYSTEM_PACKAGES=(chromium openssl curl python3 python3-venv python3-pip ca-certificates postgresql nginx)
 
 install_system_packages() {
   [[ "${SETUP_TEST_ENV_SYSTEM:-1}" == 0 ]] && return 0

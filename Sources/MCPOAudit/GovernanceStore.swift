@@ -1,4 +1,6 @@
 import Foundation
+import MCPOAuth
+import MCPOConfig
 
 /// Where audit records and pinned tool definitions are kept: one SQLite file here, one PostgreSQL database shared
 /// by replicas. Every method may throw `AuditError.store` when the store cannot be reached or written.
@@ -33,6 +35,10 @@ public protocol GovernanceStore: Sendable {
     func pinsVersion() async throws(AuditError) -> Int64
 
     func close() async
+    /// Whether several proxies may share this store (PostgreSQL; an SQLite file serves one).
+    var sharedByReplicas: Bool { get }
+    /// The OAuth state replicas share through this store (see the extension's default).
+    func sharedOAuthState(key: StoreKey) -> (any SharedOAuthState)?
 }
 
 /// The audit module's one error type.
@@ -48,4 +54,11 @@ public enum AuditError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badQuery(let reason): reason
         }
     }
+}
+
+extension GovernanceStore {
+    /// The OAuth state replicas share through this store, its secrets sealed with `key`; nil for a store of one
+    /// proxy (SQLite), whose OAuth state stays in its token files.
+    public func sharedOAuthState(key: StoreKey) -> (any SharedOAuthState)? { nil }
+    public var sharedByReplicas: Bool { false }
 }

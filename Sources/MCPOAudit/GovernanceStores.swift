@@ -3,12 +3,15 @@ import MCPOConfig
 
 /// Opens the store a location names.
 public enum GovernanceStores {
-    public static func open(_ location: StoreLocation, logger: Logger) async throws(AuditError) -> any GovernanceStore {
+    /// `poolSize`: the most connections a PostgreSQL store keeps (`storePoolSize`).
+    public static func open(_ location: StoreLocation, poolSize: Int = 4, logger: Logger) async throws(AuditError)
+        -> any GovernanceStore
+    {
         switch location {
         case .sqlite(let path):
             return try await SQLiteStore.open(path: path, logger: logger)
-        case .postgres:
-            throw .store("PostgreSQL stores are not supported by this build (\(location))")
+        case .postgres(let url):
+            return try await PostgresStore.open(url: url, poolSize: poolSize, logger: logger)
         }
     }
 }

@@ -128,7 +128,8 @@ public struct SessionTokens: Sendable {
     /// Whether the session key is random for this process only.
     public let ephemeralSessionKey: Bool
 
-    public init(webuiSecretKey: String?, sessionSecret: String?, timeout: TimeInterval) {
+    /// `sharedKey`: the key replicas share (from their store), used when neither secret is configured.
+    public init(webuiSecretKey: String?, sessionSecret: String?, timeout: TimeInterval, sharedKey: [UInt8]? = nil) {
         self.timeout = timeout
         self.webuiKey = webuiSecretKey.map { SymmetricKey(data: Array($0.utf8)) }
         if let sessionSecret {
@@ -141,16 +142,19 @@ public struct SessionTokens: Sendable {
                 for: Array("mcpo session token key v1".utf8), using: SymmetricKey(data: Array(webuiSecretKey.utf8)))
             self.sessionKey = SymmetricKey(data: Array(derived))
             self.ephemeralSessionKey = false
+        } else if let sharedKey, sharedKey.count >= 32 {
+            self.sessionKey = SymmetricKey(data: sharedKey)
+            self.ephemeralSessionKey = false
         } else {
             self.sessionKey = SymmetricKey(data: RandomToken.bytes(32))
             self.ephemeralSessionKey = true
         }
     }
 
-    public init(settings: OAuthSettings) {
+    public init(settings: OAuthSettings, sharedKey: [UInt8]? = nil) {
         self.init(
             webuiSecretKey: settings.webuiSecretKey, sessionSecret: settings.sessionSecret,
-            timeout: settings.sessionTimeoutMinutes * 60)
+            timeout: settings.sessionTimeoutMinutes * 60, sharedKey: sharedKey)
     }
 
     /// Whether Open WebUI user tokens are accepted (a `webui_secret_key` is configured).

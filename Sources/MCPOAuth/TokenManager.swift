@@ -29,6 +29,8 @@ public actor TokenManager {
     /// The MCP endpoint (the entry's `url`); discovery probes its path-suffixed well-known URI first.
     public nonisolated let endpointURL: String?
     let store: any TokenStore
+    /// Replicas sharing their OAuth state: also the store of `store`.
+    let shared: (any SharedOAuthState)?
     let http: OAuthHTTPClient
     let logger: Logger
     /// The proxy's own callback (`<base>/oauth/<server>/callback`) for when the loopback is not used.
@@ -61,7 +63,7 @@ public actor TokenManager {
 
     public init(
         server: String, settings: OAuthSettings, endpointURL: String? = nil, store: (any TokenStore)? = nil,
-        http: OAuthHTTPClient, proxyCallbackURL: String? = nil,
+        shared: (any SharedOAuthState)? = nil, http: OAuthHTTPClient, proxyCallbackURL: String? = nil,
         proxyCallbackURLProvider: (@Sendable () async -> String?)? = nil, logger: Logger = Logger(label: "mcpo.oauth"),
         pendingLifetime: TimeInterval = 600, maxStepUpAttempts: Int = 2, slowDownIncrement: Duration = .seconds(5),
         loopbackRegistry: LoopbackRegistry = .shared, now: @escaping @Sendable () -> Date = { Date() }
@@ -70,7 +72,8 @@ public actor TokenManager {
         self.server = server
         self.settings = settings
         self.endpointURL = endpointURL
-        self.store = store ?? (settings.storageType == .memory ? MemoryTokenStore() : FileTokenStore())
+        self.shared = shared
+        self.store = shared ?? store ?? (settings.storageType == .memory ? MemoryTokenStore() : FileTokenStore())
         self.http = http
         self.proxyCallbackURL = proxyCallbackURL
         self.proxyCallbackURLProvider = proxyCallbackURLProvider
@@ -220,6 +223,13 @@ public actor TokenManager {
             redirectURI: redirect, scope: scope, user: user, lifetime: pendingLifetime, now: now())
         if usesLoopback(redirect) { await startLoopback() }
         pendingAuthorizations.add(pending)
+        if let shared {
+            do {
+                try await shared.savePending(pending, server: server)
+            } catch {
+                logger.warning("the authorization request is kept here only: \(error)")
+            }
+        }
         let prompt = prompt(for: pending)
         if settings.multiUser {
             logger.debug("authorization link made", metadata: ["user": "\(Self.shortUser(user))"])
@@ -246,7 +256,7 @@ public actor TokenManager {
     public func completeAuthorization(_ callback: AuthorizationCallback, expectedUser: String?? = .none)
         async throws(OAuthError) -> String?
     {
-        guard let state = callback.state, let pending = pendingAuthorizations.take(state: state) else {
+        guard let state = callback.state, let pending = try await takePending(state: state) else {
             throw .invalidCallback("unknown or already used state; start the authorization again")
         }
         do {
@@ -278,6 +288,28 @@ public actor TokenManager {
         } catch {
             throw .transport("\(error)")
         }
+    }
+
+    /// The request `state` names, used once across replicas: the shared store decides when it answers (a request
+    /// this replica holds but the store no longer does was completed elsewhere); unreachable, this replica's own.
+    private func takePending(state: String) async throws(OAuthError) -> PendingAuthorization? {
+        let held = pendingAuthorizations.take(state: state)
+        guard let shared else { return held }
+        do {
+            return try await shared.takePending(state: state, server: server)
+        } catch {
+            logger.warning("the shared store cannot be read; completing from this replica's requests: \(error)")
+            return held
+        }
+    }
+
+    /// Another replica saved or deleted `user`'s tokens: what this one holds is read again, and a user who now has
+    /// tokens is announced as authorized (sessions waiting for them go on).
+    public func tokensChangedElsewhere(user: String?) async {
+        guard tokenCache.isLoaded(user) || !settings.multiUser else { return }
+        tokenCache.forget(user)
+        guard let tokens = try? await loadTokens(user) else { return }
+        if tokens.refreshToken != nil || !tokens.isExpired(at: now()) { emit(.authorized(user: user)) }
     }
 
     /// Where `user` stands (no network traffic).
@@ -392,8 +424,18 @@ public actor TokenManager {
     {
         let metadata = found.authorizationServer
         let registrar = ClientRegistrar(server: server, settings: settings, http: http, store: store, logger: logger)
-        let registration = try await registrar.registration(
-            for: metadata, redirectURIs: redirectURIs, scope: scope, now: now())
+        let now = now()
+        let registration: ClientRegistration
+        if let shared {
+            // Replicas starting together register one client, not one each (the store keeps one per issuer).
+            registration = try await shared.exclusively(.registration(server: server)) {
+                () async throws(OAuthError) -> ClientRegistration in
+                try await registrar.registration(for: metadata, redirectURIs: redirectURIs, scope: scope, now: now)
+            }
+        } else {
+            registration = try await registrar.registration(
+                for: metadata, redirectURIs: redirectURIs, scope: scope, now: now)
+        }
         registrations[registration.clientID] = registration
         return AuthorizationFlow(
             http: http, metadata: metadata, registration: registration, resource: found.resource, logger: logger)
@@ -508,6 +550,32 @@ public actor TokenManager {
     }
 
     private func performRefresh(_ user: String?, _ tokens: OAuthTokens) async throws(OAuthError) -> OAuthTokens {
+        guard let shared else { return try await refreshHere(user, tokens) }
+        return try await shared.exclusively(.refresh(server: server, user: user)) {
+            () async throws(OAuthError) -> OAuthTokens in
+            try await self.refreshUnlessRefreshedElsewhere(user, tokens)
+        }
+    }
+
+    /// Under the replicas' lock: another replica may have refreshed (or dropped) the tokens while this one waited;
+    /// then its result is taken, and the refresh token this one holds (used up by rotation) is never sent.
+    private func refreshUnlessRefreshedElsewhere(_ user: String?, _ tokens: OAuthTokens) async throws(OAuthError)
+        -> OAuthTokens
+    {
+        let stored = try await store.loadTokens(server: server, user: user)
+        guard let stored else {
+            tokenCache.drop(user)
+            throw .authorizationRequired(try await authorizationPrompt(for: user))
+        }
+        if stored.accessToken != tokens.accessToken, !stored.isDue(at: now()) {
+            tokenCache.hold(stored, for: user, now: now())
+            logger.debug("access token refreshed by another replica")
+            return stored
+        }
+        return try await refreshHere(user, stored)
+    }
+
+    private func refreshHere(_ user: String?, _ tokens: OAuthTokens) async throws(OAuthError) -> OAuthTokens {
         let found = try await discovered()
         guard let registration = try await registration(clientID: tokens.clientID, metadata: found.authorizationServer),
             tokens.issuer == found.authorizationServer.issuer

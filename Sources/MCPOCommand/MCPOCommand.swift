@@ -161,6 +161,13 @@ public struct MCPOCommand: AsyncParsableCommand {
     var audit: String?
 
     @Option(
+        name: .customLong("store"),
+        help:
+            "Store shared by replicas (env MCPO_STORE): postgres://user:password@host:5432/db?sslmode=require, or sqlite:///path; docs/deploy.md."
+    )
+    var store: String?
+
+    @Option(
         name: .customLong("confirm"),
         help: "Single-server mode: tools of this risk or higher need \"confirm\": true (high, medium, low, off).")
     var confirm: String?
@@ -232,6 +239,19 @@ public struct MCPOCommand: AsyncParsableCommand {
         settings.logFormat = format ?? .text
         ProxyLogHandler.use(settings.logFormat)
         settings.metrics = !noMetrics
+        if let text = store ?? ProcessInfo.processInfo.environment["MCPO_STORE"], !text.isEmpty {
+            guard let location = StoreLocation.parse(text, relativeTo: FileManager.default.currentDirectoryPath) else {
+                throw ValidationError(
+                    "--store (MCPO_STORE) expects postgres://user:password@host:5432/db, sqlite:///path or a path")
+            }
+            settings.store = location
+        }
+        if let text = ProcessInfo.processInfo.environment["MCPO_STORE_KEY"], !text.isEmpty {
+            guard let key = StoreKey(base64: text) else {
+                throw ValidationError("MCPO_STORE_KEY must be \(StoreKey.expected)")
+            }
+            settings.storeKey = key
+        }
         if let audit {
             let location =
                 audit == "default" || audit.isEmpty

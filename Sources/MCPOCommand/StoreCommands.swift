@@ -67,18 +67,23 @@ enum StoreCommands {
         return parsed
     }
 
-    /// `--store`, else the `audit.store` of `--config`, else `MCPO_AUDIT_STORE`, else the default location.
+    /// `--store`, else the `store` (or `audit.store`) of `--config`, else `MCPO_STORE`, else `MCPO_AUDIT_STORE`, else
+    /// the default location.
     static func store(_ parsed: Parsed) async throws -> any GovernanceStore {
         let environment = ProcessInfo.processInfo.environment
         var location = StoreLocation.defaultLocation(environment: environment)
-        if let text = parsed.values["store"] ?? environment["MCPO_AUDIT_STORE"] {
+        let named = parsed.values["config"] == nil ? environment["MCPO_STORE"] ?? environment["MCPO_AUDIT_STORE"] : nil
+        if let text = parsed.values["store"] ?? named {
             guard let given = StoreLocation.parse(text, relativeTo: FileManager.default.currentDirectoryPath) else {
                 throw Failure(description: "--store expects sqlite:///path/audit.db, a path, or postgres://…")
             }
             location = given
         } else if let config = parsed.values["config"] {
             do {
-                if let audit = try ConfigLoader.load(path: config, environment: environment).audit {
+                let loaded = try ConfigLoader.load(path: config, environment: environment)
+                if let shared = loaded.store {
+                    location = shared
+                } else if let audit = loaded.audit {
                     location = audit.store
                 }
             } catch {

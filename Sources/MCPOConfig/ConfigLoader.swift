@@ -21,6 +21,12 @@ public struct ProxyConfig: Sendable, Equatable {
     public var audit: AuditSettings?
     /// `logFormat`; nil when the file does not say.
     public var logFormat: LogFormat?
+    /// `store`: the store replicas share (audit log, pins); nil when the file has none.
+    public var store: StoreLocation?
+    /// `storePoolSize`: connections a PostgreSQL store keeps at most.
+    public var storePoolSize: Int?
+    /// `storeKeyFile`: the key that seals OAuth secrets in the shared store.
+    public var storeKey: StoreKey?
 
     public init(
         servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil, audit: AuditSettings? = nil,
@@ -138,12 +144,53 @@ public enum ConfigLoader {
             warnings += authDecoder.warnings
         }
         let topLevel = GovernanceDecoder(error: { key, message in ConfigError(file: path, key: key, message: message) })
+        var store: StoreLocation?
+        if let written = top["store"], !written.isNull {
+            let expanded = try AuthDecoder(file: path, environment: environment).expand(written, at: "store")
+            guard case .string(let text) = expanded,
+                let location = StoreLocation.parse(text, relativeTo: directory(of: path))
+            else {
+                throw ConfigError(
+                    file: path, key: "store",
+                    message:
+                        "expected postgres://user:password@host:5432/database?sslmode=require, sqlite:///path, or a path"
+                )
+            }
+            store = location
+        }
+        var storePoolSize: Int?
+        if let written = top["storePoolSize"], !written.isNull {
+            guard let size = written.intValue, (2...100).contains(size) else {
+                throw ConfigError(file: path, key: "storePoolSize", message: "expected a whole number from 2 to 100")
+            }
+            storePoolSize = size
+        }
+        var storeKey: StoreKey?
+        if let written = top["storeKeyFile"], !written.isNull {
+            let expanded = try AuthDecoder(file: path, environment: environment).expand(written, at: "storeKeyFile")
+            guard case .string(let file) = expanded, !file.isEmpty else {
+                throw ConfigError(
+                    file: path, key: "storeKeyFile", message: "expected the path of a file holding \(StoreKey.expected)"
+                )
+            }
+            let keyPath = file.hasPrefix("/") ? file : directory(of: path) + "/" + file
+            do {
+                storeKey = try StoreKey.read(path: keyPath)
+            } catch {
+                throw ConfigError(file: path, key: "storeKeyFile", message: error.description)
+            }
+        }
         var audit: AuditSettings?
         if let written = top["audit"], !written.isNull, written != .bool(false) {
             let expanded = try AuthDecoder(file: path, environment: environment).expand(written, at: "audit")
             audit = try topLevel.decodeAudit(
-                expanded, defaultStore: StoreLocation.defaultLocation(environment: environment),
+                expanded, defaultStore: store ?? StoreLocation.defaultLocation(environment: environment),
                 baseDirectory: directory(of: path))
+            if let store, let audit, audit.store != store {
+                throw ConfigError(
+                    file: path, key: "audit.store",
+                    message: "names another store than 'store'; the audit log goes to the shared store: remove one")
+            }
         }
         var logFormat: LogFormat?
         if let written = top["logFormat"], !written.isNull {
@@ -157,7 +204,11 @@ public enum ConfigLoader {
         } else if result.isEmpty {
             warnings.append("\(path): every server in 'mcpServers' is disabled; no servers are served")
         }
-        return ProxyConfig(servers: result, warnings: warnings, auth: auth, audit: audit, logFormat: logFormat)
+        var config = ProxyConfig(servers: result, warnings: warnings, auth: auth, audit: audit, logFormat: logFormat)
+        config.store = store
+        config.storePoolSize = storePoolSize
+        config.storeKey = storeKey
+        return config
     }
 
     /// Reads `--auth-config FILE` (single-server mode): the `auth` object (the file's `auth` member, or the whole file),

@@ -8,6 +8,12 @@ public struct ProxySettings: Sendable {
     public var auth: AuthConfig?
     /// The audit log (single-server mode: `--audit`; config mode: the file's `audit`, read at start).
     public var audit: AuditSettings?
+    /// The store replicas share (`--store`, `MCPO_STORE`; config `store` wins over them).
+    public var store: StoreLocation?
+    /// Connections a PostgreSQL store keeps at most.
+    public var storePoolSize = 4
+    /// `MCPO_STORE_KEY`: seals OAuth secrets in a shared store (config `storeKeyFile` wins over it).
+    public var storeKey: StoreKey?
     /// Metrics at `/metrics` (`--no-metrics` turns them off).
     public var metrics = true
     /// Text lines (the default) or one JSON object per line (`--log-format`, config `logFormat`).

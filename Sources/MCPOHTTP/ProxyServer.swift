@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import MCPClient
 import MCPOAudit
+import MCPOAuth
 import MCPOConfig
 import MCPOIdentity
 import MCPOSystem
@@ -103,7 +104,9 @@ public final class ProxyServer: Sendable {
         ]
         switch mode {
         case .single(let entry):
-            try await openGovernanceStore(audit: settings.audit, pinning: entry.governance.pinTools != .off)
+            try await openGovernanceStore(
+                audit: settings.audit, shared: settings.store, poolSize: settings.storePoolSize,
+                pinning: entry.governance.pinTools != .off, oauthServers: [entry], key: settings.storeKey)
             try await startSingle(entry)
         case .config(let path, let hotReload):
             let config: ProxyConfig
@@ -114,8 +117,10 @@ public final class ProxyServer: Sendable {
             }
             for warning in config.warnings { logger.warning("\(warning)") }
             try await openGovernanceStore(
-                audit: config.audit ?? settings.audit,
-                pinning: config.servers.contains { $0.governance.pinTools != .off })
+                audit: config.audit ?? settings.audit, shared: config.store ?? settings.store,
+                poolSize: config.storePoolSize ?? settings.storePoolSize,
+                pinning: config.servers.contains { $0.governance.pinTools != .off }, oauthServers: config.servers,
+                key: config.storeKey ?? settings.storeKey)
             await useAuth(config.auth)
             let reloader = ConfigReloader(fleet: fleet, logger: logger)
             let auth = config.auth
@@ -134,16 +139,22 @@ public final class ProxyServer: Sendable {
 
     /// Opens the store of the audit log and the pins (before any server is mounted: their calls' stages depend on
     /// it). A store that cannot be opened stops the start: its path or URL is wrong.
-    private func openGovernanceStore(audit: AuditSettings?, pinning: Bool) async throws {
-        guard audit != nil || pinning else { return }
-        let location = audit?.store ?? StoreLocation.defaultLocation()
+    private func openGovernanceStore(
+        audit: AuditSettings?, shared: StoreLocation?, poolSize: Int, pinning: Bool, oauthServers: [ServerEntry],
+        key: StoreKey?
+    ) async throws {
+        guard audit != nil || pinning || shared != nil else { return }
+        let location = shared ?? audit?.store ?? StoreLocation.defaultLocation()
         let store: any GovernanceStore
         do {
-            store = try await GovernanceStores.open(location, logger: logger)
+            store = try await GovernanceStores.open(location, poolSize: poolSize, logger: logger)
         } catch {
-            throw ProxyStartupError(description: "cannot open the audit store: \(error.description)")
+            throw ProxyStartupError(description: "cannot open the store: \(error.description)")
         }
-        if let audit {
+        logger.info("store: \(store.name)")
+        services.use(storeName: store.name)
+        if var audit {
+            audit.store = location
             let writer = AuditWriter(store: store, settings: audit, logger: logger)
             writer.start()
             services.use(auditWriter: writer)
@@ -152,13 +163,37 @@ public final class ProxyServer: Sendable {
             )
         }
         let pins = PinBook(store: store, services: services, logger: logger)
-        do {
-            try await pins.start(onChange: { [fleet] in fleet.rebuildRoutes() })
-        } catch {
-            throw ProxyStartupError(description: "cannot read the pinned tool definitions: \(error.description)")
-        }
+        await pins.start(onChange: { [fleet] in fleet.rebuildRoutes() })
         services.use(pins: pins)
         self.store.withLock { $0 = store }
+        try await shareOAuthState(through: store, servers: oauthServers.filter { $0.oauth != nil }, key: key)
+    }
+
+    /// A store replicas share holds the OAuth state of every server, sealed with the store key (required then), and
+    /// the session key multi-user servers sign with when no secret is configured.
+    private func shareOAuthState(through store: any GovernanceStore, servers: [ServerEntry], key: StoreKey?)
+        async throws
+    {
+        guard !servers.isEmpty, store.sharedByReplicas else { return }
+        let names = servers.map(\.name).joined(separator: ", ")
+        guard let key else {
+            throw ProxyStartupError(
+                description:
+                    "the store \(store.name) holds the OAuth state of \(names) and needs the key that seals it: set "
+                    + "MCPO_STORE_KEY (or storeKeyFile) to \(StoreKey.expected)")
+        }
+        guard let state = store.sharedOAuthState(key: key) else { return }
+        var sessionKey: [UInt8]?
+        if servers.contains(where: { $0.oauth?["multi_user"]?.boolValue == true }) {
+            do {
+                sessionKey = try await state.sharedSecret(named: "session-key")
+            } catch {
+                logger.warning(
+                    "the shared session key cannot be read (\(error)); sessions signed here hold on this replica only")
+            }
+        }
+        services.use(oauthState: state, sessionKey: sessionKey)
+        logger.info("OAuth state of \(names) shared through \(store.name)")
     }
 
     private func startSingle(_ entry: ServerEntry) async throws {

@@ -41,6 +41,9 @@ public enum FixtureHTTP {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        // Well below uvicorn's keep-alive (5 s): a pooled connection the fixture is closing is never reused (that
+        // race fails a request with remoteConnectionClosed on a busy machine).
+        configuration.connectionPool.idleTimeout = .seconds(2)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 

@@ -109,7 +109,8 @@ final class ServerFleet: Sendable {
         return OAuthBinding(
             name: entry.name, settings: parsed, endpointURL: endpoint.url, http: http,
             callbackURL: { await listening.callbackURL(server: name, settings: settings) }, logger: logger,
-            metrics: pipeline.settings.services.metrics, makeUpstream: { makeUpstream($0) })
+            metrics: pipeline.settings.services.metrics, shared: pipeline.settings.services.sharedOAuth,
+            makeUpstream: { makeUpstream($0) })
     }
 
     /// Closes the OAuth HTTP client; call once at exit, after every server is stopped.
@@ -260,6 +261,12 @@ final class ServerFleet: Sendable {
                 issuers[health.issuer] = .object(entry)
             }
             body["identityProviders"] = .object(issuers)
+        }
+        if let store = pipeline.settings.services.storeHealth {
+            // A store that fails does not make the proxy unready: calls go on, records are held meanwhile.
+            var entry: OrderedJSONObject = ["name": .string(store.name), "state": store.up ? "up" : "down"]
+            if let error = store.error { entry["error"] = .string(error) }
+            body["store"] = .object(entry)
         }
         return HTTPAnswer(status: ready ? 200 : 503, body: .object(body))
     }

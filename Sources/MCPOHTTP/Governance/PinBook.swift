@@ -19,14 +19,18 @@ final class PinBook: Sendable {
         var served: [JSON]
         /// Tools whose listed definition waits for approval, with the approved and the listed hash.
         var blocked: [String: (approved: String, current: String)]
+        /// The pins have not been read from the store yet: with `block`, calls wait for them (503).
+        var unreadable: Bool
     }
 
     private struct State {
         var pins: [String: [String: ToolPin]] = [:]
         /// Changes already told (logged, recorded), so a rebuild does not tell them again: server/tool → hash.
         var told: [String: String] = [:]
-        var version: Int64 = 0
+        /// The store's pins version last read; nil until the pins were read once.
+        var version: Int64?
         var poller: Task<Void, Never>?
+        var lastError: String?
     }
 
     private let store: any GovernanceStore
@@ -41,10 +45,18 @@ final class PinBook: Sendable {
         self.logger = logger
     }
 
-    /// Reads every pin from the store, and polls it for approvals made elsewhere (each second).
-    func start(onChange: @escaping @Sendable () -> Void) async throws(AuditError) {
+    /// Reads every pin from the store, and polls it for approvals made elsewhere (each second). A store that cannot be
+    /// read at start is read again each second; meanwhile `block` servers refuse calls and `warn` ones serve.
+    func start(onChange: @escaping @Sendable () -> Void) async {
         self.onChange.withLock { $0 = onChange }
-        try await reload()
+        do {
+            try await reload()
+        } catch {
+            state.withLock { $0.lastError = error.description }
+            logger.warning(
+                "cannot read the pinned tool definitions yet (\(error.description)); servers with pinTools: block refuse calls until they can be read"
+            )
+        }
         let poller = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -59,10 +71,24 @@ final class PinBook: Sendable {
         state.withLock { $0.poller.take() }?.cancel()
     }
 
+    /// Why the store could not be read lately (nil while it answers).
+    var lastError: String? { state.withLock { $0.lastError } }
+
     private func poll() async {
-        guard let version = try? await store.pinsVersion() else { return }
+        let version: Int64
+        do {
+            version = try await store.pinsVersion()
+            state.withLock { $0.lastError = nil }
+        } catch {
+            state.withLock { $0.lastError = error.description }
+            return
+        }
         guard state.withLock({ $0.version }) != version else { return }
-        try? await reload()
+        do {
+            try await reload()
+        } catch {
+            return
+        }
         let callback = onChange.withLock { $0 }
         callback?()
     }
@@ -73,7 +99,10 @@ final class PinBook: Sendable {
         var byServer: [String: [String: ToolPin]] = [:]
         for pin in pins { byServer[pin.server, default: [:]][pin.tool] = pin }
         state.withLock { state in
-            state.pins = byServer
+            // Pins recorded from memory while the store was unread are merged: the store's win.
+            var merged = state.version == nil ? state.pins : [:]
+            for (server, pins) in byServer { merged[server, default: [:]].merge(pins) { _, stored in stored } }
+            state.pins = merged
             state.version = version
         }
     }
@@ -85,7 +114,10 @@ final class PinBook: Sendable {
 
     /// Compares what `server` lists with its pins (see the type's description); sync, from memory.
     func review(server: String, mode: PinMode, tools: [JSON]) -> Review {
-        guard mode != .off else { return Review(served: tools, blocked: [:]) }
+        guard mode != .off else { return Review(served: tools, blocked: [:], unreadable: false) }
+        if mode == .block, state.withLock({ $0.version == nil }) {
+            return Review(served: tools, blocked: [:], unreadable: true)
+        }
         var served: [JSON] = []
         var blocked: [String: (approved: String, current: String)] = [:]
         var tasks: [@Sendable () async -> Void] = []
@@ -176,7 +208,7 @@ final class PinBook: Sendable {
                 for task in tasks { await task() }
             }
         }
-        return Review(served: served, blocked: blocked)
+        return Review(served: served, blocked: blocked, unreadable: false)
     }
 
     private enum Decision {

@@ -27,6 +27,8 @@ final class OAuthBinding: Sendable {
     /// link is handed out, cleared when the manager reports the proxy authorized).
     private let lastPrompt = Mutex<(prompt: AuthorizationPrompt?, waiting: Bool)>((nil, false))
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// Replicas sharing their OAuth state: tokens another replica saved or deleted are read again here.
+    private let shared: (any SharedOAuthState)?
 
     var settings: OAuthSettings { manager.settings }
     var multiUser: Bool { settings.multiUser }
@@ -38,14 +40,17 @@ final class OAuthBinding: Sendable {
     init(
         name: String, settings: OAuthSettings, endpointURL: String, http: OAuthHTTPClient,
         callbackURL: @escaping @Sendable () async -> String?, logger: Logger, metrics: ProxyMetrics? = nil,
+        shared: (state: (any SharedOAuthState)?, sessionKey: [UInt8]?) = (nil, nil),
         makeUpstream: @escaping @Sendable (any UpstreamAuthorizer) -> any ToolUpstream
     ) {
         self.name = name
         self.metrics = metrics
+        self.shared = shared.state
         self.manager = TokenManager(
-            server: name, settings: settings, endpointURL: endpointURL, http: http,
+            server: name, settings: settings, endpointURL: endpointURL, shared: shared.state, http: http,
             proxyCallbackURLProvider: callbackURL, logger: logger)
-        self.sessionTokens = settings.multiUser ? SessionTokens(settings: settings) : nil
+        self.sessionTokens =
+            settings.multiUser ? SessionTokens(settings: settings, sharedKey: shared.sessionKey) : nil
         self.users = settings.multiUser ? UserSessions() : nil
         self.makeUpstream = makeUpstream
         self.logger = logger
@@ -81,6 +86,15 @@ final class OAuthBinding: Sendable {
             }
         }
         var started = [listener]
+        if let shared {
+            let name = self.name
+            started.append(
+                Task {
+                    for await change in shared.tokenChanges() where change.server == name {
+                        await manager.tokensChangedElsewhere(user: change.user)
+                    }
+                })
+        }
         if multiUser {
             // Often enough that a session ends soon after its timeout, at most once a minute.
             let interval = min(60, max(1, settings.sessionTimeoutMinutes * 60 / 4))

@@ -44,6 +44,14 @@ extension CallFailure {
                     "detail":
                         "The audit log cannot be written, and audit.required refuses calls that would not be recorded"
                 ])
+        case .pinsUnreadable(let server):
+            return HTTPAnswer(
+                status: 503,
+                body: [
+                    "detail": .string(
+                        "The approved tool definitions of '\(server)' cannot be read from the store yet, and "
+                            + "pinTools: block refuses calls it cannot check; try again once the store is back")
+                ])
         case .invalidSession(let detail):
             return HTTPAnswer(status: 401, body: ["detail": .string("Invalid session token: \(detail)")])
         case .signInRequired(let server, let link):
@@ -88,7 +96,7 @@ extension CallFailure {
         case .confirmationRequired: 428
         case .rateLimited: 429
         case .definitionChanged: 409
-        case .auditUnavailable: 503
+        case .auditUnavailable, .pinsUnreadable: 503
         case .methodNotAllowed: 405
         case .notFound: 404
         case .badRequest: 400

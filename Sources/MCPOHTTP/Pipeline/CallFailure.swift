@@ -22,6 +22,8 @@ enum CallFailure: Error, Sendable, Equatable {
     case definitionChanged(tool: String, server: String, approved: String, current: String)
     /// `audit.required` and the audit log cannot be written (503).
     case auditUnavailable
+    /// `pinTools: block` and the approved definitions cannot be read from the store yet (503).
+    case pinsUnreadable(server: String)
     /// A session token that does not verify (401, `invalid_token`).
     case invalidSession(detail: String)
     /// Multi-user OAuth: the caller has no session yet and signs in at `authorizeURL` (401).

@@ -126,7 +126,7 @@ extension AuditOutcome {
             self = .rateLimited
         case .definitionChanged:
             self = .definitionChanged
-        case .overloaded, .auditUnavailable:
+        case .overloaded, .auditUnavailable, .pinsUnreadable:
             self = .unavailable
         case .clientLeft:
             self = .disconnected

@@ -27,18 +27,21 @@ final class ToolEndpoint: Sendable {
     let metrics: ToolMetrics?
     /// `pinTools: block` and the listed definition differs from the approved one: the two hashes.
     let blockedPin: (approved: String, current: String)?
+    /// `pinTools: block` and the pins could not be read from the store: calls are refused until they can.
+    let pinsUnreadable: Bool
     /// `→ <server>/<tool>`, the middle of the call's access log line, made once.
     let logTarget: String
 
     init(
         operation: ToolOperation, server: MountedServer, callTimeout: Double, metrics: ToolMetrics? = nil,
-        blockedPin: (approved: String, current: String)? = nil
+        blockedPin: (approved: String, current: String)? = nil, pinsUnreadable: Bool = false
     ) {
         self.operation = operation
         self.server = server
         self.callTimeout = callTimeout
         self.metrics = metrics
         self.blockedPin = blockedPin
+        self.pinsUnreadable = pinsUnreadable
         self.logTarget = "→ \(server.name)/\(operation.tool.name)"
     }
 }

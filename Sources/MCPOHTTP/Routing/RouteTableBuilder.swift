@@ -61,7 +61,7 @@ struct RouteTableBuilder {
         let governance = server.entry.governance
         let review =
             services?.pins?.review(server: server.name, mode: governance.pinTools, tools: snapshot.tools)
-            ?? PinBook.Review(served: snapshot.tools, blocked: [:])
+            ?? PinBook.Review(served: snapshot.tools, blocked: [:], unreadable: false)
         var definitions: [ToolDefinition] = []
         for tool in review.served {
             do {
@@ -79,7 +79,7 @@ struct RouteTableBuilder {
                 ToolEndpoint(
                     operation: operation, server: server, callTimeout: timeout,
                     metrics: services?.metrics?.tool(server: server.name, tool: operation.tool.name),
-                    blockedPin: review.blocked[operation.tool.name]))
+                    blockedPin: review.blocked[operation.tool.name], pinsUnreadable: review.unreadable))
             if governance.pinTools != .off {
                 endpoints[GovernanceRoute.approvePath(server: server.name, tool: operation.tool.name)] = .governance(
                     .approvePin(server: server.name, tool: operation.tool.name))

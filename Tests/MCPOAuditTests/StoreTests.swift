@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import MCPOAudit
@@ -34,9 +35,44 @@ func record(
         durationMs: duration, replica: "test")
 }
 
-@Suite("the SQLite store")
-struct SQLiteStoreTests {
-    @Test("the file is created 0600 in a folder made 0700; records read back newest first")
+/// The stores the same tests run against: an SQLite file, and a PostgreSQL server of its own.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh store of `backend` for one test, and what removes it.
+struct TestStore {
+    let store: any GovernanceStore
+    private let folder: StoreFolder
+    private let postgres: PostgresServer?
+
+    static func make(_ backend: Backend) async throws -> TestStore {
+        let folder = try StoreFolder()
+        switch backend {
+        case .sqlite:
+            return TestStore(
+                store: try await SQLiteStore.open(path: folder.database, logger: quietLogger), folder: folder,
+                postgres: nil)
+        case .postgres:
+            let server = try await PostgresServer.start()
+            return TestStore(
+                store: try await PostgresStore.open(url: server.url(), logger: quietLogger), folder: folder,
+                postgres: server)
+        }
+    }
+
+    func remove() async {
+        await store.close()
+        await postgres?.remove()
+    }
+}
+
+@Suite("the stores: SQLite and PostgreSQL")
+struct StoreTests {
+    @Test("SQLite: the file is created 0600 in a folder made 0700; records read back newest first")
     func createAndRead() async throws {
         let folder = try StoreFolder()
         let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
@@ -60,10 +96,10 @@ struct SQLiteStoreTests {
         await store.close()
     }
 
-    @Test("filters, limits and cursors walk the log without gaps or repeats")
-    func filtersAndCursors() async throws {
-        let folder = try StoreFolder()
-        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+    @Test("filters, limits and cursors walk the log without gaps or repeats", arguments: Backend.allCases)
+    func filtersAndCursors(_ backend: Backend) async throws {
+        let made = try await TestStore.make(backend)
+        let store = made.store
         let base = Date(timeIntervalSince1970: 1_796_000_000)
         var records: [AuditRecord] = []
         for index in 0..<250 {
@@ -90,13 +126,14 @@ struct SQLiteStoreTests {
         let window = try await store.records(
             matching: AuditQuery(since: base.addingTimeInterval(10), until: base.addingTimeInterval(19), limit: 1000))
         #expect(window.records.count == 30)
-        await store.close()
+        await made.remove()
     }
 
-    @Test("stats: total, success rate, average and 95th percentile of durations, top tools")
-    func stats() async throws {
-        let folder = try StoreFolder()
-        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+    @Test(
+        "stats: total, success rate, average and 95th percentile of durations, top tools", arguments: Backend.allCases)
+    func stats(_ backend: Backend) async throws {
+        let made = try await TestStore.make(backend)
+        let store = made.store
         let now = Date()
         var records: [AuditRecord] = []
         for index in 1...100 {
@@ -120,22 +157,22 @@ struct SQLiteStoreTests {
         let empty = try await store.stats(since: now.addingTimeInterval(60))
         #expect(empty.totalCalls == 0)
         #expect(empty.successRate == 0)
-        await store.close()
+        await made.remove()
     }
 
-    @Test("retention deletes what is older than the cutoff, in slices")
-    func retention() async throws {
-        let folder = try StoreFolder()
-        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+    @Test("retention deletes what is older than the cutoff, in slices", arguments: Backend.allCases)
+    func retention(_ backend: Backend) async throws {
+        let made = try await TestStore.make(backend)
+        let store = made.store
         let now = Date()
         let old = (0..<12_000).map { record($0, at: now.addingTimeInterval(-100 * 86_400)) }
         try await store.append(old + [record(99_999, at: now)])
         #expect(try await store.deleteRecords(olderThan: now.addingTimeInterval(-90 * 86_400)) == 12_000)
         #expect(try await store.records(matching: AuditQuery()).records.map(\.id) == ["r99999"])
-        await store.close()
+        await made.remove()
     }
 
-    @Test("a file removed under the store is opened anew; a path that cannot be a file fails the write")
+    @Test("SQLite: a file removed under the store is opened anew; a path that cannot be a file fails the write")
     func removedFile() async throws {
         let folder = try StoreFolder()
         let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
@@ -152,10 +189,12 @@ struct SQLiteStoreTests {
         await store.close()
     }
 
-    @Test("pins: first seen kept (the first writer wins), current recorded, approval, version bumps")
-    func pins() async throws {
-        let folder = try StoreFolder()
-        let store = try await SQLiteStore.open(path: folder.database, logger: quietLogger)
+    @Test(
+        "pins: first seen kept (the first writer wins), current recorded, approval, version bumps",
+        arguments: Backend.allCases)
+    func pins(_ backend: Backend) async throws {
+        let made = try await TestStore.make(backend)
+        let store = made.store
         let now = Date(timeIntervalSince1970: 1_796_000_000)
         let version0 = try await store.pinsVersion()
         let pin = ToolPin(
@@ -178,6 +217,62 @@ struct SQLiteStoreTests {
         #expect(approved.first?.approvedDefinition == "{\"name\":\"cook\",\"v\":2}")
         #expect(approved.first?.isChanged == false)
         #expect(try await store.pinsVersion() > version1)
+        await made.remove()
+    }
+
+    @Test("PostgreSQL: stores opened together migrate once; a newer schema stops the start, naming both versions")
+    func postgresMigrations() async throws {
+        let server = try await PostgresServer.start()
+        let url = server.url()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresStore.open(url: url, logger: quietLogger) } }
+            var opened: [PostgresStore] = []
+            for try await store in group { opened.append(store) }
+            return opened
+        }
+        #expect(try await server.psql("SELECT count(*) FROM mcpo_schema") == "\(PostgresStore.schemaVersion)")
+        try await stores[0].append([record(1)])
+        #expect(try await stores[3].records(matching: AuditQuery()).records.map(\.id) == ["r00001"])
+        for store in stores { await store.close() }
+        _ = try await server.psql("INSERT INTO mcpo_schema (version) VALUES (99)")
+        await #expect(
+            throws: AuditError.store(
+                "the store \(url) has schema version 99, newer than this mcpo knows "
+                    + "(\(PostgresStore.schemaVersion)): run the newer mcpo, or a store of its own")
+        ) {
+            try await PostgresStore.open(url: url, logger: quietLogger)
+        }
+        await server.remove()
+    }
+
+    @Test("PostgreSQL away at start: the store opens, its statements fail with the reason, and work once it is up")
+    func postgresAwayAtStart() async throws {
+        let server = try await PostgresServer.start()
+        await server.stop()
+        let store = try await PostgresStore.open(url: server.url(), logger: quietLogger)
+        await #expect(throws: AuditError.self) { try await store.append([record(1)]) }
+        try await server.launch()
+        try await store.append([record(2)])
+        #expect(try await store.records(matching: AuditQuery()).records.map(\.id) == ["r00002"])
+        #expect(try await server.psql("SELECT count(*) FROM mcpo_schema") == "\(PostgresStore.schemaVersion)")
         await store.close()
+        await server.remove()
+    }
+
+    @Test("PostgreSQL URLs: sslmode understood, a wrong one named, the password never shown")
+    func postgresURLs() throws {
+        let (configuration, shown) = try PostgresStore.configuration(
+            url: "postgres://mcpo:s3cret@db.example:6543/gateway?sslmode=require", poolSize: 7)
+        #expect(shown == "postgres://mcpo:***@db.example:6543/gateway?sslmode=require")
+        #expect(configuration.options.maximumConnections == 8, "7 and the one that listens")
+        #expect(configuration.database == "gateway")
+        #expect(configuration.port == 6543)
+        #expect(
+            throws: AuditError.store(
+                "the store URL's sslmode 'sometimes' is not disable, prefer, require or verify-full")
+        ) {
+            _ = try PostgresStore.configuration(url: "postgres://db.example/x?sslmode=sometimes", poolSize: 4)
+        }
+        #expect(throws: AuditError.self) { _ = try PostgresStore.configuration(url: "postgres:///nohost", poolSize: 4) }
     }
 }
