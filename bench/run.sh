@@ -23,6 +23,10 @@
 #   BENCH_GOVERNANCE=1                also swift-mcpo in config mode at the highest concurrency, bare ("swift-mcpo-bare":
 #                                     --no-metrics) and governed ("swift-mcpo-governed": an SQLite audit log, metrics,
 #                                     and a rate limit never reached)
+#   BENCH_REPLICAS=1                  also, at the highest concurrency, swift-mcpo in config mode with its audit log in a
+#                                     PostgreSQL of its own ("swift-mcpo-pgaudit", against "swift-mcpo-bare"), and three
+#                                     such proxies behind nginx ("swift-mcpo-3-replicas": every answer's body checked);
+#                                     needs Debian's postgresql and nginx (skipped with a note otherwise)
 #   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
 #                                     the same rounds as "swift-mcpo-base", for before/after ratios of one run
 #
@@ -54,6 +58,7 @@ PYTHON="${PYTHON:-python3}"
 BASELINE_MCPO="${BENCH_BASELINE:-}"
 WITH_AUTH="${BENCH_AUTH:-1}"
 WITH_GOVERNANCE="${BENCH_GOVERNANCE:-1}"
+WITH_REPLICAS="${BENCH_REPLICAS:-1}"
 JWT_TOKENS=4
 
 SWIFT_MCPO="$ROOT/$SCRATCH/shipped/mcpo"
@@ -119,6 +124,7 @@ cleanup() {
     [[ -r "$file" ]] && PIDS+=("$(< "$file")")
   done
   for pid in "${PIDS[@]}"; do stop "$pid"; done
+  [[ -n "${PG_DIR:-}" ]] && rm -rf "$PG_DIR"
   if (( KEEP_WORK )); then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -255,6 +261,34 @@ if (( WITH_AUTH )); then
   log "identity provider fixture at $IDP_ISSUER"
 fi
 
+# PostgreSQL (initdb in a folder of its own, as the postgres user when run as root) and nginx for the replica cases.
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+if (( WITH_REPLICAS )) && { [[ -z "$PG_BIN" ]] || [[ ! -x /usr/sbin/nginx ]]; }; then
+  log "PostgreSQL or nginx missing (apt-get install postgresql nginx): no replica cases"
+  WITH_REPLICAS=0
+fi
+as_postgres() {
+  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if (( WITH_REPLICAS )); then
+  PG_DIR="$(mktemp -d /tmp/mcpo-bench-pg.XXXXXX)"
+  [[ "$(id -u)" == 0 ]] && chown postgres "$PG_DIR"
+  PG_PORT="$(free_port)"
+  as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 > "$WORK/initdb.log" 2>&1 \
+    || { KEEP_WORK=1; die "initdb failed ($WORK/initdb.log)"; }
+  as_postgres "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$PG_DIR" -c max_connections=100 > "$WORK/postgres.log" 2>&1 &
+  PG_PID=$!
+  PIDS+=("$PG_PID")
+  for _ in $(seq 1 600); do
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres && break
+    alive "$PG_PID" || { KEEP_WORK=1; die "postgres exited ($WORK/postgres.log)"; }
+    sleep 0.1
+  done
+  PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+  log "PostgreSQL at 127.0.0.1:$PG_PORT (fsync on, its defaults)"
+fi
+
 # governed_config <transport> <impl>: the config file of the bare and the governed proxy (the stub as "stub").
 governed_config() {
   local server
@@ -266,6 +300,8 @@ governed_config() {
   if [[ "$2" == swift-mcpo-governed ]]; then
     printf '{"audit": {"store": "sqlite://%s/audit-%s.db"}, "mcpServers": {"stub": %s, "rateLimit": {"perCaller": "1000000000/second"}}}}\n' \
       "$WORK" "$1-$RANDOM" "$server"
+  elif [[ "$2" == swift-mcpo-pgaudit ]]; then
+    printf '{"store": "%s", "audit": {}, "mcpServers": {"stub": %s}}}\n' "$PG_URL" "$server"
   else
     printf '{"mcpServers": {"stub": %s}}}\n' "$server"
   fi
@@ -313,11 +349,11 @@ run_case() {
     swift-mcpo-jwt)
       binary="$SWIFT_MCPO"; auth_args=(--auth-config "$WORK/auth-jwt.json")
       authorizations="$(jwt_authorizations)" ;;
-    swift-mcpo-bare|swift-mcpo-governed)
+    swift-mcpo-bare|swift-mcpo-governed|swift-mcpo-pgaudit)
       binary="$SWIFT_MCPO"; mount="/stub"
       governed_config "$transport" "$impl" > "$WORK/$impl-$transport.json"
       auth_args=(--config "$WORK/$impl-$transport.json")
-      [[ "$impl" == swift-mcpo-bare ]] && auth_args+=(--no-metrics) ;;
+      [[ "$impl" != swift-mcpo-governed ]] && auth_args+=(--no-metrics) ;;
     swift-mcpo-base) binary="$BASELINE_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
   esac
@@ -368,6 +404,59 @@ run_case() {
   log "$impl over $transport, c=$c: $requests requests, ready in $ready_ms ms"
 }
 
+# run_replicas <transport> <connections>: three proxies sharing the PostgreSQL audit log behind nginx (round robin,
+# keep-alive to the replicas), wrk through nginx with every answer's body checked.
+run_replicas() {
+  local transport="$1" c="$2" ports=() pids=() i port pid nginx_port nginx_dir expected out requests tag
+  tag="$transport-replicas-c$c"
+  governed_config "$transport" swift-mcpo-pgaudit > "$WORK/$tag.json"
+  for i in 1 2 3; do
+    port="$(free_port)"
+    "$PYTHON" "$LAUNCH" ready --url "http://127.0.0.1:$port/stub/openapi.json" --pid-file "$WORK/$tag-$i.pid" \
+      --log "$WORK/$tag-$i.log" --timeout 60 -- env MCPO_REPLICA="r$i" "$SWIFT_MCPO" --host 127.0.0.1 --port "$port" \
+      --config "$WORK/$tag.json" --no-metrics "${PROXY_ARGS[@]}" > /dev/null \
+      || { KEEP_WORK=1; die "replica $i did not start ($WORK/$tag-$i.log)"; }
+    pid="$(< "$WORK/$tag-$i.pid")"
+    PIDS+=("$pid"); pids+=("$pid"); ports+=("$port")
+  done
+  nginx_dir="$WORK/nginx-$tag"; mkdir -p "$nginx_dir/logs"
+  nginx_port="$(free_port)"
+  {
+    [[ "$(id -u)" == 0 ]] && echo "user root;"
+    echo "worker_processes 1; daemon off; error_log $nginx_dir/logs/error.log warn; pid $nginx_dir/nginx.pid;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; client_body_temp_path $nginx_dir/body; proxy_temp_path $nginx_dir/proxy;"
+    echo "  fastcgi_temp_path $nginx_dir/fastcgi; uwsgi_temp_path $nginx_dir/uwsgi; scgi_temp_path $nginx_dir/scgi;"
+    echo "  upstream replicas {"
+    for port in "${ports[@]}"; do echo "    server 127.0.0.1:$port;"; done
+    echo "    keepalive 64; }"
+    echo "  server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://replicas; proxy_http_version 1.1;"
+    echo "    proxy_set_header Connection \"\"; proxy_buffering off; } } }"
+  } > "$nginx_dir/nginx.conf"
+  /usr/sbin/nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" > "$nginx_dir/logs/stdout.log" 2>&1 &
+  local nginx_pid=$!
+  PIDS+=("$nginx_pid")
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$nginx_port/stub/openapi.json" && break
+    sleep 0.1
+  done
+  expected="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' -d "$ECHO_BODY" \
+    "http://127.0.0.1:$nginx_port/stub/echo")"
+  [[ "$expected" == *hello* ]] || { KEEP_WORK=1; die "the replicas answered '$expected' through nginx"; }
+  if (( WARMUP > 0 )); then run_wrk "http://127.0.0.1:$nginx_port/stub/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null; fi
+  out="$WORK/wrk-$tag.txt"
+  BENCH_WRK_EXPECT="$expected" run_wrk "http://127.0.0.1:$nginx_port/stub/echo" "$c" "$DURATION" "$ECHO_BODY" "$out"
+  stop "$nginx_pid"
+  for pid in "${pids[@]}"; do stop "$pid"; done
+  requests="$(wrk_field "$out" requests)"
+  [[ -n "$requests" ]] || { KEEP_WORK=1; die "wrk failed against the replicas: $(cat "$out")"; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t%s\t-\t-\n' swift-mcpo-3-replicas "$transport" "$c" "$requests" \
+    "$(wrk_field "$out" duration_us)" "$(wrk_field "$out" p50_us)" "$(wrk_field "$out" p99_us)" \
+    "$(wrk_errors "$out")" >> "$RESULTS"
+  printf '%s\t%s\t%s\n' "$transport" "$c" "$(wrk_field "$out" wrong)" >> "$WORK/replicas-wrong.tsv"
+  log "3 replicas behind nginx over $transport, c=$c: $requests requests, $(wrk_errors "$out") errors, $(wrk_field "$out" wrong) wrong answers"
+}
+
 IMPLS=(swift-mcpo)
 if [[ -n "$BASELINE_MCPO" ]]; then
   [[ -x "$BASELINE_MCPO" ]] || die "BENCH_BASELINE=$BASELINE_MCPO is not an executable"
@@ -392,6 +481,12 @@ for (( round = 1; round <= REPEAT; round++ )); do
       if (( WITH_GOVERNANCE )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
         run_case "$transport" swift-mcpo-bare "$c"
         run_case "$transport" swift-mcpo-governed "$c"
+      fi
+      # Replicas, at the highest concurrency: the audit log in PostgreSQL, then three proxies behind nginx.
+      if (( WITH_REPLICAS )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
+        (( WITH_GOVERNANCE )) || run_case "$transport" swift-mcpo-bare "$c"
+        run_case "$transport" swift-mcpo-pgaudit "$c"
+        run_replicas "$transport" "$c"
       fi
     done
   done
@@ -430,11 +525,19 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
         printf "| stub direct | %s | %s | %.0f | %s | %s | - | - | - | - | - | %s | - |\n", $2, $3, rps, ms($6), ms($7), $12
         next
       }
+      if ($1 == "swift-mcpo-3-replicas") {
+        printf "| %s | %s | %s | %.0f | %s | %s | - | - | - | - | - | %s | - |\n", $1, $2, $3, rps, ms($6), ms($7), $12
+        next
+      }
       cpu = ($4 > 0) ? ($8 / tck) * 1e6 / $4 : 0
       printf "| %s | %s | %s | %.0f | %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %.0f |\n", $1, $2, $3, rps, ms($6), ms($7), cpu, $9 / 1024, $14 / 1024, $10 / 1024, $11, $12, ($13 / tck) / dur * 100
     }' "$RESULTS"
   echo
-  awk -F'\t' -v stdio_stub="$STDIO_STUB_MS" -v order="$TRANSPORTS" -v tck="$CLK_TCK" '
+  awk -F'\t' -v stdio_stub="$STDIO_STUB_MS" -v order="$TRANSPORTS" -v tck="$CLK_TCK" \
+    -v wrongfile="$WORK/replicas-wrong.tsv" '
+    BEGIN {
+      while ((getline line < wrongfile) > 0) { split(line, f, "\t"); wrong[f[1], f[2]] += f[3] }
+    }
     function median3(key,   n, i, j, t, v) {
       n = count[key]; if (n == 0) return ""
       for (i = 1; i <= n; i++) v[i] = vals[key, i]
@@ -446,9 +549,10 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
       # Best round of each case: other work on the machine only ever makes figures worse.
       k = $1 SUBSEP $2 SUBSEP $3; r = $4 / ($5 / 1e6)
       if (!(k in rps) || r > rps[k]) rps[k] = r
+      errors[k] += $12
       if (!(k in p50) || $6 + 0 < p50[k]) p50[k] = $6 + 0
       if ($1 != "stub-direct" && $4 > 0) { per = ($8 / tck) * 1e6 / $4; if (!(k in cpu) || per < cpu[k]) cpu[k] = per }
-      if ($1 != "stub-direct") {
+      if ($1 != "stub-direct" && $1 != "swift-mcpo-3-replicas") {
         add("idle" SUBSEP $1 SUBSEP $2, $9); add("anon" SUBSEP $1 SUBSEP $2, $14); add("ready" SUBSEP $1 SUBSEP $2, $11)
         seen[$2] = 1; impl[$1] = 1
       }
@@ -491,6 +595,14 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           j = rps["swift-mcpo-jwt", t, maxc]; a = rps["swift-mcpo-key", t, maxc]
           printf "| req/s at C=%s: JWT callers (a few tokens reused) \\| API key | %s | %.0f | %.0f | %.2f | >= 0.9: %s |\n", maxc, t, j, a, j / a, verdict(j / a >= 0.9)
           printf "| req/s at C=%s: API key \\| no credential | %s | %.0f | %.0f | %.2f | |\n", maxc, t, a, s, a / s
+        }
+        if (("swift-mcpo-pgaudit", t, maxc) in rps) {
+          g = rps["swift-mcpo-pgaudit", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
+          printf "| req/s at C=%s: audit log in PostgreSQL \\| bare | %s | %.0f | %.0f | %.2f | >= 0.8: %s |\n", maxc, t, g, n, g / n, verdict(g / n >= 0.8)
+        }
+        if (("swift-mcpo-3-replicas", t, maxc) in rps) {
+          r = rps["swift-mcpo-3-replicas", t, maxc]; n = rps["swift-mcpo-pgaudit", t, maxc]
+          printf "| req/s at C=%s: 3 replicas behind nginx \\| one proxy, both with the PostgreSQL audit log | %s | %.0f | %.0f | %.2f | errors: %d, wrong answers: %s (2 cores: correctness under load, not scaling) |\n", maxc, t, r, n, r / n, errors["swift-mcpo-3-replicas", t, maxc], wrong[t, maxc]
         }
         if (("swift-mcpo-governed", t, maxc) in rps) {
           g = rps["swift-mcpo-governed", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
