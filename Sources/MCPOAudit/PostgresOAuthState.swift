@@ -154,6 +154,38 @@ public final class PostgresOAuthState: SharedOAuthState {
         return PendingAuthorization(json: try open(sealed, for: "pending/\(server)/\(hash)"))
     }
 
+    // MARK: - Device authorizations under way
+
+    public func devicePrompt(server: String, user: String?) async throws(OAuthError) -> AuthorizationPrompt? {
+        let key = Self.userKey(user)
+        var binds = PostgresBindings()
+        binds.append(server)
+        binds.append(key)
+        binds.append(Int64(Date().timeIntervalSince1970 * 1000))
+        let rows = try await run(
+            "SELECT sealed FROM oauth_device WHERE server = $1 AND user_key = $2 AND expires_ms > $3", binds)
+        guard let sealed = try? rows.first?.decode(ByteBuffer.self) else { return nil }
+        return AuthorizationPrompt(json: try open(sealed, for: "device/\(server)/\(key)"))
+    }
+
+    public func saveDevicePrompt(_ prompt: AuthorizationPrompt?, server: String, user: String?) async throws(OAuthError)
+    {
+        let key = Self.userKey(user)
+        var binds = PostgresBindings()
+        binds.append(server)
+        binds.append(key)
+        guard let prompt else {
+            try await run("DELETE FROM oauth_device WHERE server = $1 AND user_key = $2", binds)
+            return
+        }
+        binds.append(try seal(prompt.json, for: "device/\(server)/\(key)"))
+        binds.append(Int64(prompt.expiresAt.timeIntervalSince1970 * 1000))
+        try await run(
+            "INSERT INTO oauth_device (server, user_key, sealed, expires_ms) VALUES ($1, $2, $3, $4) "
+                + "ON CONFLICT (server, user_key) DO UPDATE SET sealed = EXCLUDED.sealed, expires_ms = EXCLUDED.expires_ms",
+            binds)
+    }
+
     // MARK: - The refresh lock
 
     public func exclusively<T: Sendable>(
@@ -214,6 +246,8 @@ public final class PostgresOAuthState: SharedOAuthState {
                         try await self.store.client.withConnection { connection in
                             try await connection.listen(on: Self.channel) { notifications in
                                 pause = .seconds(1)
+                                // What changed before this point was not announced to this replica: read it all.
+                                self.broadcast(.everything)
                                 for try await notification in notifications { self.deliver(notification.payload) }
                             }
                         }
@@ -232,7 +266,10 @@ public final class PostgresOAuthState: SharedOAuthState {
         guard let json = try? JSON.parse(Array(payload.utf8)), let server = json["server"]?.stringValue,
             json["origin"]?.stringValue != origin
         else { return }
-        let change = TokenChange(server: server, user: json["user"]?.stringValue)
+        broadcast(TokenChange(server: server, user: json["user"]?.stringValue))
+    }
+
+    private func broadcast(_ change: TokenChange) {
         for continuation in listeners.withLock({ Array($0.values) }) { continuation.yield(change) }
     }
 

@@ -176,6 +176,11 @@ public final class PostgresStore: GovernanceStore {
               state_hash TEXT PRIMARY KEY, server TEXT NOT NULL, sealed BYTEA NOT NULL, expires_ms BIGINT NOT NULL)
             """,
             "CREATE TABLE IF NOT EXISTS store_secrets (name TEXT PRIMARY KEY, sealed BYTEA NOT NULL)",
+            """
+            CREATE TABLE IF NOT EXISTS oauth_device (
+              server TEXT NOT NULL, user_key TEXT NOT NULL, sealed BYTEA NOT NULL, expires_ms BIGINT NOT NULL,
+              PRIMARY KEY (server, user_key))
+            """,
         ],
     ]
 

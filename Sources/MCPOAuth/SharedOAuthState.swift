@@ -10,6 +10,11 @@ public protocol SharedOAuthState: TokenStore {
     func savePending(_ pending: PendingAuthorization, server: String) async throws(OAuthError)
     /// The request `state` names, removed so that no replica can use it twice; nil when unknown or used.
     func takePending(state: String, server: String) async throws(OAuthError) -> PendingAuthorization?
+    /// The device authorization under way for a server's user on some replica (its prompt: where to go, the code to
+    /// enter), so that the others show the same one rather than start their own; nil when none is.
+    func devicePrompt(server: String, user: String?) async throws(OAuthError) -> AuthorizationPrompt?
+    /// Records the device authorization under way (nil: it ended).
+    func saveDevicePrompt(_ prompt: AuthorizationPrompt?, server: String, user: String?) async throws(OAuthError)
     /// Runs `body` while no other replica runs a body under the same `lock` (a name: `OAuthLock`).
     func exclusively<T: Sendable>(
         _ lock: OAuthLock, _ body: @Sendable () async throws(OAuthError) -> T
@@ -26,11 +31,15 @@ public enum OAuthLock: Sendable, Equatable, CustomStringConvertible {
     case refresh(server: String, user: String?)
     /// Registering the proxy as a client of a server's authorization server.
     case registration(server: String)
+    /// Starting a device authorization for a server's user (one code at a time, whichever replica is asked).
+    case deviceAuthorization(server: String, user: String?)
 
     public var description: String {
         switch self {
         case .refresh(let server, let user): "mcpo-oauth-refresh/\(server)/" + (user.map { "u:" + $0 } ?? "")
         case .registration(let server): "mcpo-oauth-registration/\(server)"
+        case .deviceAuthorization(let server, let user):
+            "mcpo-oauth-device/\(server)/" + (user.map { "u:" + $0 } ?? "")
         }
     }
 }
@@ -43,6 +52,32 @@ public struct TokenChange: Sendable, Equatable {
     public init(server: String, user: String?) {
         self.server = server
         self.user = user
+    }
+
+    /// Anything may have changed (the announcements were not followed for a while, or just started): every server
+    /// reads what it holds again.
+    public static let everything = TokenChange(server: "*", user: nil)
+
+    public func concerns(server name: String) -> Bool { server == name || self == Self.everything }
+}
+
+extension AuthorizationPrompt {
+    public var json: JSON {
+        var object: OrderedJSONObject = [
+            "server": .string(server), "url": .string(url), "expiresAt": .double(expiresAt.timeIntervalSince1970),
+        ]
+        if let user { object["user"] = .string(user) }
+        if let userCode { object["userCode"] = .string(userCode) }
+        return .object(object)
+    }
+
+    public init?(json: JSON) {
+        guard let server = json["server"]?.stringValue, let url = json["url"]?.stringValue,
+            let expires = json["expiresAt"]?.doubleValue
+        else { return nil }
+        self.init(
+            server: server, user: json["user"]?.stringValue, url: url, userCode: json["userCode"]?.stringValue,
+            expiresAt: Date(timeIntervalSince1970: expires))
     }
 }
 

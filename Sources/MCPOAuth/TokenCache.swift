@@ -23,6 +23,9 @@ struct TokenCache<Refresh> {
 
     func isLoaded(_ user: String?) -> Bool { entries[user]?.loaded ?? false }
 
+    /// The users with an entry (nil in single-user mode).
+    var knownUsers: [String?] { Array(entries.keys) }
+
     /// The tokens held for `user`; nil also before the store was read (see `isLoaded`).
     func tokens(of user: String?) -> OAuthTokens? { entries[user]?.tokens }
 

@@ -53,6 +53,8 @@ public actor TokenManager {
         capacity: TokenManager.maxPending)
     private var stepUps = StepUpAuthorizations()
     private var devicePolls = DeviceAuthorizationPolls<Task<Void, Never>>()
+    /// Device authorizations another replica runs (and polls), shown here as they are.
+    private var devicePromptsElsewhere: [String?: AuthorizationPrompt] = [:]
     /// The loopback listener this manager waits on (shared per port through `loopbackRegistry`).
     private let loopbackRegistry: LoopbackRegistry
     private let loopbackID = UUID()
@@ -190,7 +192,7 @@ public actor TokenManager {
             throw .invalidSettings("grant client_credentials needs no user authorization")
         }
         pendingAuthorizations.removeExpired(now: now())
-        if let prompt = devicePolls.prompt(for: user) { return prompt }
+        if let prompt = devicePolls.prompt(for: user) ?? devicePromptElsewhere(for: user) { return prompt }
         if let pending = pendingAuthorizations.waiting(for: user, unexpiredAt: now().addingTimeInterval(30)),
             redirectURI == nil || pending.redirectURI == redirectURI
         {
@@ -212,7 +214,12 @@ public actor TokenManager {
         let scope = chooseScope(found, user: user)
         if settings.grant == .deviceCode {
             if metadata.deviceAuthorizationEndpoint != nil {
-                return try await startDevice(for: user, found: found, scope: scope)
+                guard let shared else { return try await startDevice(for: user, found: found, scope: scope) }
+                // One device authorization at a time across replicas: the one under way elsewhere, else a new one.
+                return try await shared.exclusively(.deviceAuthorization(server: server, user: user)) {
+                    () async throws(OAuthError) -> AuthorizationPrompt in
+                    try await self.deviceAuthorizationOnce(for: user, found: found, scope: scope, shared: shared)
+                }
             }
             logger.warning("the authorization server has no device authorization endpoint; using the browser flow")
         }
@@ -308,8 +315,16 @@ public actor TokenManager {
     public func tokensChangedElsewhere(user: String?) async {
         guard tokenCache.isLoaded(user) || !settings.multiUser else { return }
         tokenCache.forget(user)
+        devicePromptsElsewhere[user] = nil
         guard let tokens = try? await loadTokens(user) else { return }
         if tokens.refreshToken != nil || !tokens.isExpired(at: now()) { emit(.authorized(user: user)) }
+    }
+
+    /// Anything may have changed elsewhere: every user this replica knows (the proxy itself in single-user mode) is
+    /// read again.
+    public func tokensChangedElsewhere() async {
+        let users: [String?] = settings.multiUser ? tokenCache.knownUsers : [nil]
+        for user in users { await tokensChangedElsewhere(user: user) }
     }
 
     /// Where `user` stands (no network traffic).
@@ -320,7 +335,7 @@ public actor TokenManager {
         } catch {
             return .needsAuthorization
         }
-        if let prompt = devicePolls.prompt(for: who) { return .pending(prompt) }
+        if let prompt = devicePolls.prompt(for: who) ?? devicePromptElsewhere(for: who) { return .pending(prompt) }
         if let tokens = try? await loadTokens(who),
             settings.grant == .clientCredentials || !tokens.isExpired(at: now()) || tokens.refreshToken != nil
         {
@@ -660,8 +675,37 @@ public actor TokenManager {
         return prompt
     }
 
+    private func deviceAuthorizationOnce(
+        for user: String?, found: DiscoveryResult, scope: String?, shared: any SharedOAuthState
+    ) async throws(OAuthError) -> AuthorizationPrompt {
+        if let elsewhere = try await shared.devicePrompt(server: server, user: user), elsewhere.expiresAt > now() {
+            devicePromptsElsewhere[user] = elsewhere
+            return elsewhere
+        }
+        let prompt = try await startDevice(for: user, found: found, scope: scope)
+        try await shared.saveDevicePrompt(prompt, server: server, user: user)
+        return prompt
+    }
+
+    /// The device authorization another replica runs for `user`, while it lasts.
+    private func devicePromptElsewhere(for user: String?) -> AuthorizationPrompt? {
+        guard let prompt = devicePromptsElsewhere[user] else { return nil }
+        guard prompt.expiresAt > now() else {
+            devicePromptsElsewhere[user] = nil
+            return nil
+        }
+        return prompt
+    }
+
     private func deviceFinished(user: String?, result: Result<OAuthTokens, OAuthError>) async {
         devicePolls.ended(for: user)
+        if let shared {
+            do {
+                try await shared.saveDevicePrompt(nil, server: server, user: user)
+            } catch {
+                logger.debug("the device authorization's end is not recorded in the store: \(error)")
+            }
+        }
         switch result {
         case .success(let tokens):
             do {

@@ -217,6 +217,34 @@ struct ReplicaOAuthTests {
         }
     }
 
+    @Test("device authorization: one code whichever replica is asked, approved once, authorized on every replica")
+    func deviceGrant() async throws {
+        try await OAuthReplicas.with(oauth: ["grant": "device_code"]) { setup in
+            try await setup.withReplicas(2) { replicas in
+                var codes: [String] = []
+                for replica in replicas {
+                    #expect(await pollUntil { await OAuthReplicas.state(of: replica) == "awaiting_authorization" })
+                    let status = try await TestHTTP.get(replica, "/oauth/secure/status")
+                    #expect(status.json?["state"] == "pending", "\(status.text)")
+                    codes.append(try #require(status.json?["user_code"]?.stringValue))
+                }
+                #expect(codes[0] == codes[1], "the second replica shows the code the first one got")
+                #expect(try await setup.fixture.requests("as", "POST", "/device_authorization").count == 1)
+                let refused = try await OAuthReplicas.whoami(replicas[1])
+                #expect(refused.status == 401 && refused.json?["user_code"]?.stringValue == codes[0], "\(refused.text)")
+                let approved = try await setup.fixture.get(
+                    setup.fixture.asOrigin + "/device?user_code=\(codes[0])&login_hint=dave")
+                #expect(approved.status == 200)
+                for replica in replicas {
+                    #expect(
+                        await pollUntil { (try? await OAuthReplicas.whoami(replica))?.json?["sub"] == "dave" },
+                        "authorized on every replica: \(replica.logText)")
+                }
+                #expect(try await setup.postgres.psql("SELECT count(*) FROM oauth_device") == "0", "the code is spent")
+            }
+        }
+    }
+
     /// `count` calls at once through the balancer; what went wrong with any of them.
     static func wave(of count: Int, through nginx: NginxBalancer) async -> [String] {
         await withTaskGroup(of: String?.self) { group in

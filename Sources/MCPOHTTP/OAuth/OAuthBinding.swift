@@ -90,8 +90,12 @@ final class OAuthBinding: Sendable {
             let name = self.name
             started.append(
                 Task {
-                    for await change in shared.tokenChanges() where change.server == name {
-                        await manager.tokensChangedElsewhere(user: change.user)
+                    for await change in shared.tokenChanges() where change.concerns(server: name) {
+                        if change == .everything {
+                            await manager.tokensChangedElsewhere()
+                        } else {
+                            await manager.tokensChangedElsewhere(user: change.user)
+                        }
                     }
                 })
         }
