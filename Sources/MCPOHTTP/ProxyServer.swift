@@ -174,9 +174,11 @@ public final class ProxyServer: Sendable {
     private func shareOAuthState(through store: any GovernanceStore, servers: [ServerEntry], key: StoreKey?)
         async throws
     {
-        guard !servers.isEmpty, store.sharedByReplicas else { return }
+        guard store.sharedByReplicas else { return }
         let names = servers.map(\.name).joined(separator: ", ")
         guard let key else {
+            // Servers added by a reload then keep their OAuth state in files, each replica its own.
+            guard !servers.isEmpty else { return }
             throw ProxyStartupError(
                 description:
                     "the store \(store.name) holds the OAuth state of \(names) and needs the key that seals it: set "
@@ -184,16 +186,16 @@ public final class ProxyServer: Sendable {
         }
         guard let state = store.sharedOAuthState(key: key) else { return }
         var sessionKey: [UInt8]?
-        if servers.contains(where: { $0.oauth?["multi_user"]?.boolValue == true }) {
-            do {
-                sessionKey = try await state.sharedSecret(named: "session-key")
-            } catch {
-                logger.warning(
-                    "the shared session key cannot be read (\(error)); sessions signed here hold on this replica only")
-            }
+        do {
+            sessionKey = try await state.sharedSecret(named: "session-key")
+        } catch  where servers.contains(where: { $0.oauth?["multi_user"]?.boolValue == true }) {
+            logger.warning(
+                "the shared session key cannot be read (\(error)); sessions signed here hold on this replica only")
+        } catch {
+            logger.debug("the shared session key cannot be read yet: \(error)")
         }
         services.use(oauthState: state, sessionKey: sessionKey)
-        logger.info("OAuth state of \(names) shared through \(store.name)")
+        logger.info("OAuth state\(names.isEmpty ? "" : " of \(names)") shared through \(store.name)")
     }
 
     private func startSingle(_ entry: ServerEntry) async throws {
