@@ -289,6 +289,16 @@ if (( WITH_REPLICAS )); then
   log "PostgreSQL at 127.0.0.1:$PG_PORT (fsync on, its defaults)"
 fi
 
+# postgres_ticks: utime+stime of every process of the bench's PostgreSQL (the postmaster and its backends).
+postgres_ticks() {
+  local total=0 proc
+  for proc in /proc/[0-9]*; do
+    [[ "$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" == *"$PG_DIR"* ]] || [[ "$(cat "$proc/comm" 2>/dev/null)" == postgres ]] || continue
+    total=$(( total + $(awk '{ print $14 + $15 }' "$proc/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$total"
+}
+
 # governed_config <transport> <impl>: the config file of the bare and the governed proxy (the stub as "stub").
 governed_config() {
   local server
@@ -389,9 +399,15 @@ run_case() {
   out="$WORK/wrk-$tag.txt"
   cpu0="$(cpu_ticks "$pid")"
   stub0="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
+  local pg0=0 pg1=0
+  [[ "$impl" == swift-mcpo-pgaudit ]] && pg0="$(postgres_ticks)"
   run_wrk "$url$mount/echo" "$c" "$DURATION" "$ECHO_BODY" "$out" "" "$authorizations"
   cpu1="$(cpu_ticks "$pid")"
   stub1="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
+  if [[ "$impl" == swift-mcpo-pgaudit ]]; then
+    pg1="$(postgres_ticks)"
+    printf '%s\t%s\t%s\n' "$transport" "$(wrk_field "$out" requests)" "$((pg1 - pg0))" >> "$WORK/postgres-cpu.tsv"
+  fi
   peak_kb="$(status_kb "$pid" VmHWM)"
   stop "$pid"
 
@@ -534,9 +550,10 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     }' "$RESULTS"
   echo
   awk -F'\t' -v stdio_stub="$STDIO_STUB_MS" -v order="$TRANSPORTS" -v tck="$CLK_TCK" \
-    -v wrongfile="$WORK/replicas-wrong.tsv" '
+    -v wrongfile="$WORK/replicas-wrong.tsv" -v pgfile="$WORK/postgres-cpu.tsv" '
     BEGIN {
       while ((getline line < wrongfile) > 0) { split(line, f, "\t"); wrong[f[1], f[2]] += f[3] }
+      while ((getline line < pgfile) > 0) { split(line, f, "\t"); pgrows[f[1]] += f[2]; pgticks[f[1]] += f[3] }
     }
     function median3(key,   n, i, j, t, v) {
       n = count[key]; if (n == 0) return ""
@@ -600,6 +617,8 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           g = rps["swift-mcpo-pgaudit", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
           printf "| req/s at C=%s: audit log in PostgreSQL \\| bare | %s | %.0f | %.0f | %.2f | >= 0.8: %s |\n", maxc, t, g, n, g / n, verdict(g / n >= 0.8)
         }
+        if (t in pgrows && pgrows[t] > 0)
+          printf "| PostgreSQL CPU per audit record at C=%s (its own processes, on the same 2 cores) | %s | %.1f µs | | | (not a target) |\n", maxc, t, pgticks[t] / tck * 1e6 / pgrows[t]
         if (("swift-mcpo-3-replicas", t, maxc) in rps) {
           r = rps["swift-mcpo-3-replicas", t, maxc]; n = rps["swift-mcpo-pgaudit", t, maxc]
           printf "| req/s at C=%s: 3 replicas behind nginx \\| one proxy, both with the PostgreSQL audit log | %s | %.0f | %.0f | %.2f | errors: %d, wrong answers: %s (2 cores: correctness under load, not scaling) |\n", maxc, t, r, n, r / n, errors["swift-mcpo-3-replicas", t, maxc], wrong[t, maxc]
