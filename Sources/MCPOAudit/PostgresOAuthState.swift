@@ -200,18 +200,12 @@ public final class PostgresOAuthState: SharedOAuthState {
                     "SELECT pg_advisory_xact_lock(hashtextextended(\(lockName), 0))", logger: logger)
                 return try await body()
             }
-        } catch let error as PostgresTransactionError {
-            if let failure = error.closureError as? OAuthError { throw failure }
-            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error
-            throw .storage(
-                "the store cannot take the lock \(lockName): \((cause as? PSQLError).map(PostgresStore.describe) ?? "\(cause)")"
-            )
-        } catch let error as OAuthError {
-            throw error
-        } catch let error as PSQLError {
-            throw .storage("the store cannot take the lock \(lockName): \(PostgresStore.describe(error))")
         } catch {
-            throw .storage("the store cannot take the lock \(lockName): \(error)")
+            // What the body threw comes out as it was; the rest is PostgreSQL's.
+            if let failure = (error as? PostgresTransactionError)?.closureError as? OAuthError ?? error as? OAuthError {
+                throw failure
+            }
+            throw .storage("the store cannot take the lock \(lockName): \(PostgresStore.reason(of: error))")
         }
     }
 

@@ -48,20 +48,19 @@ public final class PostgresStore: GovernanceStore {
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         let runner = Task { await client.run() }
         let store = PostgresStore(name: shownName, client: client, runner: runner, logger: logger)
+        let refusal: String?
         do {
-            try await store.migrate()
-        } catch let error as MigrationError {
-            await store.close()
-            throw .store(error.description)
+            refusal = try await store.migrate()
         } catch {
             logger.warning("the store \(shownName) cannot be reached yet (\(error)); serving, and trying again")
+            return store
+        }
+        if let refusal {
+            // A schema this binary cannot use: the start stops.
+            await store.close()
+            throw .store(refusal)
         }
         return store
-    }
-
-    /// A schema this binary cannot use: the start stops, whatever the state of the connection.
-    struct MigrationError: Error, CustomStringConvertible {
-        let description: String
     }
 
     /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require|verify-full`.
@@ -101,36 +100,46 @@ public final class PostgresStore: GovernanceStore {
     @discardableResult
     func run(_ query: PostgresQuery) async throws(AuditError) -> [PostgresRow] {
         try await ensureMigrated()
+        return try await bounded { try await self.client.query(query, logger: self.logger).collect() }
+    }
+
+    /// Runs `work` against PostgreSQL for at most `statementBound`; a failure is `.store`, in PostgreSQL's words.
+    func bounded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws(AuditError) -> T {
+        let name = self.name
         do {
-            return try await withThrowingTaskGroup(of: [PostgresRow].self) { group in
-                group.addTask { try await self.client.query(query, logger: self.logger).collect() }
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await work() }
                 group.addTask {
                     try await Task.sleep(for: Self.statementBound)
-                    throw AuditError.store("PostgreSQL did not answer within \(Self.statementBound)")
+                    return nil
                 }
                 defer { group.cancelAll() }
-                guard let rows = try await group.next() else { return [] }
-                return rows
+                guard let first = try await group.next(), let result = first else {
+                    throw AuditError.store("the store \(name) did not answer within \(Self.statementBound)")
+                }
+                return result
             }
         } catch let error as AuditError {
             throw error
-        } catch let error as PSQLError {
-            throw .store("the store \(name): \(Self.describe(error))")
         } catch {
-            throw .store("the store \(name): \(error)")
+            throw .store("the store \(name): \(Self.reason(of: error))")
         }
     }
 
     /// Migrates first when the database was away at start.
     private func ensureMigrated() async throws(AuditError) {
         guard !migrated.withLock({ $0 }) else { return }
-        do {
-            try await migrate()
-        } catch let error as MigrationError {
-            throw .store(error.description)
-        } catch {
-            throw error as? AuditError ?? .store("the store \(name): \(error)")
+        if let refusal = try await migrate() { throw .store(refusal) }
+    }
+
+    /// Why `error` happened, in PostgreSQL's words where it has them (inside a transaction's error, its cause).
+    static func reason(of error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            guard let cause = error.closureError ?? error.beginError ?? error.commitError else { return "\(error)" }
+            return reason(of: cause)
         }
+        if let error = error as? PSQLError { return describe(error) }
+        return "\(error)"
     }
 
     static func describe(_ error: PSQLError) -> String {
@@ -188,64 +197,38 @@ public final class PostgresStore: GovernanceStore {
         ],
     ]
 
-    /// Takes the database to `schemaVersion`, one replica at a time (an advisory lock held by a transaction).
-    private func migrate() async throws {
+    /// Takes the database to `schemaVersion`, one replica at a time (an advisory lock held by a transaction). Returns
+    /// why not when the database's schema is newer than this binary knows.
+    private func migrate() async throws(AuditError) -> String? {
         let known = Self.schemaVersion
         let migrations = Self.migrations
-        let name = self.name
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await self.client.withTransaction(logger: self.logger) { connection in
-                        _ = try await connection.query(
-                            Self.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))"), logger: self.logger)
-                        _ = try await connection.query(
-                            Self.query("CREATE TABLE IF NOT EXISTS mcpo_schema (version INT NOT NULL)"),
-                            logger: self.logger)
-                        var current = 0
-                        for try await version in try await connection.query(
-                            Self.query("SELECT max(version) FROM mcpo_schema"), logger: self.logger
-                        ).decode(Int?.self) {
-                            current = version ?? 0
-                        }
-                        guard current <= known else {
-                            throw MigrationError(
-                                description:
-                                    "the store \(name) has schema version \(current), newer than this mcpo knows (\(known)): "
-                                    + "run the newer mcpo, or a store of its own")
-                        }
-                        for version in current..<known {
-                            for statement in migrations[version] {
-                                _ = try await connection.query(Self.query(statement), logger: self.logger)
-                            }
-                            _ = try await connection.query(
-                                Self.query("INSERT INTO mcpo_schema (version) VALUES (\(version + 1))"),
-                                logger: self.logger)
-                        }
-                    }
+        let (name, logger, client) = (self.name, self.logger, self.client)
+        let refusal = try await bounded { () async throws -> String? in
+            try await client.withTransaction(logger: logger) { connection -> String? in
+                func execute(_ sql: String) async throws {
+                    _ = try await connection.query(Self.query(sql), logger: logger)
                 }
-                group.addTask {
-                    try await Task.sleep(for: Self.statementBound)
-                    throw AuditError.store("the store \(name) did not answer within \(Self.statementBound)")
+                try await execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
+                try await execute("CREATE TABLE IF NOT EXISTS mcpo_schema (version INT NOT NULL)")
+                var current = 0
+                for try await version in try await connection.query(
+                    Self.query("SELECT max(version) FROM mcpo_schema"), logger: logger
+                ).decode(Int?.self) {
+                    current = version ?? 0
                 }
-                defer { group.cancelAll() }
-                try await group.next()
+                guard current <= known else {
+                    return "the store \(name) has schema version \(current), newer than this mcpo knows (\(known)): "
+                        + "run the newer mcpo, or a store of its own"
+                }
+                for version in current..<known {
+                    for statement in migrations[version] { try await execute(statement) }
+                    try await execute("INSERT INTO mcpo_schema (version) VALUES (\(version + 1))")
+                }
+                return nil
             }
-            migrated.withLock { $0 = true }
-        } catch let error as MigrationError {
-            throw error
-        } catch let error as PostgresTransactionError {
-            // What the migration itself threw, else why the transaction could not begin or end.
-            if let refusal = error.closureError as? MigrationError { throw refusal }
-            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error
-            throw AuditError.store("the store \(name): \((cause as? PSQLError).map(Self.describe) ?? "\(cause)")")
-        } catch let error as AuditError {
-            throw error
-        } catch let error as PSQLError {
-            throw AuditError.store("the store \(name): \(Self.describe(error))")
-        } catch {
-            throw AuditError.store("the store \(name): \(error)")
         }
+        if refusal == nil { migrated.withLock { $0 = true } }
+        return refusal
     }
 
     // MARK: - Audit records
@@ -258,29 +241,14 @@ public final class PostgresStore: GovernanceStore {
         for record in records { AuditCopyRow.write(record, into: &rows) }
         let batch = rows
         try await ensureMigrated()
-        let name = self.name
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await self.client.withConnection { connection in
-                        try await connection.copyFrom(
-                            table: "audit_records", columns: AuditCopyRow.columns, logger: self.logger
-                        ) { writer in try await writer.write(batch) }
-                    }
+        try await bounded {
+            try await self.client.withConnection { connection in
+                try await connection.copyFrom(
+                    table: "audit_records", columns: AuditCopyRow.columns, logger: self.logger
+                ) {
+                    writer in try await writer.write(batch)
                 }
-                group.addTask {
-                    try await Task.sleep(for: Self.statementBound)
-                    throw AuditError.store("PostgreSQL did not answer within \(Self.statementBound)")
-                }
-                defer { group.cancelAll() }
-                try await group.next()
             }
-        } catch let error as AuditError {
-            throw error
-        } catch let error as PSQLError {
-            throw .store("the store \(name): \(Self.describe(error))")
-        } catch {
-            throw .store("the store \(name): \(error)")
         }
     }
 
