@@ -98,18 +98,7 @@ public enum ConfigLoader {
         text: String, path: String, environment: [String: String]
     ) throws(ConfigError) -> ProxyConfig {
         let isYAML = isYAMLPath(path)
-        let document: JSON
-        if isYAML {
-            document = try YAMLDocument.parse(text, path: path)
-        } else {
-            do {
-                document = try JSON.parse(text, options: .lenientConfig)
-            } catch {
-                throw ConfigError(
-                    file: path, message: "Invalid JSON in config file \(path): \(error)", line: error.line,
-                    column: error.column)
-            }
-        }
+        let document = try document(text, path: path, kind: "config file")
         guard case .object(let top) = document else {
             throw ConfigError(
                 file: path,
@@ -220,18 +209,7 @@ public enum ConfigLoader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigError(file: path, message: "Auth config file \(path) is not valid UTF-8 text")
         }
-        let document: JSON
-        if isYAMLPath(path) {
-            document = try YAMLDocument.parse(text, path: path)
-        } else {
-            do {
-                document = try JSON.parse(text, options: .lenientConfig)
-            } catch {
-                throw ConfigError(
-                    file: path, message: "Invalid JSON in auth config file \(path): \(error)", line: error.line,
-                    column: error.column)
-            }
-        }
+        let document = try document(text, path: path, kind: "auth config file")
         guard case .object(let top) = document else {
             throw ConfigError(file: path, message: "Auth config file \(path) must hold an object at the top level")
         }
@@ -260,6 +238,19 @@ public enum ConfigLoader {
     }
 
     /// The absolute directory holding `path`, the base for relative `cwd` values.
+    /// The file's text as a document: YAML by its extension, else JSON with comments and trailing commas; a syntax
+    /// error names the file (`kind` says which), the line and the column.
+    static func document(_ text: String, path: String, kind: String) throws(ConfigError) -> JSON {
+        if isYAMLPath(path) { return try YAMLDocument.parse(text, path: path) }
+        do {
+            return try JSON.parse(text, options: .lenientConfig)
+        } catch {
+            throw ConfigError(
+                file: path, message: "Invalid JSON in \(kind) \(path): \(error)", line: error.line,
+                column: error.column)
+        }
+    }
+
     static func directory(of path: String) -> String {
         URL(fileURLWithPath: path.isEmpty ? "." : path).deletingLastPathComponent().standardizedFileURL.path
     }
