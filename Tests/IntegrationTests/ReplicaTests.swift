@@ -262,7 +262,7 @@ struct ReplicaTests {
                             == 200
                     }, "the pins are read once the store is back")
                 #expect(
-                    try await pollUntil(within: .seconds(120)) {
+                    await pollUntil(within: .seconds(120)) {
                         (try? await postgres.psql("SELECT count(*) FROM audit_records WHERE outcome = 'ok'")) == "2"
                     }, "the records held since the start")
                 for replica in replicas {

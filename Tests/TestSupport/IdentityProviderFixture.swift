@@ -17,8 +17,7 @@ public final class IdentityProviderFixture: Sendable {
     public let port: Int
     /// `http://127.0.0.1:<port>/realms/<realm>` (`main` unless started with `--realm`).
     public let issuer: String
-    private let process: Mutex<Process?>
-    private let folder: String
+    private let process: AnnouncingProcess
 
     public var origin: String { "http://127.0.0.1:\(port)" }
     public var discoveryURL: String { "\(issuer)/.well-known/openid-configuration" }
@@ -29,66 +28,33 @@ public final class IdentityProviderFixture: Sendable {
         OAuthFixtureServers.repositoryRoot.appendingPathComponent("Tests/Fixtures/python/idp/idp_fixture.py").path
     }
 
-    private init(port: Int, issuer: String, process: Process, folder: String) {
+    private init(port: Int, issuer: String, process: AnnouncingProcess) {
         self.port = port
         self.issuer = issuer
-        self.process = Mutex(process)
-        self.folder = folder
+        self.process = process
     }
 
     /// Starts the fixture with `flags` (`--realm R`, `--max-age N`, `--omit-jwk-alg`) and waits (bounded) until
     /// its admin hooks answer.
     public static func start(_ flags: [String] = []) async throws -> IdentityProviderFixture {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw FixtureFailure("\(python) missing: run scripts/setup-test-env.sh")
+        let name = "idp_fixture.py \(flags)"
+        let process = try await AnnouncingProcess.start([python, script, "--port", "0"] + flags, name: name) {
+            guard let port = $0["port"]?.intValue else { return false }
+            // The admin hooks are not counted as fetches.
+            return (try? await FixtureHTTP.send(.GET, "http://127.0.0.1:\(port)/_admin/fetches").status) == 200
         }
-        let folder = NSTemporaryDirectory() + "mcpo-idp-fixture-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: python)
-        child.arguments = [script, "--port", "0"] + flags
-        _ = FileManager.default.createFile(atPath: folder + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: folder + "/stderr", contents: nil)
-        child.standardOutput = FileHandle(forWritingAtPath: folder + "/stdout")
-        child.standardError = FileHandle(forWritingAtPath: folder + "/stderr")
-        try child.run()
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: folder + "/stdout", encoding: .utf8),
-                let line = text.split(separator: "\n").first, text.contains("\n"),
-                let json = try? JSON.parse(String(line)), let port = json["port"]?.intValue,
-                let issuer = json["issuer"]?.stringValue
-            {
-                let fixture = IdentityProviderFixture(port: port, issuer: issuer, process: child, folder: folder)
-                // The port is bound before the line is printed; this only proves the handler answers (the
-                // admin hooks are not counted as fetches).
-                while ContinuousClock.now < deadline {
-                    if (try? await FixtureHTTP.send(.GET, "\(fixture.origin)/_admin/fetches").status) == 200 {
-                        return fixture
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                break
-            }
-            if !child.isRunning {
-                let stderr = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
-                try? FileManager.default.removeItem(atPath: folder)
-                throw FixtureFailure("idp_fixture.py \(flags) exited: \(stderr.suffix(2000))")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard let port = process.announcement["port"]?.intValue,
+            let issuer = process.announcement["issuer"]?.stringValue
+        else {
+            await process.stop()
+            throw FixtureFailure("\(name) announced no port and issuer: \(process.announcement)")
         }
-        kill(child.processIdentifier, SIGKILL)
-        try? FileManager.default.removeItem(atPath: folder)
-        throw FixtureFailure("idp_fixture.py \(flags) did not start")
+        return IdentityProviderFixture(port: port, issuer: issuer, process: process)
     }
 
     /// SIGKILL to the fixture process, then waits (bounded) until it is gone.
     public func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        try? FileManager.default.removeItem(atPath: folder)
+        await process.stop()
     }
 
     /// A compact JWT from `/_admin/token`. `alg` is RS256…RS512, PS256…PS512, ES256, ES384, EdDSA, or one of

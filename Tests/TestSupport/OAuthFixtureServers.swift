@@ -100,8 +100,7 @@ public final class OAuthFixtureServers: Sendable {
     public let asPort: Int
     public let rsPort: Int
     public let issuer: String
-    private let process: Mutex<Process?>
-    private let folder: String
+    private let process: AnnouncingProcess
 
     public var mcpURL: String { "http://127.0.0.1:\(rsPort)/mcp" }
     public var rsOrigin: String { "http://127.0.0.1:\(rsPort)" }
@@ -115,68 +114,38 @@ public final class OAuthFixtureServers: Sendable {
         repositoryRoot.appendingPathComponent("Tests/Fixtures/python/oauth/oauth_fixture.py").path
     }
 
-    private init(asPort: Int, rsPort: Int, issuer: String, process: Process, folder: String) {
+    private init(asPort: Int, rsPort: Int, issuer: String, process: AnnouncingProcess) {
         self.asPort = asPort
         self.rsPort = rsPort
         self.issuer = issuer
-        self.process = Mutex(process)
-        self.folder = folder
+        self.process = process
     }
 
     /// Starts the fixture with `flags` and waits (bounded) until both servers answer.
     public static func start(_ flags: [String] = []) async throws -> OAuthFixtureServers {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw FixtureFailure("\(python) missing: run scripts/setup-test-env.sh")
-        }
-        let folder = NSTemporaryDirectory() + "mcpo-oauth-fixture-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: python)
-        child.arguments = [script] + flags
-        _ = FileManager.default.createFile(atPath: folder + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: folder + "/stderr", contents: nil)
-        child.standardOutput = FileHandle(forWritingAtPath: folder + "/stdout")
-        child.standardError = FileHandle(forWritingAtPath: folder + "/stderr")
-        try child.run()
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: folder + "/stdout", encoding: .utf8),
-                let line = text.split(separator: "\n").first, text.contains("\n"),
-                let json = try? JSON.parse(String(line)), let asPort = json["as"]?.intValue,
-                let rsPort = json["rs"]?.intValue, let issuer = json["issuer"]?.stringValue
-            {
-                let fixture = OAuthFixtureServers(
-                    asPort: asPort, rsPort: rsPort, issuer: issuer, process: child, folder: folder)
-                // Wait until both answer HTTP (the MCP app's lifespan has started).
-                while ContinuousClock.now < deadline {
-                    if (try? await fixture.get("\(fixture.asOrigin)/_log").status) == 200,
-                        (try? await fixture.get("\(fixture.rsOrigin)/_log").status) == 200
-                    {
-                        return fixture
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
+        let name = "oauth_fixture.py \(flags)"
+        let process = try await AnnouncingProcess.start([python, script] + flags, name: name) {
+            guard let asPort = $0["as"]?.intValue, let rsPort = $0["rs"]?.intValue else { return false }
+            // Both answer HTTP once the MCP app's lifespan has started.
+            for port in [asPort, rsPort] {
+                guard (try? await FixtureHTTP.send(.GET, "http://127.0.0.1:\(port)/_log").status) == 200 else {
+                    return false
                 }
-                break
             }
-            if !child.isRunning {
-                let stderr = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
-                try? FileManager.default.removeItem(atPath: folder)
-                throw FixtureFailure("oauth_fixture.py \(flags) exited: \(stderr.suffix(2000))")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+            return true
         }
-        kill(child.processIdentifier, SIGKILL)
-        try? FileManager.default.removeItem(atPath: folder)
-        throw FixtureFailure("oauth_fixture.py \(flags) did not start")
+        guard let asPort = process.announcement["as"]?.intValue, let rsPort = process.announcement["rs"]?.intValue,
+            let issuer = process.announcement["issuer"]?.stringValue
+        else {
+            await process.stop()
+            throw FixtureFailure("\(name) announced no ports and issuer: \(process.announcement)")
+        }
+        return OAuthFixtureServers(asPort: asPort, rsPort: rsPort, issuer: issuer, process: process)
     }
 
     /// SIGKILL to the fixture process, then waits (bounded) until it is gone.
     public func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while child.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        try? FileManager.default.removeItem(atPath: folder)
+        await process.stop()
     }
 
     /// Every request either server saw, in order.

@@ -14,7 +14,8 @@ import Synchronization
 public final class PostgresServer: Sendable {
     public let port: Int
     public let folder: String
-    private let process = Mutex<Process?>(nil)
+    /// `postgres` itself (through `runuser` when the tests run as root).
+    private let postmaster: FixtureProcess
 
     public static var binaries: String? {
         let root = "/usr/lib/postgresql"
@@ -22,9 +23,20 @@ public final class PostgresServer: Sendable {
         return versions.compactMap(Int.init).max().map { "\(root)/\($0)/bin" }
     }
 
-    private init(port: Int, folder: String) {
+    private init(port: Int, folder: String, binaries: String) {
         self.port = port
         self.folder = folder
+        postmaster = FixtureProcess(
+            port: port,
+            arguments: Self.asPostgres([
+                binaries + "/postgres", "-D", folder + "/data", "-p", String(port), "-c", "listen_addresses=127.0.0.1",
+                "-c", "unix_socket_directories=\(folder)", "-c", "fsync=off", "-c", "max_connections=200",
+            ]))
+    }
+
+    /// `command` run as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+    static func asPostgres(_ command: [String]) -> [String] {
+        geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + command : command
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/<database>?sslmode=disable`.
@@ -40,7 +52,7 @@ public final class PostgresServer: Sendable {
         }
         let folder = NSTemporaryDirectory() + "mcpo-postgres-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let server = PostgresServer(port: try FixturePorts.reserve(), folder: folder)
+        let server = PostgresServer(port: try FixturePorts.reserve(), folder: folder, binaries: binaries)
         if geteuid() == 0 { _ = try await run("/bin/chown", ["-R", "postgres:postgres", folder]) }
         let initdb = try await run(
             binaries + "/initdb",
@@ -54,34 +66,16 @@ public final class PostgresServer: Sendable {
     /// Starts `postgres` on the cluster (again, after `stop()`), waiting until it accepts connections.
     public func launch(bound: Duration = .seconds(90)) async throws {
         guard let binaries = Self.binaries else { throw FixtureFailure("PostgreSQL is not installed") }
-        let child = Process()
-        let arguments = [
-            binaries + "/postgres", "-D", folder + "/data", "-p", String(port), "-c", "listen_addresses=127.0.0.1",
-            "-c", "unix_socket_directories=\(folder)", "-c", "fsync=off", "-c", "max_connections=200",
-        ]
-        if geteuid() == 0 {
-            child.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            child.arguments = ["-u", "postgres", "--"] + arguments
-        } else {
-            child.executableURL = URL(fileURLWithPath: arguments[0])
-            child.arguments = Array(arguments.dropFirst())
-        }
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        process.withLock { $0 = child }
+        try await postmaster.launch(bound: bound)
+        // Accepting is not yet ready for queries: pg_isready says when it is.
         let deadline = ContinuousClock.now + bound
         while ContinuousClock.now < deadline {
-            if FixturePorts.accepts(port) {
-                // Accepting is not yet ready for queries: pg_isready says when it is.
-                let ready = try await Self.run(
-                    binaries + "/pg_isready", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
-                if ready.status == 0 { return }
-            }
-            if !child.isRunning { throw FixtureFailure("postgres exited with \(child.terminationStatus)") }
+            let ready = try await Self.run(
+                binaries + "/pg_isready", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres"])
+            if ready.status == 0 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw FixtureFailure("postgres did not accept connections within \(bound)")
+        throw FixtureFailure("postgres did not accept queries within \(bound)")
     }
 
     /// Creates a database (for tests that each want an empty one).
@@ -102,16 +96,17 @@ public final class PostgresServer: Sendable {
 
     /// SIGKILL (an outage, not a shutdown), then waits (bounded) until it is gone.
     public func stop() async {
-        guard let child = process.withLock({ $0.take() }) else { return }
-        // runuser's child is the postmaster: kill the whole group of processes the cluster runs.
-        let pid = postmasterPID()
-        if let pid { kill(pid, SIGKILL) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        // runuser's child is the postmaster: it and its backends go at once (a backend left attached to the shared
+        // memory would stop the next start).
+        var cluster: [Int32] = []
+        if let pid = postmasterPID() { cluster = [pid] + Self.children(of: pid) }
+        for pid in cluster { kill(pid, SIGKILL) }
+        await postmaster.stop()
         let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, FixturePorts.accepts(port) || child.isRunning {
+        while ContinuousClock.now < deadline, FixturePorts.accepts(port) || cluster.contains(where: Self.exists) {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        // The backends exit once the postmaster is gone; the pid file is left behind by a SIGKILL.
+        // The pid file is left behind by a SIGKILL.
         try? FileManager.default.removeItem(atPath: folder + "/data/postmaster.pid")
     }
 
@@ -119,6 +114,27 @@ public final class PostgresServer: Sendable {
     public func remove() async {
         await stop()
         try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// The processes whose parent is `pid` (from `/proc/<pid>/stat`).
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            // After the name in parentheses: the state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
+    /// Whether `pid` is a live process (not gone, not a zombie).
+    static func exists(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
     private func postmasterPID() -> Int32? {
@@ -132,16 +148,12 @@ public final class PostgresServer: Sendable {
     static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) async throws
         -> (status: Int32, output: String)
     {
+        let command = asPostgres ? Self.asPostgres([executable] + arguments) : [executable] + arguments
         let child = Process()
-        if asPostgres, geteuid() == 0 {
-            child.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            child.arguments = ["-u", "postgres", "--", executable] + arguments
-        } else {
-            child.executableURL = URL(fileURLWithPath: executable)
-            child.arguments = arguments
-        }
+        child.executableURL = URL(fileURLWithPath: command[0])
+        child.arguments = Array(command.dropFirst())
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("mcpo-pg-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
         child.standardOutput = handle
