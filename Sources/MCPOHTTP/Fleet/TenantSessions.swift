@@ -22,8 +22,7 @@ final class TenantSessions: Sendable {
     let idleTimeout: Duration
     private let make: @Sendable (ServerEntry) -> any ToolUpstream
     private let state = Mutex(State())
-    private let latest = Mutex<UpstreamSnapshot?>(nil)
-    private let onChange = Mutex<(@Sendable () -> Void)?>(nil)
+    private let latest = LatestSnapshot()
 
     init(
         entry: ServerEntry, idleTimeout: Duration = .seconds(600),
@@ -34,11 +33,11 @@ final class TenantSessions: Sendable {
         self.make = make
     }
 
-    var snapshot: UpstreamSnapshot? { latest.withLock { $0 } }
+    var snapshot: UpstreamSnapshot? { latest.value }
     var count: Int { state.withLock { $0.sessions.count } }
 
     func observe(_ observer: @escaping @Sendable () -> Void) {
-        onChange.withLock { $0 = observer }
+        latest.observe(observer)
     }
 
     /// The tenant of a call: the identity's tenant claim, else the server's `tenantHeader`; checked.
@@ -88,14 +87,7 @@ final class TenantSessions: Sendable {
             if state.sweeper == nil { state.sweeper = Task { [weak self] in await self?.sweep() } }
             return (upstream, true)
         }
-        if made, let session {
-            session.observe { [weak self] snapshot in
-                guard let self else { return }
-                self.latest.withLock { $0 = snapshot }
-                let observer = self.onChange.withLock { $0 }
-                observer?()
-            }
-        }
+        if made, let session { latest.follow(session) }
         return session
     }
 

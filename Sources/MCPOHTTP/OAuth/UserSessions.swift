@@ -8,19 +8,18 @@ import Synchronization
 /// tools appear once one user has authorized.
 final class UserSessions: Sendable {
     private let sessions = Mutex<[String: any ToolUpstream]>([:])
-    private let latest = Mutex<UpstreamSnapshot?>(nil)
-    private let onChange = Mutex<(@Sendable () -> Void)?>(nil)
+    private let latest = LatestSnapshot()
     private let stopped = Mutex(false)
 
     /// The tools of the latest snapshot any user's session published (kept after that session ends).
-    var snapshot: UpstreamSnapshot? { latest.withLock { $0 } }
+    var snapshot: UpstreamSnapshot? { latest.value }
 
     /// How many user sessions exist now.
     var count: Int { sessions.withLock { $0.count } }
 
     /// Called whenever a session publishes a new snapshot (to rebuild the routes).
     func observe(_ observer: @escaping @Sendable () -> Void) {
-        onChange.withLock { $0 = observer }
+        latest.observe(observer)
     }
 
     /// The session of `user`, made with `make` when there is none (not connected yet: the first call connects).
@@ -33,14 +32,7 @@ final class UserSessions: Sendable {
             sessions[user] = created
             return (created, true)
         }
-        if made, let session {
-            session.observe { [weak self] snapshot in
-                guard let self else { return }
-                self.latest.withLock { $0 = snapshot }
-                let observer = self.onChange.withLock { $0 }
-                observer?()
-            }
-        }
+        if made, let session { latest.follow(session) }
         return session
     }
 
