@@ -183,7 +183,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "JSONValue",
+                "JSONValue", "MCPOAudit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -229,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "MCPOHTTPTests",
             dependencies: [
-                "MCPOHTTP", "MCPClient", "MCPBridge", "MCPOConfig", "JSONValue",
+                "MCPOHTTP", "MCPClient", "MCPBridge", "MCPOConfig", "JSONValue", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

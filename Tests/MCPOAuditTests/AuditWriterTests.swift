@@ -1,39 +1,10 @@
 import Foundation
 import MCPOConfig
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MCPOAudit
-
-/// A store standing in for one that fails on demand (the SQLite store's own failures are tested above): the
-/// writer's batching, loss counting and recovery without a disk to fill.
-final class FlakyStore: GovernanceStore {
-    let name = "flaky"
-    private let state = Mutex<(failing: Bool, records: [AuditRecord], batches: Int)>((false, [], 0))
-
-    func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
-    var records: [AuditRecord] { state.withLock { $0.records } }
-
-    func append(_ records: [AuditRecord]) async throws(AuditError) {
-        try state.withLock { state throws(AuditError) in
-            state.batches += 1
-            if state.failing { throw AuditError.store("disk full") }
-            state.records += records
-        }
-    }
-
-    func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage { AuditPage(records: [], next: nil) }
-    func stats(since: Date?) async throws(AuditError) -> AuditStats {
-        AuditStats(totalCalls: 0, successRate: 0, avgDurationMs: 0, p95DurationMs: 0, topTools: [])
-    }
-    func deleteRecords(olderThan cutoff: Date) async throws(AuditError) -> Int { 0 }
-    func pins(server: String?) async throws(AuditError) -> [ToolPin] { [] }
-    func pinFirstSeen(_ pin: ToolPin) async throws(AuditError) -> ToolPin { pin }
-    func recordCurrent(server: String, tool: String, hash: String?, definition: String?) async throws(AuditError) {}
-    func approve(server: String, tools: [String], at time: Date) async throws(AuditError) -> [ToolPin] { [] }
-    func pinsVersion() async throws(AuditError) -> Int64 { 0 }
-    func close() async {}
-}
 
 @Suite("the audit writer")
 struct AuditWriterTests {

@@ -7,6 +7,7 @@ import MCPOConfig
 import MCPOIdentity
 import NIOHTTP1
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import MCPOHTTP
@@ -284,7 +285,7 @@ struct GovernanceFaceTests {
 
     @Test("audit.required: while the log cannot be written calls are refused with 503 and never run")
     func required() async throws {
-        let store = FailingStore()
+        let store = FlakyStore()
         var logger = Logger(label: "face")
         logger.logLevel = .critical
         let writer = AuditWriter(
@@ -294,51 +295,16 @@ struct GovernanceFaceTests {
         services.use(auditWriter: writer)
         let upstream = Self.upstream()
         let face = Face(upstream: upstream, services: services)
-        store.failing.withLock { $0 = true }
+        store.setFailing(true)
         #expect(await face.post("/echo", ["text": "runs, unrecorded"]).status == 200)
         let refused = await face.post("/echo", ["text": "refused"])
         #expect(refused.status == 503)
         #expect(refused.json?["detail"]?.stringValue?.contains("audit.required") == true)
         #expect(upstream.received.count == 1)
-        store.failing.withLock { $0 = false }
+        store.setFailing(false)
         #expect(await face.post("/echo", ["text": "refused, but its record is written"]).status == 503)
         #expect(await face.post("/echo", ["text": "runs again"]).status == 200)
         #expect(upstream.received.count == 2)
         await writer.shutdown()
-    }
-}
-
-/// A store whose writes fail while `failing` is set.
-final class FailingStore: GovernanceStore {
-    let name = "failing"
-    let failing = Mutex(false)
-
-    func append(_ records: [AuditRecord]) async throws(AuditError) {
-        if failing.withLock({ $0 }) { throw .store("the disk is full") }
-    }
-    func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage { AuditPage(records: [], next: nil) }
-    func stats(since: Date?) async throws(AuditError) -> AuditStats {
-        AuditStats(totalCalls: 0, successRate: 0, avgDurationMs: 0, p95DurationMs: 0, topTools: [])
-    }
-    func deleteRecords(olderThan cutoff: Date) async throws(AuditError) -> Int { 0 }
-    func pins(server: String?) async throws(AuditError) -> [ToolPin] { [] }
-    func pinFirstSeen(_ pin: ToolPin) async throws(AuditError) -> ToolPin { pin }
-    func recordCurrent(server: String, tool: String, hash: String?, definition: String?) async throws(AuditError) {}
-    func approve(server: String, tools: [String], at time: Date) async throws(AuditError) -> [ToolPin] { [] }
-    func pinsVersion() async throws(AuditError) -> Int64 { 0 }
-    func close() async {}
-}
-
-/// Prometheus' text format, read back: `name{labels}` → value.
-enum PrometheusText {
-    static func samples(_ text: String) -> [String: Double] {
-        var samples: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
-                continue
-            }
-            samples[String(line[..<space])] = value
-        }
-        return samples
     }
 }
