@@ -80,7 +80,7 @@ public enum OpenAPIGenerator {
                     section: section,
                     apiKeyRequired: options.apiKeyRequired
                 ).build(into: &components)
-                paths[path] = ["post": item]
+                paths[path] = .object([operation.kind.httpMethod.lowercased(): item])
             }
         }
 
@@ -102,7 +102,8 @@ public enum OpenAPIGenerator {
     }
 
     static func sectionOperationId(_ operationId: String, prefix: String) -> String {
-        guard !prefix.isEmpty, operationId.hasPrefix("tool_") else { return operationId }
+        guard !prefix.isEmpty else { return operationId }
+        guard operationId.hasPrefix("tool_") else { return Naming.asciiWord(prefix) + operationId }
         return "tool_" + Naming.asciiWord(prefix) + operationId.dropFirst("tool_".count)
     }
 }
@@ -119,9 +120,19 @@ private struct OperationBuilder {
         let toolKey = section.componentPrefix + tool.name
         var item: JSON = [:]
         if let tag = section.tag { item["tags"] = [.string(tag)] }
-        item["summary"] = .string(Naming.summary(forTool: tool.name))
+        let isTool = operation.kind == .tool
+        item["summary"] = .string(isTool ? Naming.summary(forTool: tool.name) : tool.title ?? tool.name)
         if let description = tool.description { item["description"] = .string(description) }
         item["operationId"] = .string(operationId)
+        if operation.kind == .resourceRead {
+            item["parameters"] = [
+                [
+                    "name": "uri", "in": "query", "required": true,
+                    "description": tool.inputSchema["properties"]?["uri"]?["description"] ?? "The resource's URI",
+                    "schema": ["type": "string"],
+                ]
+            ]
+        }
         if operation.hasBody {
             let formModel = components.addToolSchema(
                 Self.requestSchema(of: tool, confirmField: operation.confirmField, risk: operation.risk),
@@ -150,7 +161,15 @@ private struct OperationBuilder {
             responses["401"] = errorResponse("Missing or invalid Authorization header", &components)
             responses["403"] = errorResponse("Invalid API key", &components)
         }
-        if operation.hasBody {
+        if operation.kind == .resourceRead {
+            responses["200"] = [
+                "description":
+                    "The resource: one text content as its text with its type, one blob as its bytes, several as a JSON array",
+                "content": ["*/*": ["schema": [:]]],
+            ]
+            responses["404"] = errorResponse("No such resource", &components)
+        }
+        if operation.hasBody || operation.kind == .resourceRead {
             components.addStock(StockSchemas.httpValidationErrorName, StockSchemas.httpValidationError)
             components.addStock(StockSchemas.validationErrorName, StockSchemas.validationError)
             responses["422"] = response(
@@ -170,6 +189,10 @@ private struct OperationBuilder {
         responses["504"] = errorResponse("Upstream call timed out", &components)
         item["responses"] = responses
         if apiKeyRequired { item["security"] = [["HTTPBearer": []]] }
+        guard isTool else {
+            item["x-openai-isConsequential"] = false
+            return item
+        }
         item["x-mcp-risk"] = .string(operation.risk.rawValue)
         if let annotations = tool.annotations { item["x-mcp-annotations"] = annotations }
         item["x-openai-isConsequential"] = .bool(operation.risk != .low)

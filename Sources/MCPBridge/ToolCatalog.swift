@@ -6,8 +6,9 @@ public struct ToolCatalog: Sendable {
     public let operations: [ToolOperation]
     private let indexByPath: [String: Int]
 
-    /// A second tool with an already listed name is left out: it could never be reached by its path.
-    public init(tools: [ToolDefinition], policy: ToolPolicy = .none) {
+    /// A second tool with an already listed name is left out: it could never be reached by its path. `features`
+    /// (the server's resources and prompts operations) follow the tools; one whose path a tool has is left out.
+    public init(tools: [ToolDefinition], policy: ToolPolicy = .none, features: [ToolOperation] = []) {
         var operations: [ToolOperation] = []
         var indexByPath: [String: Int] = [:]
         var operationIds = UniqueNames()
@@ -21,6 +22,10 @@ public struct ToolCatalog: Sendable {
                     tool: tool, path: path, operationId: operationIds.claim(Naming.operationIdBase(forTool: tool.name)),
                     risk: risk, confirmField: policy.confirmField(for: tool, risk: risk),
                     pinChanged: policy.changedTools.contains(tool.name)))
+        }
+        for feature in features where indexByPath[feature.path] == nil {
+            indexByPath[feature.path] = operations.count
+            operations.append(feature)
         }
         self.operations = operations
         self.indexByPath = indexByPath
@@ -53,6 +58,8 @@ public struct ToolOperation: Sendable {
     /// `tool_<name>_post` as mcpo spells it, with `_2`, `_3` … appended when two names spell the same
     /// (`a-b` and `a_b`); the earlier tool in `tools/list` keeps the plain id.
     public let operationId: String
+    /// A tool, or one of the server's resources and prompts routes.
+    public let kind: OperationKind
     /// The input schema declares at least one property, so the operation takes a JSON body.
     public let hasBody: Bool
     /// At least one property is required, so an empty body is refused.
@@ -67,15 +74,18 @@ public struct ToolOperation: Sendable {
 
     init(
         tool: ToolDefinition, path: String, operationId: String, risk: ToolRisk = .medium,
-        confirmField: String? = nil, pinChanged: Bool = false
+        confirmField: String? = nil, pinChanged: Bool = false, kind: OperationKind = .tool
     ) {
         self.tool = tool
+        self.kind = kind
         self.path = path
         self.operationId = operationId
         let validator = ArgumentValidator(inputSchema: tool.inputSchema)
         self.validator = validator
-        self.hasBody = validator.declaresProperties || confirmField != nil
-        self.bodyRequired = validator.requiresArguments || confirmField != nil
+        // The reading routes take their arguments from the query.
+        let takesBody = kind.httpMethod == "POST"
+        self.hasBody = takesBody && (validator.declaresProperties || confirmField != nil)
+        self.bodyRequired = takesBody && (validator.requiresArguments || confirmField != nil)
         self.risk = risk
         self.confirmField = confirmField
         self.pinChanged = pinChanged

@@ -183,6 +183,18 @@ public struct MCPOCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-metrics"), help: "No metrics are kept and /metrics answers 404.")
     var noMetrics = false
 
+    @Flag(
+        name: .customLong("expose-resources"),
+        help: "Single-server mode: the documents describe GET /resources and /resources/read (config: exposeResources)."
+    )
+    var exposeResources = false
+
+    @Flag(
+        name: .customLong("expose-prompts"),
+        help:
+            "Single-server mode: the documents describe GET /prompts and POST /prompts/<name> (config: exposePrompts).")
+    var exposePrompts = false
+
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, or the server URL.")
     var serverCommand: [String] = []
 
@@ -261,6 +273,16 @@ public struct MCPOCommand: AsyncParsableCommand {
                 throw ValidationError("--audit expects sqlite:///path/audit.db, a file path, postgres://…, or default")
             }
             settings.audit = AuditSettings(store: location)
+        }
+        if exposeResources || exposePrompts {
+            guard case .single(var entry) = mode else {
+                throw ValidationError(
+                    "--expose-resources and --expose-prompts are for single-server mode; in a config file, write 'exposeResources' and 'exposePrompts' in a server's entry"
+                )
+            }
+            entry.features.exposeResources = exposeResources
+            entry.features.exposePrompts = exposePrompts
+            mode = .single(entry)
         }
         if confirm != nil || pinTools != nil {
             guard case .single(var entry) = mode else {

@@ -23,7 +23,7 @@ struct EntryDecoder {
             "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools",
             "enabledTools",
             "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
-            "client_header_forwarding",
+            "client_header_forwarding", "exposeResources", "exposePrompts", "roots",
         ] + AccessDecoder.keys + GovernanceDecoder.serverKeys
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
     static let silentlyIgnoredKeys: Set<String> = ["alwaysAllow", "autoApprove", "description", "icon"]
@@ -242,6 +242,9 @@ private struct Fields {
         let maxConcurrentCalls = try positiveInteger("maxConcurrentCalls")
         let oauth = try objectValue("oauth")
         let forwarding = try headerForwarding()
+        let features = ServerFeatureSettings(
+            exposeResources: try bool("exposeResources") ?? false, exposePrompts: try bool("exposePrompts") ?? false,
+            roots: try roots("roots"))
         let (file, server) = (decoder.file, self.server)
         let access = try AccessDecoder(error: { key, message in
             ConfigError(file: file, server: server, key: key, message: message)
@@ -320,6 +323,7 @@ private struct Fields {
         entry.maxConcurrentCalls = maxConcurrentCalls
         entry.access = access
         entry.governance = governance
+        entry.features = features
         return entry
     }
 
@@ -463,6 +467,39 @@ private struct Fields {
             result[tool] = number.doubleValue
         }
         return result
+    }
+
+    private func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard case .bool(let flag) = value else { throw error(key, "expected true or false, got \(got(value))") }
+        return flag
+    }
+
+    /// `[{"uri": "file:///…", "name": "…"}]`: each URI a `file://` URI, as MCP's roots are.
+    private func roots(_ key: String) throws(ConfigError) -> [ServerRoot] {
+        guard let value = value(key) else { return [] }
+        guard case .array(let items) = value else {
+            throw error(key, "expected a list of {\"uri\": \"file:///…\", \"name\": \"…\"}, got \(got(value))")
+        }
+        var roots: [ServerRoot] = []
+        for (index, item) in items.enumerated() {
+            let at = "\(key)[\(index)]"
+            guard case .object = item else {
+                throw error(
+                    at,
+                    "expected an object such as {\"uri\": \"file:///srv/data\", \"name\": \"data\"}, got \(got(item))")
+            }
+            guard let uri = item["uri"]?.stringValue, uri.hasPrefix("file://") else {
+                let given = item["uri"]?.stringValue.map { "'\($0)'" } ?? "none"
+                throw error(at + ".uri", "expected a URI starting with file://, got \(given)")
+            }
+            let name = item["name"]
+            if let name, name.stringValue == nil, !name.isNull {
+                throw error(at + ".name", "expected a string, got \(got(name))")
+            }
+            roots.append(ServerRoot(uri: uri, name: name?.stringValue))
+        }
+        return roots
     }
 
     private func positiveInteger(_ key: String) throws(ConfigError) -> Int? {

@@ -90,6 +90,8 @@ public struct ServerEntry: Sendable, Equatable {
     public var access = ServerAccess()
     /// Risk classes, confirmation, pinned definitions and rate limits of its tools.
     public var governance = ServerGovernance()
+    /// Its resources and prompts in the documents, and the roots the proxy tells it of.
+    public var features = ServerFeatureSettings()
 
     /// In a remote server's `url`: filled with the caller's tenant; one upstream session per tenant.
     public static let tenantPlaceholder = "{tenant}"
@@ -152,5 +154,32 @@ private func equivalent(_ lhs: JSON?, _ rhs: JSON?) -> Bool {
         return left == right
     default:
         return false
+    }
+}
+
+/// What the documents say of a server beyond its tools, and what the proxy answers the server's own questions.
+public struct ServerFeatureSettings: Sendable, Equatable {
+    /// The documents describe `GET /resources` and `GET /resources/read` (`exposeResources`, `--expose-resources`).
+    public var exposeResources = false
+    /// The documents describe `GET /prompts` and `POST /prompts/<name>` (`exposePrompts`, `--expose-prompts`).
+    public var exposePrompts = false
+    /// What `roots/list` answers (`roots`); none by default, and then the proxy declares no roots capability.
+    public var roots: [ServerRoot] = []
+
+    public init(exposeResources: Bool = false, exposePrompts: Bool = false, roots: [ServerRoot] = []) {
+        self.exposeResources = exposeResources
+        self.exposePrompts = exposePrompts
+        self.roots = roots
+    }
+}
+
+/// One entry of `roots`: a `file://` URI the server may work in, and its name.
+public struct ServerRoot: Sendable, Equatable {
+    public var uri: String
+    public var name: String?
+
+    public init(uri: String, name: String? = nil) {
+        self.uri = uri
+        self.name = name
     }
 }

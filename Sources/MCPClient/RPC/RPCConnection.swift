@@ -52,12 +52,14 @@ public final class RPCConnection: TransportReceiver {
     private let serverName: String
     private let onNotification: NotificationHandler
     private let onClose: @Sendable (String) -> Void
+    private let answers: ServerRequestAnswers
 
     private init(
-        serverName: String, eventLoop: any EventLoop, logger: Logger,
+        serverName: String, eventLoop: any EventLoop, logger: Logger, answers: ServerRequestAnswers,
         onNotification: @escaping NotificationHandler, onClose: @escaping @Sendable (String) -> Void
     ) {
         self.serverName = serverName
+        self.answers = answers
         self.eventLoop = eventLoop
         self.logger = logger
         self.onNotification = onNotification
@@ -70,12 +72,13 @@ public final class RPCConnection: TransportReceiver {
         serverName: String,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        answers: ServerRequestAnswers = ServerRequestAnswers(),
         onNotification: @escaping NotificationHandler,
         onClose: @escaping @Sendable (String) -> Void,
         connect: (any TransportReceiver) async throws(MCPClientError) -> Transport
     ) async throws(MCPClientError) -> (connection: RPCConnection, transport: Transport) {
         let connection = RPCConnection(
-            serverName: serverName, eventLoop: eventLoopGroup.next(), logger: logger,
+            serverName: serverName, eventLoop: eventLoopGroup.next(), logger: logger, answers: answers,
             onNotification: onNotification, onClose: onClose)
         let transport = try await connect(connection)
         connection.transportBox.withLock { $0 = transport }
@@ -403,13 +406,15 @@ public final class RPCConnection: TransportReceiver {
         }
     }
 
-    /// The proxy advertises no client capabilities, so only `ping` gets a real answer.
+    /// A server's request to the proxy, answered as `ServerRequestAnswers` says.
     private func answerServerRequest(id: JSON, method: String) {
         var reply: OrderedJSONObject = ["jsonrpc": "2.0", "id": id]
-        if method == "ping" {
-            reply["result"] = [:]
-        } else {
-            reply["error"] = ["code": -32601, "message": .string("Method not supported by the proxy: \(method)")]
+        switch answers.answer(method: method) {
+        case .result(let result):
+            reply["result"] = result
+        case .error(let code, let message):
+            logger.info("[\(serverName)] the server asked for \(method): \(message)")
+            reply["error"] = ["code": .int(code), "message": .string(message)]
         }
         _ = send(OutboundMessage(kind: .response, method: nil, body: ByteBuffer(bytes: JSON.object(reply).bytes)))
     }

@@ -7,10 +7,13 @@ import Synchronization
 public struct ClientIdentity: Sendable {
     public var name: String
     public var version: String
+    /// What the proxy answers the server's own requests, and so the capabilities it declares.
+    public var answers: ServerRequestAnswers
 
-    public init(name: String, version: String) {
+    public init(name: String, version: String, answers: ServerRequestAnswers = ServerRequestAnswers()) {
         self.name = name
         self.version = version
+        self.answers = answers
     }
 }
 
@@ -121,7 +124,7 @@ public final class MCPSession: Sendable {
             "initialize",
             params: [
                 "protocolVersion": .string(offered),
-                "capabilities": [:],
+                "capabilities": client.answers.capabilities,
                 "clientInfo": ["name": .string(client.name), "version": .string(client.version)],
             ],
             timeout: timeout)
@@ -219,7 +222,7 @@ public final class MCPSession: Sendable {
         [
             "_meta": [
                 protocolVersionKey: .string(version),
-                clientCapabilitiesKey: [:],
+                clientCapabilitiesKey: client.answers.capabilities,
                 clientInfoKey: ["name": .string(client.name), "version": .string(client.version)],
             ]
         ]
@@ -279,23 +282,33 @@ public final class MCPSession: Sendable {
 
     /// Every tool, following `nextCursor` to the end.
     public func listTools(timeout: Double) async throws(MCPClientError) -> [JSON] {
-        var tools: [JSON] = []
+        try await listEvery("tools/list", member: "tools", timeout: timeout)
+    }
+
+    /// Every element of a paginated listing (`tools/list`, `prompts/list`, `resources/list` …), following
+    /// `nextCursor` to the end.
+    public func listEvery(
+        _ method: String, member: String, timeout: Double, headers: [(name: String, value: String)] = [],
+        cancellation: CallCancellation? = nil
+    ) async throws(MCPClientError) -> [JSON] {
+        var elements: [JSON] = []
         var cursor: String?
         var seenCursors: Set<String> = []
         for _ in 0..<Self.maxToolPages {
             let params: JSON? = cursor.map { ["cursor": .string($0)] }
-            let page = try await request("tools/list", params: params, timeout: timeout)
-            guard let pageTools = page["tools"]?.arrayValue else {
-                throw .protocolViolation("the tools/list result has no tools array")
+            let page = try await request(
+                method, params: params, timeout: timeout, headers: headers, cancellation: cancellation)
+            guard let pageElements = page[member]?.arrayValue else {
+                throw .protocolViolation("the \(method) result has no \(member) array")
             }
-            tools.append(contentsOf: pageTools)
-            guard let next = page["nextCursor"]?.stringValue, !next.isEmpty else { return tools }
+            elements.append(contentsOf: pageElements)
+            guard let next = page["nextCursor"]?.stringValue, !next.isEmpty else { return elements }
             guard seenCursors.insert(next).inserted else {
-                throw .protocolViolation("tools/list returned the cursor '\(next)' twice")
+                throw .protocolViolation("\(method) returned the cursor '\(next)' twice")
             }
             cursor = next
         }
-        throw .protocolViolation("tools/list returned more than \(Self.maxToolPages) pages")
+        throw .protocolViolation("\(method) returned more than \(Self.maxToolPages) pages")
     }
 
     /// Calls a tool and returns its `CallToolResult` as the server wrote it.

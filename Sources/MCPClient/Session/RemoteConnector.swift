@@ -191,7 +191,7 @@ struct RemoteConnector: Sendable {
     ) async throws(RequestFailure) -> (connection: RPCConnection, transport: Transport) {
         do {
             return try await RPCConnection.open(
-                serverName: serverName, logger: logger, eventLoopGroup: eventLoopGroup,
+                serverName: serverName, logger: logger, eventLoopGroup: eventLoopGroup, answers: client.answers,
                 onNotification: events.onNotification, onClose: events.onClose, connect: transport)
         } catch {
             throw .client(error)

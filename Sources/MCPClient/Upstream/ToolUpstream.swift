@@ -35,6 +35,29 @@ public struct ToolCallRequest: Sendable {
     }
 }
 
+/// A request other than a tool call (`resources/read`, `prompts/get`, a listing), as the HTTP face asks for it.
+public struct UpstreamRequest: Sendable {
+    public var method: String
+    public var params: JSON?
+    /// A paginated listing: every page is fetched and the answer is `{<listing>: [every element]}`.
+    public var listing: String?
+    public var timeout: Double
+    public var cancellation: CallCancellation?
+    public var headers: [(name: String, value: String)]
+
+    public init(
+        method: String, params: JSON? = nil, listing: String? = nil, timeout: Double,
+        cancellation: CallCancellation? = nil, headers: [(name: String, value: String)] = []
+    ) {
+        self.method = method
+        self.params = params
+        self.listing = listing
+        self.timeout = timeout
+        self.cancellation = cancellation
+        self.headers = headers
+    }
+}
+
 /// An upstream MCP server as the HTTP face uses it. `UpstreamServer` is the real one; the face's in-process tests
 /// make their own.
 public protocol ToolUpstream: AnyObject, Sendable {
@@ -51,6 +74,8 @@ public protocol ToolUpstream: AnyObject, Sendable {
     /// Calls a tool and returns its `CallToolResult` as the server wrote it. A call that provably never reached the
     /// server, or whose tool says repeating it is harmless, is sent once more when its connection broke.
     func callTool(_ request: ToolCallRequest) async throws(MCPClientError) -> JSON
+    /// Sends another request (resources, prompts) and returns its result as the server wrote it.
+    func send(_ request: UpstreamRequest) async throws(MCPClientError) -> JSON
     /// Stops the server for good.
     func shutdown() async
 }

@@ -7,7 +7,7 @@ import NIOCore
 extension UpstreamServer {
     func handleNotification(method: String, params: JSON?, generation: Int) {
         switch method {
-        case "notifications/tools/list_changed":
+        case "notifications/tools/list_changed", "notifications/prompts/list_changed":
             Task { await self.refreshTools(generation: generation) }
         case "notifications/subscriptions/acknowledged":
             subscriptionAcknowledged(generation: generation)
@@ -22,11 +22,23 @@ extension UpstreamServer {
         guard let session = core.withLock({ $0.lifecycle.session(ofGeneration: generation) }) else { return }
         do {
             let tools = acceptable(try await session.listTools(timeout: startupTimeout), era: session.era)
+            let prompts = await listPrompts(of: session)
             core.withLock { $0.listedTools = Self.index(tools) }
-            publish(UpstreamSnapshot(server: session.server, tools: tools.filter(isServed)))
+            publish(UpstreamSnapshot(server: session.server, tools: tools.filter(isServed), prompts: prompts))
             logger.info("[\(name)] tool list changed: \(tools.count) tools")
         } catch {
             logger.warning("[\(name)] re-listing tools after list_changed failed: \(error)")
+        }
+    }
+
+    /// The server's prompts, when it declares them. A server whose prompt list fails still serves its tools.
+    func listPrompts(of session: MCPSession) async -> [JSON] {
+        guard session.server.capabilities["prompts"]?.objectValue != nil else { return [] }
+        do {
+            return try await session.listEvery("prompts/list", member: "prompts", timeout: startupTimeout)
+        } catch {
+            logger.warning("[\(name)] listing the prompts failed: \(error); no prompt routes until the list changes")
+            return []
         }
     }
 

@@ -68,6 +68,8 @@ public final class UpstreamServer: ToolUpstream {
         self.limits = limits
         self.authorizer = authorizer
         self.entry = entry
+        var client = client
+        client.answers.roots = entry.features.roots
         self.client = client
         self.startupTimeout = startupTimeout
         self.logger = logger
@@ -127,6 +129,32 @@ public final class UpstreamServer: ToolUpstream {
             name: request.name, arguments: request.arguments, argumentsText: request.argumentsText,
             timeout: request.timeout, headers: headers, meta: request.meta, onProgress: request.onProgress,
             cancellation: request.cancellation)
+    }
+
+    /// Sends a request other than a tool call (resources, prompts): reading requests, so one whose connection
+    /// broke is sent once more on a new connection.
+    public func send(_ request: UpstreamRequest) async throws(MCPClientError) -> JSON {
+        do {
+            return try await sendOnce(request)
+        } catch .notDelivered, .disconnected {
+            logger.info("[\(name)] \(request.method): the connection broke; sending it again on a new connection")
+            return try await sendOnce(request)
+        }
+    }
+
+    private func sendOnce(_ request: UpstreamRequest) async throws(MCPClientError) -> JSON {
+        let session = try await sessionForCall()
+        switch request.listing {
+        case let member?:
+            let elements = try await session.listEvery(
+                request.method, member: member, timeout: request.timeout, headers: request.headers,
+                cancellation: request.cancellation)
+            return .object([member: .array(elements)])
+        case nil:
+            return try await session.request(
+                request.method, params: request.params, timeout: request.timeout, headers: request.headers,
+                cancellation: request.cancellation)
+        }
     }
 
     private func mayRepeat(_ tool: String, after error: MCPClientError) -> Bool {
@@ -220,7 +248,8 @@ public final class UpstreamServer: ToolUpstream {
             watcher = await openChangeNotifications(of: session, generation: generation)
             let listed = try await session.listTools(timeout: startupTimeout)
             let tools = acceptable(listed, era: session.era)
-            let snapshot = UpstreamSnapshot(server: session.server, tools: tools.filter(isServed))
+            let prompts = await listPrompts(of: session)
+            let snapshot = UpstreamSnapshot(server: session.server, tools: tools.filter(isServed), prompts: prompts)
             let installed = core.withLock { core in
                 guard core.lifecycle.connected(session, generation: generation) else { return false }
                 core.listedTools = Self.index(tools)
@@ -260,7 +289,7 @@ public final class UpstreamServer: ToolUpstream {
         switch entry.transport {
         case .stdio(let command):
             let (connection, _) = try await RPCConnection.open(
-                serverName: name, logger: logger, eventLoopGroup: eventLoopGroup,
+                serverName: name, logger: logger, eventLoopGroup: eventLoopGroup, answers: client.answers,
                 onNotification: onNotification, onClose: onClose,
                 connect: { receiver throws(MCPClientError) in
                     try await StdioTransport.launch(

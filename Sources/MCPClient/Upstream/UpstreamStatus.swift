@@ -5,11 +5,19 @@ public struct UpstreamSnapshot: Sendable {
     public var server: ServerIdentity
     /// The tools as `tools/list` described them, in order, already filtered by the entry's tool lists.
     public var tools: [JSON]
+    /// The prompts as `prompts/list` described them (none when the server declares no `prompts` capability).
+    public var prompts: [JSON]
 
-    public init(server: ServerIdentity, tools: [JSON]) {
+    public init(server: ServerIdentity, tools: [JSON], prompts: [JSON] = []) {
         self.server = server
         self.tools = tools
+        self.prompts = prompts
     }
+
+    /// The server's capabilities declare resources.
+    public var offersResources: Bool { server.capabilities["resources"]?.objectValue != nil }
+    /// The server's capabilities declare prompts.
+    public var offersPrompts: Bool { server.capabilities["prompts"]?.objectValue != nil }
 }
 
 /// Where an upstream server stands, for health reports.

@@ -71,6 +71,10 @@ extension CallFailure {
             return StandardAnswers.methodNotAllowed
         case .notFound:
             return StandardAnswers.notFound
+        case .noSuchResource(let server, let uri, let message):
+            return HTTPAnswer(
+                status: 404,
+                body: ["detail": .string("MCP server '\(server)' has no resource '\(uri)': \(message)")])
         case .badRequest(let detail):
             return HTTPAnswer(status: 400, body: ["detail": .string(detail)])
         case .bodyTooLarge(let limit):
@@ -98,7 +102,7 @@ extension CallFailure {
         case .definitionChanged: 409
         case .auditUnavailable, .pinsUnreadable: 503
         case .methodNotAllowed: 405
-        case .notFound: 404
+        case .notFound, .noSuchResource: 404
         case .badRequest: 400
         case .bodyTooLarge: 413
         case .invalidArguments: 422

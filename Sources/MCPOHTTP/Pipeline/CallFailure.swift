@@ -33,6 +33,8 @@ enum CallFailure: Error, Sendable, Equatable {
     /// The route takes other methods (405).
     case methodNotAllowed(allow: String)
     case notFound
+    /// `GET /resources/read`: the server has no resource at `uri` (404).
+    case noSuchResource(server: String, uri: String, message: String)
     /// Something in the request that the caller must fix (400).
     case badRequest(detail: String)
     /// The body is over `--max-body-size` (413).

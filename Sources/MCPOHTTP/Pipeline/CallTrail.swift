@@ -118,7 +118,7 @@ extension AuditOutcome {
             self = .unauthenticated
         case .insufficientScope, .refused:
             self = .denied
-        case .methodNotAllowed, .notFound, .badRequest, .bodyTooLarge, .invalidArguments:
+        case .methodNotAllowed, .notFound, .noSuchResource, .badRequest, .bodyTooLarge, .invalidArguments:
             self = .invalidArguments
         case .confirmationRequired:
             self = .confirmationRequired

@@ -65,12 +65,21 @@ struct CallOutcome: Sendable {
         return nil
     }
 
-    /// The HTTP answer of a result or a failure: `ToolResultMapper` for a result (`outputSchema` tells the Python
-    /// SDK's result wrapper apart), `CallFailure`'s own answer for a failure.
-    static func answer(for value: Value, outputSchema: JSON?) -> ProxyResponse {
+    /// The HTTP answer of a result or a failure: `ToolResultMapper` for a tool's result (`outputSchema` tells the
+    /// Python SDK's result wrapper apart), `FeatureAnswer` for a resource's or a prompt's, `CallFailure`'s own answer
+    /// for a failure.
+    static func answer(for value: Value, operation: ToolOperation) -> ProxyResponse {
         switch value {
+        case .result(let result) where operation.kind != .tool:
+            switch FeatureAnswer.answer(for: operation.kind, result: result) {
+            case .json(let answer):
+                return .json(answer)
+            case .content(let contentType, let bytes):
+                return ProxyResponse(
+                    status: .ok, headers: ["Content-Type": contentType], body: .bytes(ByteBuffer(bytes: bytes)))
+            }
         case .result(let result):
-            return .json(ToolResultMapper.answer(for: result, outputSchema: outputSchema))
+            return .json(ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema))
         case .failure(let failure):
             return failure.response
         case .response(let response):
@@ -78,10 +87,12 @@ struct CallOutcome: Sendable {
         }
     }
 
-    /// The status and body of a result or a failure (nil for an answer made already).
-    static func httpAnswer(for value: Value, outputSchema: JSON?) -> HTTPAnswer? {
+    /// The status and body of a result or a failure as JSON (nil for an answer made already).
+    static func httpAnswer(for value: Value, operation: ToolOperation) -> HTTPAnswer? {
         switch value {
-        case .result(let result): ToolResultMapper.answer(for: result, outputSchema: outputSchema)
+        case .result(let result) where operation.kind != .tool:
+            FeatureAnswer.jsonAnswer(for: operation.kind, result: result)
+        case .result(let result): ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema)
         case .failure(let failure): failure.answer
         case .response: nil
         }

@@ -131,18 +131,8 @@ struct GovernanceRouteHandler {
 enum AuditQueryParser {
     static func parameters(_ query: String?) -> [String: String] {
         var parameters: [String: String] = [:]
-        for pair in (query ?? "").split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            if parameters[name] == nil { parameters[name] = value }
-        }
+        for (name, value) in QueryParameters.parse(query) { parameters[name] = value }
         return parameters
-    }
-
-    private static func decode(_ text: Substring) -> String {
-        let spaced = text.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
     }
 
     static func query(_ text: String?) -> Result<AuditQuery, CallFailure> {

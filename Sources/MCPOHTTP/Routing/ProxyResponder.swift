@@ -104,7 +104,7 @@ struct ProxyResponder: RequestResponder {
             return await handler.respond(to: request)
         case .tool(let tool):
             let outcome = await tool.server.calls(ToolCall(request: request, endpoint: tool))
-            return CallOutcome.answer(for: outcome.value, outputSchema: tool.operation.tool.outputSchema)
+            return CallOutcome.answer(for: outcome.value, operation: tool.operation)
         }
     }
 

@@ -72,17 +72,29 @@ struct RouteTableBuilder {
         }
         let policy = ToolPolicy(
             riskRules: governance.toolRisk, confirm: governance.confirm, changedTools: Set(review.blocked.keys))
-        let catalog = ToolCatalog(tools: definitions, policy: policy)
-        for operation in catalog.operations {
+        let features =
+            (snapshot.offersResources ? ServerFeatures.resourceOperations() : [])
+            + (snapshot.offersPrompts ? ServerFeatures.promptOperations(snapshot.prompts) : [])
+        let routed = ToolCatalog(tools: definitions, policy: policy, features: features)
+        for operation in routed.operations {
             let timeout = server.entry.timeout(forTool: operation.tool.name, fallback: defaultTimeout)
             endpoints[prefix + operation.path] = .tool(
                 ToolEndpoint(
                     operation: operation, server: server, callTimeout: timeout,
                     metrics: services?.metrics?.tool(server: server.name, tool: operation.tool.name),
                     blockedPin: review.blocked[operation.tool.name], pinsUnreadable: review.unreadable))
-            if governance.pinTools != .off {
+            if governance.pinTools != .off, operation.kind == .tool {
                 endpoints[GovernanceRoute.approvePath(server: server.name, tool: operation.tool.name)] = .governance(
                     .approvePin(server: server.name, tool: operation.tool.name))
+            }
+        }
+        // Every route is served; the documents describe resources and prompts only when the entry says so.
+        let exposed = server.entry.features
+        let catalog = routed.keeping { operation in
+            switch operation.kind {
+            case .tool: true
+            case .resourceList, .resourceRead: exposed.exposeResources
+            case .promptList, .prompt: exposed.exposePrompts
             }
         }
         let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)

@@ -21,6 +21,7 @@ mcp = FastMCP(
     log_level="WARNING",
 )
 fixture_tools.register(mcp, context_cls=Context, image_cls=Image)
+fixture_tools.register_features(mcp)
 fixture_tools.advertise_tools_list_changed(mcp._mcp_server, NotificationOptions)
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ annotations at registration time and the Context class is a closure variable.
 import argparse
 import asyncio
 import base64
+import json
 import os
 from typing import Any, Literal, Optional
 
@@ -235,6 +236,61 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         """Emit an MCP log notification (notifications/message), then return 'logged'."""
         await ctx.info(message)
         return "logged"
+
+    @server.tool()
+    async def client_roots(ctx: Context) -> str:  # type: ignore[valid-type]
+        """Ask the client for its roots (roots/list); the roots as JSON, or the error the client gave."""
+        try:
+            result = await ctx.session.list_roots()
+        except Exception as error:  # noqa: BLE001 - the client's refusal is the answer
+            return f"refused: {error}"
+        return json.dumps([{"uri": str(root.uri), "name": root.name} for root in result.roots])
+
+    @server.tool()
+    async def ask_model(question: str, ctx: Context) -> str:  # type: ignore[valid-type]
+        """Ask the client's model (sampling/createMessage); its answer, or the error the client gave."""
+        from mcp import types
+
+        try:
+            result = await ctx.session.create_message(
+                messages=[types.SamplingMessage(role="user", content=types.TextContent(type="text", text=question))],
+                max_tokens=10,
+            )
+        except Exception as error:  # noqa: BLE001 - the client's refusal is the answer
+            return f"refused: {error}"
+        return str(result.content)
+
+
+def register_features(server: Any) -> None:
+    """Resources, a resource template and prompts, the same on both SDK lines (the REST routes' fixtures)."""
+
+    @server.resource("fixture://notes/readme", name="readme", description="The notes' readme", mime_type="text/plain")
+    def readme() -> str:
+        return "hello from the notes"
+
+    @server.resource("fixture://data/config.json", name="config", mime_type="application/json")
+    def config() -> str:
+        return '{"mode": "test", "level": 3}'
+
+    @server.resource("fixture://images/pixel.png", name="pixel", mime_type="image/png")
+    def pixel() -> bytes:
+        return PIXEL_PNG
+
+    @server.resource("fixture://users/{user_id}/profile", name="profile", mime_type="text/markdown")
+    def profile(user_id: str) -> str:
+        return f"# {user_id}\n\nA fixture user."
+
+    @server.prompt(description="Greets someone by name")
+    def greet(name: str, style: str = "plain") -> str:
+        return f"Say hello to {name} in a {style} style."
+
+    @server.prompt()
+    def review(code: str) -> list:
+        """Asks for a code review in two messages."""
+        return [
+            {"role": "user", "content": {"type": "text", "text": f"Review this code:\n{code}"}},
+            {"role": "assistant", "content": {"type": "text", "text": "I will review it."}},
+        ]
 
 
 def advertise_tools_list_changed(lowlevel_server: Any, notification_options_cls: Any) -> None:

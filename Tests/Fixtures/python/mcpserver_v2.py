@@ -23,6 +23,7 @@ mcp = MCPServer(
     log_level="WARNING",
 )
 fixture_tools.register(mcp, context_cls=Context, image_cls=Image, modern_notify=True)
+fixture_tools.register_features(mcp)
 fixture_tools.advertise_tools_list_changed(mcp._lowlevel_server, NotificationOptions)
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ final class TestUpstream: ToolUpstream {
         return try await answer(request)
     }
 
+    /// Resources and prompts: none here (as a server without them answers).
+    func send(_ request: UpstreamRequest) async throws(MCPClientError) -> JSON {
+        throw .rpc(code: -32601, message: "Method not found: \(request.method)", data: nil)
+    }
+
     func shutdown() async {
         state.withLock { $0 = .stopped }
     }

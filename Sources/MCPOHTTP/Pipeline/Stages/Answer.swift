@@ -3,7 +3,7 @@
 struct Answer: CallStage {
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         var outcome = await next(call)
-        var response = CallOutcome.answer(for: outcome.value, outputSchema: call.tool.outputSchema)
+        var response = CallOutcome.answer(for: outcome.value, operation: call.endpoint.operation)
         if let trail = call.trail, case .bytes(let body) = response.body {
             switch outcome.value {
             case .result, .failure:

@@ -1,8 +1,19 @@
-/// The body against the tool's input schema (`ArgumentValidator`): cleaned arguments for the call, or 422 with every
-/// issue found.
+import JSONValue
+
+/// The body (or, for a route read with GET, the query) against the operation's input schema (`ArgumentValidator`):
+/// cleaned arguments for the call, or 422 with every issue found.
 struct ArgumentValidation: CallStage {
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
-        switch call.endpoint.operation.validator.checkedArguments(fromBody: Array(call.body.readableBytesView)) {
+        let operation = call.endpoint.operation
+        let input: [UInt8]
+        if operation.kind.httpMethod == "GET" {
+            var object = OrderedJSONObject()
+            for (name, value) in QueryParameters.parse(call.request.query) { object[name] = .string(value) }
+            input = JSON.object(object).bytes
+        } else {
+            input = Array(call.body.readableBytesView)
+        }
+        switch operation.validator.checkedArguments(fromBody: input) {
         case .success(let arguments):
             var call = call
             call.arguments = arguments

@@ -19,12 +19,12 @@ struct EventStream: CallStage {
         var streamed = call
         streamed.onProgress = { params in continuation.yield(Self.event("progress", params)) }
         let clientLeft = call.request.connection.clientLeft
-        let outputSchema = call.tool.outputSchema
+        let operation = call.endpoint.operation
         let caller = Task {
             let outcome = await next(streamed)
             // The stages inside a stream give results and failures, never an answer of their own.
             let answer =
-                CallOutcome.httpAnswer(for: outcome.value, outputSchema: outputSchema)
+                CallOutcome.httpAnswer(for: outcome.value, operation: operation)
                 ?? HTTPAnswer(status: 500, body: ["detail": "The call produced no answer"])
             if answer.status < 400 {
                 continuation.yield(Self.event("result", answer.body))

@@ -1,5 +1,6 @@
 import JSONValue
 import Logging
+import MCPBridge
 import MCPClient
 
 /// The call itself, through the session chosen for it. Retries and reconnects are the MCP client's. When the HTTP
@@ -27,13 +28,61 @@ struct UpstreamCall: CallStage {
             request.meta = meta
         }
         let outcome: CallOutcome
-        do {
-            outcome = .result(try await call.upstream.callTool(request))
-        } catch {
-            outcome = .failure(.upstream(server: call.server.name, error))
+        if let feature = FeatureRequest(kind: call.endpoint.operation.kind, arguments: arguments?.value ?? [:]) {
+            outcome = await send(feature, as: request, server: call.server.name, upstream: call.upstream)
+        } else {
+            do {
+                outcome = .result(try await call.upstream.callTool(request))
+            } catch {
+                outcome = .failure(.upstream(server: call.server.name, error))
+            }
         }
         guard cancellation.isCancelled else { return outcome }
         logger.info("the HTTP client of \(call.server.name)/\(call.tool.name) went away; the call was cancelled")
         return .failure(.clientLeft)
+    }
+
+    /// A resources or prompts request: each listing's pages merged into one object (a server without resource
+    /// templates has an empty list of them), or the one request; an unknown resource is 404.
+    private func send(
+        _ feature: FeatureRequest, as call: ToolCallRequest, server: String, upstream: any ToolUpstream
+    ) async -> CallOutcome {
+        func request(_ method: String, params: JSON? = nil, listing: String? = nil) -> UpstreamRequest {
+            UpstreamRequest(
+                method: method, params: params, listing: listing, timeout: call.timeout,
+                cancellation: call.cancellation, headers: call.headers)
+        }
+        switch feature.shape {
+        case .listings(let listings):
+            var merged = OrderedJSONObject()
+            for listing in listings {
+                do {
+                    let page = try await upstream.send(request(listing.method, listing: listing.member))
+                    merged[listing.member] = page[listing.member] ?? []
+                } catch .rpc(let code, _, _) where listing.optional && code == -32601 {
+                    merged[listing.member] = []
+                } catch {
+                    return .failure(.upstream(server: server, error))
+                }
+            }
+            return .result(.object(merged))
+        case .single(let method, let params):
+            do {
+                return .result(try await upstream.send(request(method, params: params)))
+            } catch .rpc(let code, let message, _)
+                where method == "resources/read" && Self.isUnknownResource(code, message)
+            {
+                return .failure(
+                    .noSuchResource(server: server, uri: params["uri"]?.stringValue ?? "", message: message))
+            } catch {
+                return .failure(.upstream(server: server, error))
+            }
+        }
+    }
+
+    /// MCP's "resource not found" (-32002), the -32602 the 2.x Python SDK sends, and the 1.x SDK's code 0 with
+    /// its "Unknown resource" message.
+    static func isUnknownResource(_ code: Int, _ message: String) -> Bool {
+        code == -32002 || code == -32602 || message.hasPrefix("Unknown resource")
     }
 }
