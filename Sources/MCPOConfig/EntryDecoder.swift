@@ -23,7 +23,8 @@ struct EntryDecoder {
             "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools",
             "enabledTools",
             "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
-            "client_header_forwarding", "exposeResources", "exposePrompts", "roots",
+            "client_header_forwarding", "exposeResources", "exposePrompts", "roots", "isolation",
+            "isolationIdleSeconds", "maxInstances",
         ] + AccessDecoder.keys + GovernanceDecoder.serverKeys
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
     static let silentlyIgnoredKeys: Set<String> = ["alwaysAllow", "autoApprove", "description", "icon"]
@@ -242,6 +243,7 @@ private struct Fields {
         let maxConcurrentCalls = try positiveInteger("maxConcurrentCalls")
         let oauth = try objectValue("oauth")
         let forwarding = try headerForwarding()
+        let isolation = try isolationSettings()
         let features = ServerFeatureSettings(
             exposeResources: try bool("exposeResources") ?? false, exposePrompts: try bool("exposePrompts") ?? false,
             roots: try roots("roots"))
@@ -295,6 +297,17 @@ private struct Fields {
             for key in ["forwardHeaders", "forwardToken", "tenantHeader"] where decoder.present(object[key]) != nil {
                 throw error(key, "only for remote servers: a stdio server gets no headers")
             }
+            for (name, value) in environment ?? [] where value.contains("{{") {
+                if isolation.mode == .user {
+                    if let problem = AccessDecoder.templateProblem(value) { throw error("env.\(name)", problem) }
+                } else {
+                    warn(
+                        "'env.\(name)' holds '{{', which is filled from the caller's identity only with "
+                            + "\"isolation\": \"user\"; it is passed as written")
+                }
+            }
+        } else if isolation.mode == .user {
+            throw error("isolation", "\"user\" is only for stdio servers: the proxy starts one process per caller")
         }
         if access.forwardTokenAudience != nil, oauth != nil {
             throw error("forwardToken", "cannot be combined with 'oauth': the request carries one Authorization")
@@ -324,6 +337,7 @@ private struct Fields {
         entry.access = access
         entry.governance = governance
         entry.features = features
+        entry.isolation = isolation
         return entry
     }
 
@@ -467,6 +481,25 @@ private struct Fields {
             result[tool] = number.doubleValue
         }
         return result
+    }
+
+    /// `isolation` ("user" or "none"), and the bounds of its processes.
+    private mutating func isolationSettings() throws(ConfigError) -> ServerIsolation {
+        var isolation = ServerIsolation()
+        if let value = value("isolation") {
+            guard let text = value.stringValue, let mode = ServerIsolation.Mode(rawValue: text) else {
+                throw error("isolation", "expected \"user\" (one process per caller) or \"none\", got \(got(value))")
+            }
+            isolation.mode = mode
+        }
+        if let seconds = try positiveSeconds("isolationIdleSeconds") { isolation.idleSeconds = seconds }
+        if let count = try positiveInteger("maxInstances") { isolation.maxInstances = count }
+        if isolation.mode != .user {
+            for key in ["isolationIdleSeconds", "maxInstances"] where value(key) != nil {
+                warn("'\(key)' has no effect without \"isolation\": \"user\"")
+            }
+        }
+        return isolation
     }
 
     private func bool(_ key: String) throws(ConfigError) -> Bool? {

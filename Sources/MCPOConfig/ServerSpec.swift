@@ -92,6 +92,8 @@ public struct ServerEntry: Sendable, Equatable {
     public var governance = ServerGovernance()
     /// Its resources and prompts in the documents, and the roots the proxy tells it of.
     public var features = ServerFeatureSettings()
+    /// One process per caller (`isolation: user`), stdio servers only.
+    public var isolation = ServerIsolation()
 
     /// In a remote server's `url`: filled with the caller's tenant; one upstream session per tenant.
     public static let tenantPlaceholder = "{tenant}"
@@ -181,5 +183,27 @@ public struct ServerRoot: Sendable, Equatable {
     public init(uri: String, name: String? = nil) {
         self.uri = uri
         self.name = name
+    }
+}
+
+/// `isolation`, `isolationIdleSeconds`, `maxInstances`: whether a stdio server runs one process per caller.
+public struct ServerIsolation: Sendable, Equatable {
+    public enum Mode: String, Sendable, Equatable {
+        /// One process serves every caller (the default, as mcpo).
+        case none
+        /// One process per caller identity, its `env` templates filled from that identity.
+        case user
+    }
+
+    public var mode: Mode
+    /// Seconds a caller's process may stay without calls before it is stopped.
+    public var idleSeconds: Double
+    /// Processes at once at most; a new caller beyond them gets 503.
+    public var maxInstances: Int
+
+    public init(mode: Mode = .none, idleSeconds: Double = 600, maxInstances: Int = 50) {
+        self.mode = mode
+        self.idleSeconds = idleSeconds
+        self.maxInstances = maxInstances
     }
 }

@@ -1,7 +1,7 @@
 import MCPOConfig
 import Testing
 
-/// `exposeResources`, `exposePrompts` and `roots` of a server entry.
+/// `exposeResources`, `exposePrompts`, `roots` and `isolation` of a server entry.
 @Suite struct FeatureConfigTests {
     @Test("the keys read; without them the documents stay tools-only and no roots are told")
     func keys() throws {
@@ -35,6 +35,22 @@ import Testing
                 "expected a URI starting with file://, got 'https://a'"
             ),
             (
+                #"{"command": "x", "isolation": "tenant"}"#, "isolation",
+                #"expected "user" (one process per caller) or "none", got string"#
+            ),
+            (
+                #"{"type": "sse", "url": "http://h/sse", "isolation": "user"}"#, "isolation",
+                #""user" is only for stdio servers: the proxy starts one process per caller"#
+            ),
+            (
+                #"{"command": "x", "isolation": "user", "maxInstances": 0}"#, "maxInstances",
+                "expected a positive whole number, got number 0"
+            ),
+            (
+                #"{"command": "x", "isolation": "user", "env": {"A": "{{name}}"}}"#, "env.A",
+                "unknown placeholder '{{name}}'; use {{user}}, {{tenant}}, {{keyName}}, {{issuer}} or {{claims.<name>}}"
+            ),
+            (
                 #"{"command": "x", "roots": ["file:///a"]}"#, "roots[0]",
                 #"expected an object such as {"uri": "file:///srv/data", "name": "data"}, got string"#
             ),
@@ -46,5 +62,24 @@ import Testing
     func bad(entry: String, key: String, message: String) throws {
         let error = try #require(entryError(#""srv": \#(entry)"#))
         #expect(error == ConfigError(file: "mcp.json", server: "srv", key: key, message: message))
+    }
+
+    @Test("isolation: user with its bounds; the bounds and env templates without it are warned about")
+    func isolation() throws {
+        let config = try ConfigLoader.parse(
+            text: #"""
+                {"mcpServers": {
+                  "a": {"command": "x", "isolation": "user", "isolationIdleSeconds": 30, "maxInstances": 5,
+                        "env": {"WHO": "{{user}}"}},
+                  "b": {"command": "y", "maxInstances": 5, "env": {"WHO": "{{user}}"}}}}
+                """#, path: "mcp.json", environment: [:])
+        #expect(config.servers[0].isolation == ServerIsolation(mode: .user, idleSeconds: 30, maxInstances: 5))
+        #expect(config.servers[1].isolation == ServerIsolation(mode: .none, maxInstances: 5))
+        #expect(
+            config.warnings == [
+                "mcp.json: server 'b': 'maxInstances' has no effect without \"isolation\": \"user\"",
+                "mcp.json: server 'b': 'env.WHO' holds '{{', which is filled from the caller's identity only with "
+                    + "\"isolation\": \"user\"; it is passed as written",
+            ])
     }
 }

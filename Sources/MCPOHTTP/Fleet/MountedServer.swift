@@ -17,6 +17,8 @@ final class MountedServer: Sendable {
     let oauth: OAuthBinding?
     /// A server reached at one URL per tenant: `upstream` is never started; every tenant gets its own session.
     let tenants: TenantSessions?
+    /// `isolation: user`: every caller gets a process of its own; `upstream` only lists the tools.
+    let users: UserInstances?
     /// The scopes a call of each tool needs (`toolScopes`).
     let toolScopes: ToolScopeRules
     /// The stages its tools' calls pass (`ToolCallPipeline`).
@@ -28,6 +30,7 @@ final class MountedServer: Sendable {
         var multiUserOAuth: Bool
         var hasToolScopes: Bool
         var perTenant: Bool
+        var perUser = false
         var forwardsIdentity: Bool
         var rateLimited = false
         var pinsBlock = false
@@ -36,7 +39,7 @@ final class MountedServer: Sendable {
 
     init(
         upstream: any ToolUpstream, prefix: String, gate: CallGate, pipeline: ToolCallPipeline,
-        oauth: OAuthBinding? = nil, tenants: TenantSessions? = nil
+        oauth: OAuthBinding? = nil, tenants: TenantSessions? = nil, users: UserInstances? = nil
     ) {
         self.upstream = upstream
         self.name = upstream.name
@@ -44,12 +47,13 @@ final class MountedServer: Sendable {
         self.gate = gate
         self.oauth = oauth
         self.tenants = tenants
+        self.users = users
         let access = upstream.entry.access
         self.toolScopes = ToolScopeRules(access.toolScopes)
         self.calls = pipeline.chain(
             for: Shape(
                 multiUserOAuth: oauth?.multiUser == true, hasToolScopes: !access.toolScopes.isEmpty,
-                perTenant: tenants != nil,
+                perTenant: tenants != nil, perUser: users != nil,
                 forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil,
                 rateLimited: upstream.entry.governance.hasRateLimits,
                 pinsBlock: upstream.entry.governance.pinTools == .block,
@@ -81,6 +85,7 @@ final class MountedServer: Sendable {
         await upstream.shutdown()
         await oauth?.shutdown()
         await tenants?.shutdownAll()
+        await users?.shutdownAll()
     }
     var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
 

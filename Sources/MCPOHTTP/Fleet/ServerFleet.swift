@@ -57,7 +57,10 @@ final class ServerFleet: Sendable {
                 logger: logger, limits: UpstreamLimits(maxMessageBytes: settings.maxResponseBytes),
                 authorizer: authorizer)
         }
-        let make: @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream = { makeFor(entry, $0) }
+        let perUser = entry.isolation.mode == .user
+        // A per-user server's own process lists the tools; it runs without the caller-templated variables.
+        let own = perUser ? entry.withoutIdentityTemplates : entry
+        let make: @Sendable ((any UpstreamAuthorizer)?) -> any ToolUpstream = { makeFor(own, $0) }
         let binding = oauthBinding(for: entry, makeUpstream: make)
         let upstream = make(binding.flatMap { $0.multiUser ? nil : $0.authorizer() })
         let prefix: String
@@ -68,8 +71,10 @@ final class ServerFleet: Sendable {
         let gate = CallGate(
             limit: entry.maxConcurrentCalls ?? settings.maxConcurrentCalls, queueLimit: settings.maxQueuedCalls)
         let tenants = entry.isPerTenant ? TenantSessions(entry: entry, make: { makeFor($0, nil) }) : nil
+        let users = perUser ? UserInstances(entry: entry, logger: logger, make: { makeFor($0, nil) }) : nil
         let server = MountedServer(
-            upstream: upstream, prefix: prefix, gate: gate, pipeline: pipeline, oauth: binding, tenants: tenants)
+            upstream: upstream, prefix: prefix, gate: gate, pipeline: pipeline, oauth: binding, tenants: tenants,
+            users: users)
         tenants?.observe { [weak self, weak server] in
             guard let self, let server, self.isMounted(server) else { return }
             self.rebuildRoutes()
@@ -243,6 +248,11 @@ final class ServerFleet: Sendable {
             if let version = status.protocolVersion { entry["protocolVersion"] = .string(version) }
             entry["callsInFlight"] = .int(server.callsInFlight)
             entry["callsQueued"] = .int(server.gate.queued)
+            if let users = server.users {
+                entry["isolation"] = "user"
+                entry["instances"] = .int(users.count)
+                entry["maxInstances"] = .int(users.entry.isolation.maxInstances)
+            }
             if case .connected = status.state {
             } else if !status.recentStderr.isEmpty {
                 // What a crashing server said last is usually why it crashes.

@@ -1,43 +1,27 @@
 import MCPClient
 import MCPOConfig
 import MCPOIdentity
-import Synchronization
 
 /// A remote server reached at one URL per tenant (`{tenant}` in its `url`): one upstream session per tenant, made on
-/// the tenant's first call, closed after `idleTimeout` without calls. The tools served are those the latest tenant
-/// session listed (they appear once a first tenant has connected).
+/// the tenant's first call, closed after `idleTimeout` without calls (never under a call in flight). The tools
+/// served are those the latest tenant session listed (they appear once a first tenant has connected).
 final class TenantSessions: Sendable {
-    private struct Session {
-        var upstream: any ToolUpstream
-        var lastUsed: ContinuousClock.Instant
-    }
-
-    private struct State {
-        var sessions: [String: Session] = [:]
-        var stopped = false
-        var sweeper: Task<Void, Never>?
-    }
-
     let entry: ServerEntry
-    let idleTimeout: Duration
-    private let make: @Sendable (ServerEntry) -> any ToolUpstream
-    private let state = Mutex(State())
-    private let latest = LatestSnapshot()
+    let pool: InstancePool
 
     init(
         entry: ServerEntry, idleTimeout: Duration = .seconds(600),
         make: @escaping @Sendable (ServerEntry) -> any ToolUpstream
     ) {
         self.entry = entry
-        self.idleTimeout = idleTimeout
-        self.make = make
+        self.pool = InstancePool(idleTimeout: idleTimeout, make: make)
     }
 
-    var snapshot: UpstreamSnapshot? { latest.value }
-    var count: Int { state.withLock { $0.sessions.count } }
+    var snapshot: UpstreamSnapshot? { pool.snapshot }
+    var count: Int { pool.count }
 
     func observe(_ observer: @escaping @Sendable () -> Void) {
-        latest.observe(observer)
+        pool.observe(observer)
     }
 
     /// The tenant of a call: the identity's tenant claim, else the server's `tenantHeader`; checked.
@@ -72,52 +56,13 @@ final class TenantSessions: Sendable {
             }
     }
 
-    /// The tenant's session, made on first use; nil once stopped.
-    func session(for tenant: String) -> (any ToolUpstream)? {
-        let now = ContinuousClock.now
-        let (session, made) = state.withLock { state -> ((any ToolUpstream)?, Bool) in
-            guard !state.stopped else { return (nil, false) }
-            if var existing = state.sessions[tenant] {
-                existing.lastUsed = now
-                state.sessions[tenant] = existing
-                return (existing.upstream, false)
-            }
-            let upstream = make(entry.filled(tenant: tenant))
-            state.sessions[tenant] = Session(upstream: upstream, lastUsed: now)
-            if state.sweeper == nil { state.sweeper = Task { [weak self] in await self?.sweep() } }
-            return (upstream, true)
-        }
-        if made, let session { latest.follow(session) }
-        return session
-    }
-
-    /// Closes the sessions idle longer than `idleTimeout`, checked a few times per timeout.
-    private func sweep() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: idleTimeout / 4)
-            let now = ContinuousClock.now
-            let idle = state.withLock { state -> [any ToolUpstream] in
-                let expired = state.sessions.filter { now - $0.value.lastUsed >= idleTimeout }
-                for tenant in expired.keys { state.sessions[tenant] = nil }
-                return expired.values.map(\.upstream)
-            }
-            for session in idle { await session.shutdown() }
-        }
+    /// Runs `body` with the tenant's session (made on first use); nil once stopped.
+    func using<T>(_ tenant: String, _ body: (any ToolUpstream) async -> T) async -> T? {
+        try? await pool.using(tenant, entry: { entry.filled(tenant: tenant) }, body).get()
     }
 
     func shutdownAll() async {
-        let (all, sweeper) = state.withLock { state -> ([any ToolUpstream], Task<Void, Never>?) in
-            state.stopped = true
-            defer {
-                state.sessions = [:]
-                state.sweeper = nil
-            }
-            return (state.sessions.values.map(\.upstream), state.sweeper)
-        }
-        sweeper?.cancel()
-        await withTaskGroup(of: Void.self) { group in
-            for session in all { group.addTask { await session.shutdown() } }
-        }
+        await pool.shutdownAll()
     }
 }
 

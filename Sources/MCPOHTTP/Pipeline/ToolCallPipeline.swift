@@ -40,6 +40,7 @@ struct ToolCallPipeline: Sendable {
         if server.pinsBlock { stages.append(PinCheck()) }  // a changed definition waits for approval
         if server.confirms { stages.append(Confirmation()) }  // high-risk tools need "confirm": true
         if server.perTenant { stages.append(Tenancy()) }  // the tenant's own upstream session
+        if server.perUser { stages.append(UserIsolation()) }  // the caller's own server process
         if server.forwardsIdentity { stages.append(IdentityForwarding()) }  // who calls, told upstream
         stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
         stages.append(ArgumentValidation())  // the body against the tool's input schema

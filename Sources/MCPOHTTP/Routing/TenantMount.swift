@@ -24,12 +24,17 @@ struct TenantMount {
         case .failure(let failure):
             return failure.response
         case .success(let tenant):
-            guard !retried, let session = tenants.session(for: tenant) else { return unavailable }
-            do {
-                try await session.start()
-            } catch {
-                return CallFailure.upstream(server: server.name, error).response
+            guard !retried else { return unavailable }
+            let started = await tenants.using(tenant) { session -> CallFailure? in
+                do throws(MCPClientError) {
+                    try await session.start()
+                    return nil
+                } catch {
+                    return .upstream(server: server.name, error)
+                }
             }
+            guard let started else { return unavailable }
+            if let failure = started { return failure.response }
             return await routeAgain()
         }
     }

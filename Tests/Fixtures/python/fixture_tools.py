@@ -15,6 +15,9 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
+# count_up(): this process's counter.
+COUNTER = {"value": 0}
+
 # rendezvous(): group -> [calls arrived, event set once all arrived]
 RENDEZVOUS: dict = {}
 
@@ -131,6 +134,12 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
     def crash() -> str:
         """Kill the server process in the middle of the call (exit code 3)."""
         os._exit(3)
+
+    @server.tool()
+    def count_up() -> int:
+        """Add one to this process's counter and return it (state that lives as long as the process)."""
+        COUNTER["value"] += 1
+        return COUNTER["value"]
 
     @server.tool()
     def env_var(name: str) -> str:

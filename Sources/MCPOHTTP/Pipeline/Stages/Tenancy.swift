@@ -10,14 +10,15 @@ struct Tenancy: CallStage {
         case .failure(let failure):
             return .failure(failure)
         case .success(let tenant):
-            guard let session = tenants.session(for: tenant) else {
-                return .failure(.upstream(server: call.server.name, .unavailable(reason: "the proxy is shutting down")))
+            let outcome = await tenants.using(tenant) { session in
+                var call = call
+                call.upstream = session
+                call.caller.identity.tenant = tenant
+                call.trail?.identify(call.caller.identity)
+                return await next(call)
             }
-            var call = call
-            call.upstream = session
-            call.caller.identity.tenant = tenant
-            call.trail?.identify(call.caller.identity)
-            return await next(call)
+            return outcome
+                ?? .failure(.upstream(server: call.server.name, .unavailable(reason: "the proxy is shutting down")))
         }
     }
 }
