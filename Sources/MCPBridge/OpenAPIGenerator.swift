@@ -98,13 +98,23 @@ public enum OpenAPIGenerator {
             componentsObject["securitySchemes"] = ["HTTPBearer": ["type": "http", "scheme": "bearer"]]
         }
         document["components"] = componentsObject
-        return document
+        return ReferenceSiblings.merge(document)
     }
 
+    /// `tool_<server>_<tool>_post`. One longer than 64 characters has its server's part shortened first (to no less
+    /// than one character), so the end of the tool's name, which tells tools apart, survives; only what is still too
+    /// long is cut and hashed (`Naming.capped`).
     static func sectionOperationId(_ operationId: String, prefix: String) -> String {
         guard !prefix.isEmpty else { return operationId }
-        guard operationId.hasPrefix("tool_") else { return Naming.asciiWord(prefix) + operationId }
-        return "tool_" + Naming.asciiWord(prefix) + operationId.dropFirst("tool_".count)
+        let isTool = operationId.hasPrefix("tool_")
+        let head = isTool ? "tool_" : ""
+        let rest = isTool ? String(operationId.dropFirst(head.count)) : operationId
+        var server = Naming.asciiWord(prefix)
+        let room = Naming.maxOperationIdLength - head.utf8.count - rest.utf8.count
+        if server.utf8.count > room, room >= 2, server.hasSuffix("_") {
+            server = String(server.prefix(room - 1)) + "_"
+        }
+        return head + server + rest
     }
 }
 

@@ -77,7 +77,8 @@ struct ConfigModeTests {
             #expect(broken.json?["detail"]?["message"]?.stringValue?.contains("no-such-command-for-mcpo-tests") == true)
 
             let serverDocument = try await TestHTTP.get(proxy, "/fast/openapi.json")
-            #expect(serverDocument.json?["servers"] == [["url": "/fast"]])
+            // An absolute URL, as the caller reached the proxy (Dify and LibreChat need one).
+            #expect(serverDocument.json?["servers"] == [["url": .string(proxy.baseURL + "/fast")]])
             #expect(serverDocument.json?["paths"]?["/add"]?["post"]?["operationId"] == "tool_add_post")
             #expect(try await OpenAPIValidator.validate(serverDocument.body).valid)
 
@@ -105,7 +106,14 @@ struct ConfigModeTests {
             #expect(try await TestHTTP.post(proxy, "/tools/example/echo", ["text": "p"]).json == "p")
             #expect(try await TestHTTP.post(proxy, "/api/tools/example/echo", ["text": "p"]).json == "p")
             let document = try await TestHTTP.get(proxy, "/tools/example/openapi.json")
-            #expect(document.json?["servers"] == [["url": "/api/tools/example"]])
+            #expect(document.json?["servers"] == [["url": .string(proxy.baseURL + "/api/tools/example")]])
+            let forwarded = try await TestHTTP.get(
+                proxy, "/tools/example/openapi.json",
+                headers: [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "tools.example.com")])
+            #expect(forwarded.json?["servers"] == [["url": "https://tools.example.com/api/tools/example"]])
+            let odd = try await TestHTTP.get(
+                proxy, "/tools/example/openapi.json", headers: [("X-Forwarded-Host", "evil.example/#")])
+            #expect(odd.json?["servers"] == [["url": "/api/tools/example"]], "a host that is no host is not echoed")
             let root = try await TestHTTP.get(proxy, "/openapi.json")
             #expect(root.json?["paths"]?["/tools/example/echo"] != nil)
         }

@@ -111,7 +111,7 @@ struct HTTPFaceTests {
             #expect(document.status == 200)
             #expect(document.json?["info"]?["title"] == "My Tools")
             #expect(document.json?["info"]?["version"] == "9.9")
-            #expect(document.json?["servers"] == [["url": "/api"]])
+            #expect(document.json?["servers"] == [["url": .string(proxy.baseURL + "/api")]])
             let validation = try await OpenAPIValidator.validate(document.body)
             #expect(validation.valid, "\(validation.output)")
             #expect(try await TestHTTP.get(proxy, "/openapi.json").status == 200)

@@ -103,4 +103,17 @@ enum SchemaCorpus {
     static let keywordZoo = #"""
         {"name": "keyword_zoo", "inputSchema": {"type": "object", "title": "Zoo", "description": "all the keywords", "x-origin": {"team": "tools"}, "deprecated": false, "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 10, "multipleOf": 2, "default": null, "examples": [2, 4]}, "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, "code": {"type": "string", "pattern": "^[A-Z]{3}$", "minLength": 3, "maxLength": 3, "format": "iata"}, "mode": {"const": "fast"}, "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3, "uniqueItems": true}, "shape": {"oneOf": [{"type": "string"}, {"type": "integer"}]}, "both": {"allOf": [{"type": "string"}, {"minLength": 1}]}, "never": {"not": {"type": "null"}}, "conditional": {"if": {"type": "string"}, "then": {"minLength": 2}, "else": {"type": "integer"}}, "map": {"type": "object", "additionalProperties": {"type": "integer"}, "patternProperties": {"^x-": {"type": "string"}}, "propertyNames": {"maxLength": 8}}, "old": {"type": "string", "deprecated": true, "x-note": "use code"}, "maybe": {"type": ["string", "null"], "default": null, "title": "Maybe"}}, "required": ["count"], "additionalProperties": false}}
         """#
+
+    /// Pydantic's keywords beside a `$ref` (an enum-typed field with a default, a model-typed field with
+    /// `Field(description=…)`): what Open WebUI's resolver drops.
+    static let siblings = #"""
+        {"name": "profile", "inputSchema": {"$defs": {"Color": {"enum": ["red", "green", "blue"], "title": "Color", "type": "string"}, "Pet": {"properties": {"name": {"title": "Name", "type": "string"}}, "required": ["name"], "title": "Pet", "type": "object"}}, "properties": {"favorite_color": {"$ref": "#/$defs/Color", "default": "blue"}, "pet": {"$ref": "#/$defs/Pet", "description": "The user's pet"}, "maybe_pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}], "default": null, "description": "Another pet, or none"}}, "required": ["pet"], "title": "profileArguments", "type": "object"}}
+        """#
+
+    /// Every tool of the corpus.
+    static let all: [String] = [
+        createOrder, echo, explode, pixel, schemaZoo, echoArgs, dashName, recursivePropsRef, structured, tree,
+        pydanticTree, area, sendMail, rootRecursion, draft07, remoteRefs, collidingA, collidingB, nestedDefs,
+        keywordZoo, siblings,
+    ]
 }

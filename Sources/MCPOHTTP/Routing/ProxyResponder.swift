@@ -78,17 +78,20 @@ struct ProxyResponder: RequestResponder {
                 return CallFailure.methodNotAllowed(allow: "GET").response
             }
             return Self.serve(page)
-        case .document(let document):
+        case .document(let document, let version):
             guard request.method == .GET || request.method == .HEAD else {
                 if let denial = await deny(request, check, toolRoute: false) { return denial }
                 return CallFailure.methodNotAllowed(allow: "GET").response
             }
             // Whole to a caller without a credential (unless strict); to one with, only the tools it may call.
+            let origin = address.origin(of: request)
+            let compact = QueryParameters.parse(request.query).contains { $0 == ("profile", "compact") }
             guard check.authenticator.requiresCredentials,
                 check.strict || request.header("authorization") != nil
-            else { return Self.serve(document.full) }
+            else { return Self.serve(document.page(for: nil, version: version, origin: origin, compact: compact)) }
             switch await check.authenticate(request, address: address) {
-            case .success(let caller): return Self.serve(document.page(for: caller))
+            case .success(let caller):
+                return Self.serve(document.page(for: caller, version: version, origin: origin, compact: compact))
             case .failure(let failure): return failure.response
             }
         case .status(let answer):

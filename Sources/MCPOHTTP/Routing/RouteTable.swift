@@ -9,7 +9,7 @@ enum Endpoint: Sendable {
     case tool(ToolEndpoint)
     case page(StaticPage)
     /// An OpenAPI document: whole, or for a caller with a credential only the tools it may call.
-    case document(OpenAPIDocumentPage)
+    case document(OpenAPIDocumentPage, DocumentVersion)
     /// An answer computed per request (`/healthz`, `/readyz`); public like the documents.
     case status(@Sendable () -> HTTPAnswer)
     /// `/oauth/<server>/status|callback|authorize`.

@@ -135,10 +135,8 @@ struct RouteTableBuilder {
     private func document(info: OpenAPIInfo, prefix: String, sources: [OpenAPIDocumentPage.Source])
         -> OpenAPIDocumentPage
     {
-        let serversURL = settings.rootPath + prefix
-        return OpenAPIDocumentPage(
-            options: OpenAPIOptions(
-                info: info, servers: serversURL.isEmpty ? [] : [serversURL], apiKeyRequired: credentialsRequired),
+        OpenAPIDocumentPage(
+            options: OpenAPIOptions(info: info, apiKeyRequired: credentialsRequired), mount: settings.rootPath + prefix,
             sources: sources)
     }
 
@@ -155,19 +153,18 @@ struct RouteTableBuilder {
         }
         let info = OpenAPIInfo(
             title: settings.title ?? "MCP OpenAPI Proxy", description: description, version: settings.version ?? "1.0")
-        let serversURL = settings.rootPath
         let document = OpenAPIDocumentPage(
-            options: OpenAPIOptions(
-                info: info, servers: serversURL.isEmpty ? [] : [serversURL], apiKeyRequired: credentialsRequired),
+            options: OpenAPIOptions(info: info, apiKeyRequired: credentialsRequired), mount: settings.rootPath,
             sources: sections)
         addDocuments(at: "", title: info.title, document: document)
     }
 
-    /// `/openapi.json`, `/docs`, `/docs/oauth2-redirect` and `/redoc` under `prefix`.
+    /// `/openapi.json`, `/openapi-3.0.json`, `/docs`, `/docs/oauth2-redirect` and `/redoc` under `prefix`.
     mutating func addDocuments(at prefix: String, title: String, document: OpenAPIDocumentPage) {
         let root = settings.rootPath
         let openAPIURL = root + prefix + "/openapi.json"
-        endpoints[prefix + "/openapi.json"] = .document(document)
+        endpoints[prefix + "/openapi.json"] = .document(document, .openAPI31)
+        endpoints[prefix + "/openapi-3.0.json"] = .document(document, .openAPI30)
         endpoints[prefix + "/docs"] = .page(
             StaticPage(
                 html: DocsPages.swaggerUI(
