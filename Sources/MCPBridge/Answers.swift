@@ -1,3 +1,4 @@
+import Foundation
 import JSONValue
 
 /// The HTTP answer for a tool call: a status and a JSON body.
@@ -38,7 +39,10 @@ public enum StandardAnswers {
 ///   `blob`; a `resource_link` becomes `{uri, name, title?, description?, mimeType?, size?}`; an unknown
 ///   item passes through unchanged. One item → that value is the body; none or several → an array.
 public enum ToolResultMapper {
-    public static func answer(for callToolResult: JSON, outputSchema: JSON? = nil) -> HTTPAnswer {
+    /// `offload`: where image, audio and blob items larger than its limit go instead of a data URL.
+    public static func answer(
+        for callToolResult: JSON, outputSchema: JSON? = nil, offload: BinaryOffload? = nil
+    ) -> HTTPAnswer {
         let content = callToolResult["content"]?.arrayValue ?? []
         if callToolResult["isError"]?.boolValue == true {
             let texts = content.compactMap { item in
@@ -60,7 +64,7 @@ public enum ToolResultMapper {
                 return HTTPAnswer(status: 200, body: unwrapped)
             }
         }
-        let values = content.map(value(of:))
+        let values = content.map { value(of: $0, offload: offload) }
         return HTTPAnswer(status: 200, body: values.count == 1 ? values[0] : .array(values))
     }
 
@@ -73,19 +77,19 @@ public enum ToolResultMapper {
         return true
     }
 
-    static func value(of item: JSON) -> JSON {
+    static func value(of item: JSON, offload: BinaryOffload? = nil) -> JSON {
         switch item["type"]?.stringValue {
         case "text":
             guard let text = item["text"]?.stringValue else { return item }
             return (try? JSON.parse(text)) ?? .string(text)
         case "image", "audio":
             guard let data = item["data"]?.stringValue else { return item }
-            return .string(dataURL(mimeType: item["mimeType"]?.stringValue, base64: data))
+            return .string(binary(mimeType: item["mimeType"]?.stringValue, base64: data, offload: offload))
         case "resource":
             guard let resource = item["resource"] else { return item }
             if let text = resource["text"]?.stringValue { return .string(text) }
             if let blob = resource["blob"]?.stringValue {
-                return .string(dataURL(mimeType: resource["mimeType"]?.stringValue, base64: blob))
+                return .string(binary(mimeType: resource["mimeType"]?.stringValue, base64: blob, offload: offload))
             }
             return item
         case "resource_link":
@@ -99,8 +103,39 @@ public enum ToolResultMapper {
         }
     }
 
+    /// A data URL, or, when the bytes are over the offload's limit and it takes them, the URL it gives.
+    static func binary(mimeType: String?, base64: String, offload: BinaryOffload?) -> String {
+        if let offload, BinaryOffload.decodedLength(ofBase64: base64) > offload.limit,
+            let bytes = Data(base64Encoded: base64),
+            let url = offload.store(mimeType ?? "application/octet-stream", Array(bytes))
+        {
+            return url
+        }
+        return dataURL(mimeType: mimeType, base64: base64)
+    }
+
     private static func dataURL(mimeType: String?, base64: String) -> String {
         "data:\(mimeType ?? "application/octet-stream");base64,\(base64)"
+    }
+}
+
+/// Where large binaries of a result go instead of a data URL (`inlineBinaryLimit`): `store` keeps the bytes and
+/// gives the URL that serves them (nil: kept inline after all).
+public struct BinaryOffload: Sendable {
+    public let limit: Int
+    public let store: @Sendable (_ mimeType: String, _ bytes: [UInt8]) -> String?
+
+    public init(limit: Int, store: @escaping @Sendable (_ mimeType: String, _ bytes: [UInt8]) -> String?) {
+        self.limit = limit
+        self.store = store
+    }
+
+    /// The bytes a base64 text holds, without decoding it.
+    static func decodedLength(ofBase64 text: String) -> Int {
+        let count = text.utf8.count
+        var padding = 0
+        if text.hasSuffix("==") { padding = 2 } else if text.hasSuffix("=") { padding = 1 }
+        return count / 4 * 3 + (count % 4 == 0 ? 0 : count % 4 - 1) - padding
     }
 }
 

@@ -124,6 +124,18 @@ public struct MCPOCommand: AsyncParsableCommand {
         help: "Largest message accepted from a stdio server, in bytes (default 64 MiB); larger answers get 502.")
     var maxResponseSize: Int = 64 * 1024 * 1024
 
+    @Option(
+        name: .customLong("inline-binary-limit"),
+        help:
+            "Images, audio and blobs in an answer larger than this many bytes are linked (GET /files/<id>) instead of inlined as data URLs (default 1 MiB; config inlineBinaryLimit)."
+    )
+    var inlineBinaryLimit: Int?
+
+    @Option(
+        name: .customLong("file-ttl"),
+        help: "Seconds a linked binary stays readable at /files/<id> (default 600; config fileTtlSeconds).")
+    var fileTTL: Double?
+
     @Option(name: .customLong("startup-timeout"), help: "Seconds a server may take to start and list its tools.")
     var startupTimeout: Double = 60
 
@@ -375,6 +387,16 @@ public struct MCPOCommand: AsyncParsableCommand {
         settings.maxConcurrentCalls = maxConcurrentCalls
         settings.maxQueuedCalls = maxQueuedCalls
         settings.maxResponseBytes = maxResponseSize
+        if let inlineBinaryLimit {
+            guard inlineBinaryLimit > 0 else {
+                throw ValidationError("--inline-binary-limit must be a positive number of bytes")
+            }
+            settings.inlineBinaryLimit = inlineBinaryLimit
+        }
+        if let fileTTL {
+            guard fileTTL > 0, fileTTL.isFinite else { throw ValidationError("--file-ttl must be more than 0 seconds") }
+            settings.fileTTLSeconds = fileTTL
+        }
         if let timeout = try timeout ?? ProcessInfo.processInfo.environment["MCPO_TIMEOUT"].map(parseSeconds) {
             guard timeout > 0 else { throw ValidationError("--timeout must be more than 0 seconds") }
             settings.callTimeoutSeconds = timeout

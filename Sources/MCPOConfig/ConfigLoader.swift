@@ -27,6 +27,10 @@ public struct ProxyConfig: Sendable, Equatable {
     public var storePoolSize: Int?
     /// `storeKeyFile`: the key that seals OAuth secrets in the shared store.
     public var storeKey: StoreKey?
+    /// `inlineBinaryLimit`: bytes over which binaries in answers are linked instead of inlined.
+    public var inlineBinaryLimit: Int?
+    /// `fileTtlSeconds`: how long a linked binary stays readable.
+    public var fileTtlSeconds: Double?
 
     public init(
         servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil, audit: AuditSettings? = nil,
@@ -181,6 +185,21 @@ public enum ConfigLoader {
                     message: "names another store than 'store'; the audit log goes to the shared store: remove one")
             }
         }
+        var inlineBinaryLimit: Int?
+        if let written = top["inlineBinaryLimit"], !written.isNull {
+            guard let bytes = written.intValue, bytes > 0, written.numberValue?.isIntegerLiteral == true else {
+                throw ConfigError(
+                    file: path, key: "inlineBinaryLimit", message: "expected a positive whole number of bytes")
+            }
+            inlineBinaryLimit = bytes
+        }
+        var fileTtlSeconds: Double?
+        if let written = top["fileTtlSeconds"], !written.isNull {
+            guard let seconds = written.numberValue?.doubleValue, seconds > 0, seconds.isFinite else {
+                throw ConfigError(file: path, key: "fileTtlSeconds", message: "expected a positive number of seconds")
+            }
+            fileTtlSeconds = seconds
+        }
         var logFormat: LogFormat?
         if let written = top["logFormat"], !written.isNull {
             guard case .string(let text) = written, let format = LogFormat(rawValue: text.lowercased()) else {
@@ -197,6 +216,8 @@ public enum ConfigLoader {
         config.store = store
         config.storePoolSize = storePoolSize
         config.storeKey = storeKey
+        config.inlineBinaryLimit = inlineBinaryLimit
+        config.fileTtlSeconds = fileTtlSeconds
         return config
     }
 

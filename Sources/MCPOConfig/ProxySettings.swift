@@ -40,6 +40,10 @@ public struct ProxySettings: Sendable {
     public var maxQueuedCalls: Int = 1024
     /// The largest message accepted from a stdio server; a larger answer fails its call with 502.
     public var maxResponseBytes: Int = 64 * 1024 * 1024
+    /// Binaries in answers larger than this are linked (`/files/<id>`) instead of inlined (`--inline-binary-limit`).
+    public var inlineBinaryLimit: Int = 1 << 20
+    /// Seconds a linked binary stays readable (`--file-ttl`).
+    public var fileTTLSeconds: Double = 600
     /// Bound on connecting to a server (spawn or connect, then the handshake and the first tools/list).
     public var startupTimeoutSeconds: Double = 60
     /// How long SIGINT/SIGTERM waits for calls in flight before stopping.

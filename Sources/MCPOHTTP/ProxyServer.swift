@@ -34,6 +34,8 @@ public final class ProxyServer: Sendable {
     private let address: PublicAddress
     private let services: GovernanceServices
     private let store = Mutex<(any GovernanceStore)?>(nil)
+    /// Large binaries of answers, linked instead of inlined.
+    private let files: FileStore
     private let logger: Logger
 
     public init(settings: ProxySettings, mode: ProxyMode, logger: Logger) throws {
@@ -49,10 +51,14 @@ public final class ProxyServer: Sendable {
         address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
         credentials = CredentialCheckStore(Self.credentialCheck(settings.auth, settings: settings, logger: logger))
         services = GovernanceServices(metrics: settings.metrics ? ProxyMetrics() : nil)
+        files = FileStore(
+            settings: FileStore.Settings(
+                inlineLimit: settings.inlineBinaryLimit, ttl: .milliseconds(Int64(settings.fileTTLSeconds * 1000))),
+            logger: logger)
         let pipeline = ToolCallPipeline(
             .init(
                 credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger,
-                services: services, structuredLogs: settings.logFormat == .json))
+                services: services, structuredLogs: settings.logFormat == .json, files: files))
         self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, pipeline: pipeline, logger: logger)
     }
 
@@ -116,6 +122,10 @@ public final class ProxyServer: Sendable {
                 throw ProxyStartupError(description: error.description)
             }
             for warning in config.warnings { logger.warning("\(warning)") }
+            var fileSettings = files.settings
+            if let limit = config.inlineBinaryLimit { fileSettings.inlineLimit = limit }
+            if let seconds = config.fileTtlSeconds { fileSettings.ttl = .milliseconds(Int64(seconds * 1000)) }
+            files.use(fileSettings)
             try await openGovernanceStore(
                 audit: config.audit ?? settings.audit, shared: config.store ?? settings.store,
                 poolSize: config.storePoolSize ?? settings.storePoolSize,
@@ -134,6 +144,7 @@ public final class ProxyServer: Sendable {
                         useAuth: { await self.useAuth($0) }, logger: logger)))
         }
         fleet.rebuildRoutes()
+        defer { files.shutdown() }
         try await serveHTTP(extraServices: services)
     }
 
@@ -220,6 +231,7 @@ public final class ProxyServer: Sendable {
             routes: fleet.routes, credentials: credentials, cors: CORSPolicy(allowOrigins: settings.corsAllowOrigins),
             address: address, maxBodyBytes: settings.maxRequestBodyBytes)
         responder.services = services
+        responder.files = files
         responder.readings = { [fleet] in fleet.readings() }
         let scheme = address.defaultScheme
         let logger = self.logger

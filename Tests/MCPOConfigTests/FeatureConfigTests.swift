@@ -82,4 +82,31 @@ import Testing
                     + "\"isolation\": \"user\"; it is passed as written",
             ])
     }
+
+    @Test("inlineBinaryLimit and fileTtlSeconds at the top of the file, checked")
+    func binaries() throws {
+        let config = try ConfigLoader.parse(
+            text: #"{"inlineBinaryLimit": 4096, "fileTtlSeconds": 30, "mcpServers": {}}"#, path: "gw.json",
+            environment: [:])
+        #expect(config.inlineBinaryLimit == 4096)
+        #expect(config.fileTtlSeconds == 30)
+        for (text, key, message) in [
+            (
+                #"{"inlineBinaryLimit": 0, "mcpServers": {}}"#, "inlineBinaryLimit",
+                "expected a positive whole number of bytes"
+            ),
+            (
+                #"{"inlineBinaryLimit": 1.5, "mcpServers": {}}"#, "inlineBinaryLimit",
+                "expected a positive whole number of bytes"
+            ),
+            (
+                #"{"fileTtlSeconds": "ten", "mcpServers": {}}"#, "fileTtlSeconds",
+                "expected a positive number of seconds"
+            ),
+        ] {
+            #expect(throws: ConfigError(file: "gw.json", key: key, message: message)) {
+                _ = try ConfigLoader.parse(text: text, path: "gw.json", environment: [:])
+            }
+        }
+    }
 }

@@ -54,6 +54,8 @@ struct CallOutcome: Sendable {
     var value: Value
     /// Headers the answer carries whatever it is (a renewed session cookie).
     var headers: HTTPHeaders = [:]
+    /// Who called, as authentication found (set on the way back, for the stages before it).
+    var callerName: String?
 
     static func result(_ result: JSON) -> CallOutcome { CallOutcome(value: .result(result)) }
     static func failure(_ failure: CallFailure) -> CallOutcome { CallOutcome(value: .failure(failure)) }
@@ -68,7 +70,7 @@ struct CallOutcome: Sendable {
     /// The HTTP answer of a result or a failure: `ToolResultMapper` for a tool's result (`outputSchema` tells the
     /// Python SDK's result wrapper apart), `FeatureAnswer` for a resource's or a prompt's, `CallFailure`'s own answer
     /// for a failure.
-    static func answer(for value: Value, operation: ToolOperation) -> ProxyResponse {
+    static func answer(for value: Value, operation: ToolOperation, offload: BinaryOffload? = nil) -> ProxyResponse {
         switch value {
         case .result(let result) where operation.kind != .tool:
             switch FeatureAnswer.answer(for: operation.kind, result: result) {
@@ -79,7 +81,8 @@ struct CallOutcome: Sendable {
                     status: .ok, headers: ["Content-Type": contentType], body: .bytes(ByteBuffer(bytes: bytes)))
             }
         case .result(let result):
-            return .json(ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema))
+            return .json(
+                ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema, offload: offload))
         case .failure(let failure):
             return failure.response
         case .response(let response):
@@ -88,11 +91,12 @@ struct CallOutcome: Sendable {
     }
 
     /// The status and body of a result or a failure as JSON (nil for an answer made already).
-    static func httpAnswer(for value: Value, operation: ToolOperation) -> HTTPAnswer? {
+    static func httpAnswer(for value: Value, operation: ToolOperation, offload: BinaryOffload? = nil) -> HTTPAnswer? {
         switch value {
         case .result(let result) where operation.kind != .tool:
             FeatureAnswer.jsonAnswer(for: operation.kind, result: result)
-        case .result(let result): ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema)
+        case .result(let result):
+            ToolResultMapper.answer(for: result, outputSchema: operation.tool.outputSchema, offload: offload)
         case .failure(let failure): failure.answer
         case .response: nil
         }

@@ -16,6 +16,8 @@ struct ToolCallPipeline: Sendable {
         var services: GovernanceServices
         /// JSON logs: the access log line carries its parts as fields.
         var structuredLogs = false
+        /// Where binaries over `inlineBinaryLimit` go instead of data URLs.
+        var files: FileStore?
     }
 
     let settings: Settings
@@ -31,7 +33,7 @@ struct ToolCallPipeline: Sendable {
         stages.append(AccessLog(logger: settings.logger, structured: settings.structuredLogs))
         if settings.services.records { stages.append(Recording(services: settings.services)) }  // audit, metrics
         // The outcome as the HTTP answer; every failure's status is in CallFailure+Answer.swift.
-        stages.append(Answer())
+        stages.append(Answer(files: settings.files, address: settings.address))
         stages.append(Authentication(credentials: settings.credentials, address: settings.address))  // who calls
         if server.multiUserOAuth { stages.append(UserSession(address: settings.address)) }  // the user's own session
         stages.append(AllowedMethod())  // POST only
@@ -44,7 +46,7 @@ struct ToolCallPipeline: Sendable {
         if server.forwardsIdentity { stages.append(IdentityForwarding()) }  // who calls, told upstream
         stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
         stages.append(ArgumentValidation())  // the body against the tool's input schema
-        stages.append(EventStream())  // Accept: text/event-stream: progress events, then the outcome
+        stages.append(EventStream(files: settings.files, address: settings.address))  // Accept: text/event-stream: progress events, then the outcome
         stages.append(Admission(logger: settings.logger))  // the server's bound on calls at once and its queue
         stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client
         return CallChain(stages)

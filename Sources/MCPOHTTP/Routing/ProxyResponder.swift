@@ -16,6 +16,8 @@ struct ProxyResponder: RequestResponder {
     let maxBodyBytes: Int
     /// Metrics, the audit log, pins: for `/metrics`, `/audit` and the status counter.
     var services: GovernanceServices?
+    /// Large binaries of answers, served at `/files/<id>`.
+    var files: FileStore?
     /// What `/metrics` reads of the servers.
     var readings: @Sendable () -> [ProxyMetrics.ServerReading] = { [] }
 
@@ -67,6 +69,10 @@ struct ProxyResponder: RequestResponder {
                 }
                 if let denial = await deny(request, check, toolRoute: true) { return denial }
                 return Self.unavailable(server).response
+            }
+            if let files, path.hasPrefix(FileRoute.prefix) {
+                let route = FileRoute(files: files, check: check, address: address)
+                return await route.respond(to: request, id: String(path.dropFirst(FileRoute.prefix.count)))
             }
             if let denial = await deny(request, check, toolRoute: false) { return denial }
             return CallFailure.notFound.response

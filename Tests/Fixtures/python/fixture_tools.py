@@ -120,6 +120,11 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         return image_cls(data=PIXEL_PNG, format="png")
 
     @server.tool()
+    def big_image(kib: int) -> image_cls:  # type: ignore[valid-type]
+        """Return an 'image' of kib KiB (byte i is i % 251), to test how large binaries are answered."""
+        return image_cls(data=bytes(i % 251 for i in range(kib * 1024)), format="png")
+
+    @server.tool()
     def json_text() -> str:
         """Return a string that happens to be JSON."""
         return '{"parsed": true, "n": 3}'
@@ -215,6 +220,17 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
             handle.write("started")
         await asyncio.sleep(seconds)
         return "finished"
+
+    @server.tool()
+    async def held_until_released(marker: str, release: str) -> str:
+        """Write the marker file as soon as the call arrives, then wait (at most 60 s) until the release file exists."""
+        with open(marker, "w") as handle:
+            handle.write("started")
+        for _ in range(3000):
+            if os.path.exists(release):
+                return "released"
+            await asyncio.sleep(0.02)
+        return "never released"
 
     @server.tool()
     async def progress_steps(steps: int, ctx: Context, delay_ms: int = 50) -> str:  # type: ignore[valid-type]

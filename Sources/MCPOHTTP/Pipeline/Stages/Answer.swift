@@ -1,9 +1,16 @@
 /// The outcome as the HTTP answer: a tool result through `ToolResultMapper`, a failure through its own answer
 /// (`CallFailure+Answer.swift`), with the headers stages added on the way.
 struct Answer: CallStage {
+    /// Binaries over `inlineBinaryLimit` are linked to `/files/<id>` instead of inlined.
+    var files: FileStore?
+    var address = PublicAddress(rootPath: "", defaultScheme: "http")
+
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         var outcome = await next(call)
-        var response = CallOutcome.answer(for: outcome.value, operation: call.endpoint.operation)
+        var response = CallOutcome.answer(
+            for: outcome.value, operation: call.endpoint.operation,
+            offload: files?.offload(
+                for: call.request, caller: outcome.callerName ?? call.caller.identity.name, address: address))
         if let trail = call.trail, case .bytes(let body) = response.body {
             switch outcome.value {
             case .result, .failure:

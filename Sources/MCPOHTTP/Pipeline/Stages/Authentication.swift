@@ -27,6 +27,9 @@ struct Authentication: CallStage {
             }
         }
         call.trail?.identify(call.caller.identity)
-        return await next(call)
+        var outcome = await next(call)
+        // The stages before this one (the answer's) know the caller only from here.
+        outcome.callerName = call.caller.identity.name
+        return outcome
     }
 }

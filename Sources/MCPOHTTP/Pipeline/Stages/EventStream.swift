@@ -10,6 +10,8 @@ import NIOHTTP1
 /// stream.
 struct EventStream: CallStage {
     static let keepAliveInterval = Duration.seconds(15)
+    var files: FileStore?
+    var address = PublicAddress(rootPath: "", defaultScheme: "http")
 
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         guard let accept = call.request.header("accept"), Self.contains(accept, "text/event-stream"),
@@ -20,11 +22,12 @@ struct EventStream: CallStage {
         streamed.onProgress = { params in continuation.yield(Self.event("progress", params)) }
         let clientLeft = call.request.connection.clientLeft
         let operation = call.endpoint.operation
+        let offload = files?.offload(for: call.request, caller: call.caller.identity.name, address: address)
         let caller = Task {
             let outcome = await next(streamed)
             // The stages inside a stream give results and failures, never an answer of their own.
             let answer =
-                CallOutcome.httpAnswer(for: outcome.value, operation: operation)
+                CallOutcome.httpAnswer(for: outcome.value, operation: operation, offload: offload)
                 ?? HTTPAnswer(status: 500, body: ["detail": "The call produced no answer"])
             if answer.status < 400 {
                 continuation.yield(Self.event("result", answer.body))
