@@ -74,7 +74,7 @@ struct AccountabilityTests {
                 "kitchen": \(Self.exampleEntry), "toolScopes": {"calculate": ["kitchen:write"], "*": ["kitchen:read"]},
                             "toolRisk": {"echo": "high"}, "confirm": "high",
                             "rateLimit": {"tools": {"word_stats": "1/minute"}}},
-                "fast": \(Self.fastEntry(#", "timeout": 1, "maxConcurrentCalls": 1"#))
+                "fast": \(Self.fastEntry(#", "timeout": 1, "toolTimeouts": {"held_until_released": 120}, "maxConcurrentCalls": 1"#))
               }
             }
             """)
@@ -111,14 +111,18 @@ struct AccountabilityTests {
             expected[limited.id] = (429, "rate_limited")
             let timedOut = try await call("/fast/slow", ["seconds": 30], ops)
             expected[timedOut.id] = (504, "timeout")
-            // One call holds the server's only slot and nothing may queue: the next is refused as unavailable.
+            // One call holds the server's only slot (until the test releases it) and nothing may queue: the next is
+            // refused as unavailable.
+            let release = folder.path + "/release"
             let held = Task {
                 try await TestHTTP.post(
-                    proxy, "/fast/marked_wait", ["seconds": 0.8, "marker": .string(marker)], headers: ops)
+                    proxy, "/fast/held_until_released", ["marker": .string(marker), "release": .string(release)],
+                    headers: ops)
             }
             #expect(await pollUntil { FileManager.default.fileExists(atPath: marker) })
             let overloaded = try await call("/fast/echo", ["text": "x"], ops)
             expected[overloaded.id] = (503, "unavailable")
+            FileManager.default.createFile(atPath: release, contents: Data())
             let heldReply = try await held.value
             expected[try #require(heldReply.header("x-request-id"))] = (200, "ok")
             let crashed = try await call("/fast/crash", [:], ops)
