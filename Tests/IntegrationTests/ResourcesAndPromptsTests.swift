@@ -85,6 +85,24 @@ struct ResourcesAndPromptsTests {
         }
     }
 
+    @Test(
+        "a prompt the server adds later gets its route when the server announces the change",
+        arguments: PythonLine.allCases)
+    func promptListChanged(line: PythonLine) async throws {
+        try await withProxy(["--expose-prompts", "--"] + line.fastMCPServer) { proxy in
+            #expect(try await TestHTTP.post(proxy, "/prompts/late", ["topic": "x"]).status == 404)
+            #expect(try await TestHTTP.post(proxy, "/add_prompt", ["name": "late"]).status == 200)
+            #expect(
+                try await pollUntil(within: .seconds(60)) {
+                    try await TestHTTP.post(proxy, "/prompts/late", ["topic": "tea"]).status == 200
+                })
+            let late = try await TestHTTP.post(proxy, "/prompts/late", ["topic": "tea"])
+            #expect(late.json?["messages"]?[0]?["content"]?["text"] == "Talk about tea.")
+            let document = try await TestHTTP.get(proxy, "/openapi.json")
+            #expect(document.json?["paths"]?["/prompts/late"]?["post"] != nil)
+        }
+    }
+
     @Test("without the expose settings the documents stay tools-only, and the routes still answer")
     func documentsStayToolsOnly() async throws {
         try await withProxy(["--"] + PythonLine.mcp2.fastMCPServer) { proxy in

@@ -200,6 +200,17 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         return "added late_tool"
 
     @server.tool()
+    async def add_prompt(name: str, ctx: Context) -> str:  # type: ignore[valid-type]
+        """Register a prompt `name(topic)` at runtime and send notifications/prompts/list_changed."""
+
+        def late_prompt(topic: str) -> str:
+            return f"Talk about {topic}."
+
+        server.prompt(name=name, description="Added at runtime")(late_prompt)
+        await ctx.session.send_prompt_list_changed()
+        return f"added {name}"
+
+    @server.tool()
     async def cancellable_wait(seconds: float, marker: str) -> str:
         """Write 'started' to the marker file, sleep; if the call is cancelled (notifications/cancelled), write
         'cancelled' to it."""

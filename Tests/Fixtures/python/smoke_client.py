@@ -155,7 +155,8 @@ def smoke_high_level(argv: list[str]) -> None:
     expected = [
         "echo", "drifting", "add", "create_order", "tree_size", "explode", "pixel", "json_text", "slow", "crash", "env_var",
         "big", "length", "structured", "whoami", "rendezvous", "add_tool", "cancellable_wait", "marked_wait", "progress_steps", "flaky_read",
-        "flaky_write", "log_something",
+        "flaky_write", "log_something", "big_image", "count_up", "held_until_released", "client_roots", "ask_model",
+        "add_prompt",
     ]
     check("tool names", sorted(names) == sorted(expected), names)
     by_name = {t["name"]: t for t in tools}
