@@ -46,7 +46,8 @@ struct ToolCallPipeline: Sendable {
         if server.forwardsIdentity { stages.append(IdentityForwarding()) }  // who calls, told upstream
         stages.append(CallTimeout(maxTimeout: settings.maxTimeout))  // X-MCPO-Timeout
         stages.append(ArgumentValidation())  // the body against the tool's input schema
-        stages.append(EventStream(files: settings.files, address: settings.address))  // Accept: text/event-stream: progress events, then the outcome
+        // Accept: text/event-stream: progress events, then the outcome.
+        stages.append(EventStream(files: settings.files, address: settings.address))
         stages.append(Admission(logger: settings.logger))  // the server's bound on calls at once and its queue
         stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client
         return CallChain(stages)
