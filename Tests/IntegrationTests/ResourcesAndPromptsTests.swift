@@ -224,6 +224,18 @@ struct ServerQuestionsTests {
                     "refused: The proxy does not sample: it has no language model of its own to answer "
                     + "sampling/createMessage"
                 #expect(sampled.json?.stringValue == refusal, "\(sampled.text)")
+                if line == .mcp2 {
+                    // The SDK's resolvers: a roots/list request mid-call over stdio (2025-11-25), an input_required
+                    // result the proxy answers and retries over stateless HTTP (2026-07-28).
+                    let resolvedLocal = try await TestHTTP.post(proxy, "/local/resolved_roots")
+                    #expect(resolvedLocal.json?[0]?["uri"] == "file:///srv/data", "\(resolvedLocal.text)")
+                    let resolvedRemote = try await TestHTTP.post(proxy, "/remote/resolved_roots")
+                    #expect(
+                        resolvedRemote.json == [["uri": "file:///home/remote", "name": nil]], "\(resolvedRemote.text)")
+                    // Without roots the proxy declares none, and the server says it needs them.
+                    let resolvedBare = try await TestHTTP.post(proxy, "/bare/resolved_roots")
+                    #expect(resolvedBare.status >= 400, "\(resolvedBare.text)")
+                }
             }
         }
     }

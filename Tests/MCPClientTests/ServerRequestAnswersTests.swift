@@ -1,7 +1,8 @@
 import JSONValue
-import MCPClient
 import MCPOConfig
 import Testing
+
+@testable import MCPClient
 
 /// What the proxy answers a server's requests, and the capabilities it declares for them: no I/O.
 @Suite struct ServerRequestAnswersTests {
@@ -32,5 +33,31 @@ import Testing
         #expect(
             answers.answer(method: "roots/list")
                 == .result(["roots": [["uri": "file:///srv/data", "name": "data"], ["uri": "file:///tmp"]]]))
+    }
+
+    @Test("an input_required result: roots answered under the server's keys; elicitation or sampling fail the call")
+    func inputRequired() throws {
+        let answers = ServerRequestAnswers(roots: [ServerRoot(uri: "file:///a")])
+        let roots: JSON = [
+            "resultType": "input_required", "requestState": "s1",
+            "inputRequests": ["r1": ["method": "roots/list", "params": [:]]],
+        ]
+        #expect(
+            try MCPSession.inputResponses(to: roots, answers: answers) == ["r1": ["roots": [["uri": "file:///a"]]]])
+        let mixed: JSON = [
+            "resultType": "input_required",
+            "inputRequests": [
+                "r1": ["method": "roots/list"], "e1": ["method": "elicitation/create"],
+                "s1": ["method": "sampling/createMessage"],
+            ],
+        ]
+        #expect(
+            throws: MCPClientError.protocolViolation(
+                "the tool asked the client for input (elicitation/create, sampling/createMessage), which the proxy "
+                    + "cannot provide")
+        ) { try MCPSession.inputResponses(to: mixed, answers: answers) }
+        #expect(throws: MCPClientError.self) {
+            try MCPSession.inputResponses(to: roots, answers: ServerRequestAnswers())
+        }
     }
 }

@@ -321,19 +321,43 @@ public final class MCPSession: Sendable {
         var params: JSON =
             argumentsText == nil ? ["name": .string(name), "arguments": arguments] : ["name": .string(name)]
         if let meta, !meta.isEmpty { params["_meta"] = .object(meta) }
-        let result = try await request(
-            "tools/call", params: params,
-            encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
-            timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
-        // 2026-07-28 multi round-trip: the server wants input (elicitation, sampling, roots) the proxy,
-        // which advertises no client capabilities, cannot give.
-        if result["resultType"]?.stringValue == "input_required" {
-            let wanted = result["inputRequests"]?.objectValue?.values.compactMap { $0["method"]?.stringValue } ?? []
-            throw .protocolViolation(
-                "the tool asked the client for input (\(wanted.joined(separator: ", "))), which the proxy cannot provide"
-            )
+        // 2026-07-28 multi round-trip: what the server asks for instead of sending requests mid-call. The proxy
+        // answers what it can answer itself (roots) and sends the call again; it cannot give the rest.
+        for _ in 0..<Self.maxInputRounds {
+            let result = try await request(
+                "tools/call", params: params,
+                encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
+                timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
+            guard result["resultType"]?.stringValue == "input_required" else { return result }
+            params["inputResponses"] = .object(try Self.inputResponses(to: result, answers: client.answers))
+            params["requestState"] = result["requestState"]
         }
-        return result
+        throw .protocolViolation("the tool asked for input more than \(Self.maxInputRounds) times in a row")
+    }
+
+    /// Rounds of `input_required` one call may take.
+    static let maxInputRounds = 8
+
+    /// The proxy's own answers to an `input_required` result's requests, keyed as the server keyed them; a request
+    /// only a person or a model could answer (elicitation, sampling) fails the call, saying which.
+    static func inputResponses(to result: JSON, answers: ServerRequestAnswers) throws(MCPClientError)
+        -> OrderedJSONObject
+    {
+        var responses = OrderedJSONObject()
+        var unanswerable: [String] = []
+        for (key, input) in result["inputRequests"]?.objectValue ?? [:] {
+            let method = input["method"]?.stringValue ?? "?"
+            switch answers.answer(method: method) {
+            case .result(let answer) where method != "ping": responses[key] = answer
+            default: unanswerable.append(method)
+            }
+        }
+        guard unanswerable.isEmpty else {
+            throw .protocolViolation(
+                "the tool asked the client for input (\(unanswerable.joined(separator: ", "))), which the proxy "
+                    + "cannot provide")
+        }
+        return responses
     }
 
     /// Waits (bounded) until a stateful HTTP session's GET stream is up; other transports need no wait.

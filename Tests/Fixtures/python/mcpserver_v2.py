@@ -9,7 +9,10 @@ import warnings
 
 import fixture_tools
 from mcp.server.lowlevel.server import NotificationOptions
-from mcp.server.mcpserver import Context, Image, MCPServer
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve
+from mcp_types import ListRootsResult
 
 # ctx.info() (MCP logging) is deprecated as of protocol 2026-07-28; the fixture still uses it on purpose.
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -24,6 +27,17 @@ mcp = MCPServer(
 )
 fixture_tools.register(mcp, context_cls=Context, image_cls=Image, modern_notify=True)
 fixture_tools.register_features(mcp)
+
+
+def _ask_roots() -> ListRoots:
+    return ListRoots()
+
+
+@mcp.tool()
+def resolved_roots(roots: Annotated[ListRootsResult, Resolve(_ask_roots)]) -> str:
+    """The client's roots through the SDK's resolver: a roots/list request mid-call up to 2025-11-25, an
+    input_required result and a retry with 2026-07-28."""
+    return fixture_tools.json.dumps([{"uri": str(root.uri), "name": root.name} for root in roots.roots])
 fixture_tools.advertise_tools_list_changed(mcp._lowlevel_server, NotificationOptions)
 
 if __name__ == "__main__":
