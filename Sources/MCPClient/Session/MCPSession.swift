@@ -321,18 +321,30 @@ public final class MCPSession: Sendable {
         var params: JSON =
             argumentsText == nil ? ["name": .string(name), "arguments": arguments] : ["name": .string(name)]
         if let meta, !meta.isEmpty { params["_meta"] = .object(meta) }
-        // 2026-07-28 multi round-trip: what the server asks for instead of sending requests mid-call. The proxy
-        // answers what it can answer itself (roots) and sends the call again; it cannot give the rest.
+        return try await interactiveRequest(
+            "tools/call", params: params,
+            encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
+            timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
+    }
+
+    /// A request that may be answered with `input_required` (`tools/call`, `resources/read`, `prompts/get`): the
+    /// 2026-07-28 multi round-trip, where the server asks for what it needs instead of sending requests mid-call. The
+    /// proxy answers what it can answer itself (roots) and sends the request again; it cannot give the rest.
+    func interactiveRequest(
+        _ method: String, params: JSON, encodedMember: RPCConnection.EncodedMember? = nil, timeout: Double,
+        headers: [(name: String, value: String)] = [], onProgress: RPCConnection.ProgressHandler? = nil,
+        cancellation: CallCancellation? = nil
+    ) async throws(MCPClientError) -> JSON {
+        var params = params
         for _ in 0..<Self.maxInputRounds {
             let result = try await request(
-                "tools/call", params: params,
-                encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
-                timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
+                method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
+                onProgress: onProgress, cancellation: cancellation)
             guard result["resultType"]?.stringValue == "input_required" else { return result }
             params["inputResponses"] = .object(try Self.inputResponses(to: result, answers: client.answers))
             params["requestState"] = result["requestState"]
         }
-        throw .protocolViolation("the tool asked for input more than \(Self.maxInputRounds) times in a row")
+        throw .protocolViolation("the server asked for input more than \(Self.maxInputRounds) times in a row")
     }
 
     /// Rounds of `input_required` one call may take.

@@ -151,8 +151,8 @@ public final class UpstreamServer: ToolUpstream {
                 cancellation: request.cancellation)
             return .object([member: .array(elements)])
         case nil:
-            return try await session.request(
-                request.method, params: request.params, timeout: request.timeout, headers: request.headers,
+            return try await session.interactiveRequest(
+                request.method, params: request.params ?? [:], timeout: request.timeout, headers: request.headers,
                 cancellation: request.cancellation)
         }
     }

@@ -38,6 +38,8 @@ def resolved_roots(roots: Annotated[ListRootsResult, Resolve(_ask_roots)]) -> st
     """The client's roots through the SDK's resolver: a roots/list request mid-call up to 2025-11-25, an
     input_required result and a retry with 2026-07-28."""
     return fixture_tools.json.dumps([{"uri": str(root.uri), "name": root.name} for root in roots.roots])
+
+
 fixture_tools.advertise_tools_list_changed(mcp._lowlevel_server, NotificationOptions)
 
 if __name__ == "__main__":
