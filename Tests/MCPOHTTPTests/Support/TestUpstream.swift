@@ -18,9 +18,26 @@ final class TestUpstream: ToolUpstream {
     private let tools: [JSON]
     private let answer: Answer
     private let calls = Mutex<[ToolCallRequest]>([])
+    /// Resources and prompts: what the server declares and lists, and how it answers their requests (by default as a
+    /// server without them).
+    struct Features: Sendable {
+        var capabilities: JSON = [:]
+        var prompts: [JSON] = []
+        var answer: @Sendable (UpstreamRequest) async throws(MCPClientError) -> JSON = {
+            request throws(MCPClientError) in
+            throw .rpc(code: -32601, message: "Method not found: \(request.method)", data: nil)
+        }
+    }
+
+    private let features: Features
+    private let sentRequests = Mutex<[UpstreamRequest]>([])
     private let state = Mutex<UpstreamState>(.connected)
 
-    init(name: String = "test", tools: [JSON], access: ServerAccess = ServerAccess(), answer: @escaping Answer) {
+    init(
+        name: String = "test", tools: [JSON], access: ServerAccess = ServerAccess(), features: Features = Features(),
+        answer: @escaping Answer
+    ) {
+        self.features = features
         var entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
         entry.access = access
         self.entryState = Mutex(entry)
@@ -37,8 +54,14 @@ final class TestUpstream: ToolUpstream {
 
     var snapshot: UpstreamSnapshot? {
         UpstreamSnapshot(
-            server: ServerIdentity(name: entry.name, version: "1.0", protocolVersion: "2025-11-25"), tools: tools)
+            server: ServerIdentity(
+                name: entry.name, version: "1.0", protocolVersion: "2025-11-25",
+                capabilities: features.capabilities),
+            tools: tools, prompts: features.prompts)
     }
+
+    /// The requests other than tool calls that reached the server, in order.
+    var sent: [UpstreamRequest] { sentRequests.withLock { $0 } }
 
     func observe(_ observer: @escaping @Sendable (UpstreamSnapshot) -> Void) {}
 
@@ -54,9 +77,9 @@ final class TestUpstream: ToolUpstream {
         return try await answer(request)
     }
 
-    /// Resources and prompts: none here (as a server without them answers).
     func send(_ request: UpstreamRequest) async throws(MCPClientError) -> JSON {
-        throw .rpc(code: -32601, message: "Method not found: \(request.method)", data: nil)
+        sentRequests.withLock { $0.append(request) }
+        return try await features.answer(request)
     }
 
     func shutdown() async {

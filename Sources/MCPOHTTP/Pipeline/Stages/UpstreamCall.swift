@@ -66,7 +66,9 @@ struct UpstreamCall: CallStage {
                 }
             }
             return .result(.object(merged))
-        case .single(let method, let params):
+        case .single(let method, var params):
+            // The W3C trace context goes in `_meta` here too (it is in the headers already).
+            if let meta = call.meta, !meta.isEmpty { params["_meta"] = .object(meta) }
             do {
                 return .result(try await upstream.send(request(method, params: params)))
             } catch .rpc(let code, let message, _)
