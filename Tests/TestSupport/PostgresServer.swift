@@ -99,7 +99,12 @@ public final class PostgresServer: Sendable {
         // runuser's child is the postmaster: it and its backends go at once (a backend left attached to the shared
         // memory would stop the next start).
         var cluster: [Int32] = []
-        if let pid = postmasterPID() { cluster = [pid] + Self.children(of: pid) }
+        if let pid = postmasterPID() {
+            // Stopped first, the postmaster forks no backend between the listing of its children and the kill (one
+            // forked then would outlive it, attached to the shared memory).
+            kill(pid, SIGSTOP)
+            cluster = [pid] + Self.children(of: pid)
+        }
         for pid in cluster { kill(pid, SIGKILL) }
         await postmaster.stop()
         let deadline = ContinuousClock.now + .seconds(20)
