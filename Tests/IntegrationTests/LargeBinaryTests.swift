@@ -13,10 +13,8 @@ struct LargeBinaryTests {
         arguments: PythonLine.allCases)
     func linked(line: PythonLine) async throws {
         let arguments =
-            [
-                "--inline-binary-limit", "2048", "--file-ttl", "1", "--api-key", "first-key", "--api-key", "second-key",
-                "--",
-            ] + line.fastMCPServer
+            ["--inline-binary-limit", "2048", "--api-key", "first-key", "--api-key", "second-key", "--"]
+            + line.fastMCPServer
         try await withProxy(arguments) { proxy in
             let first = [("Authorization", "Bearer first-key")]
             let small = try await TestHTTP.post(proxy, "/pixel", headers: first)
@@ -39,12 +37,20 @@ struct LargeBinaryTests {
             #expect(other.status == 404)
             let anonymous = try await TestHTTP.get(proxy, path)
             #expect(anonymous.status == 401)
-            // Gone once its time is up.
-            #expect(
-                try await pollUntil(within: .seconds(60)) {
-                    try await TestHTTP.get(proxy, path, headers: first).status == 404
-                })
-            let expired = try await TestHTTP.get(proxy, path, headers: first)
+            let unknown = try await TestHTTP.get(proxy, "/files/0123456789abcdef0123456789abcdef", headers: first)
+            #expect(unknown.status == 404)
+        }
+    }
+
+    @Test("a linked binary is gone once its time is up")
+    func expiry() async throws {
+        let arguments = ["--inline-binary-limit", "2048", "--file-ttl", "1", "--"] + PythonLine.mcp1.fastMCPServer
+        try await withProxy(arguments) { proxy in
+            let big = try await TestHTTP.post(proxy, "/big_image", ["kib": 3])
+            let link = try #require(big.json?.stringValue)
+            let path = String(link.dropFirst(proxy.baseURL.count))
+            #expect(try await pollUntil(within: .seconds(60)) { try await TestHTTP.get(proxy, path).status == 404 })
+            let expired = try await TestHTTP.get(proxy, path)
             #expect(expired.json?["detail"]?.stringValue?.contains("expired") == true)
         }
     }
