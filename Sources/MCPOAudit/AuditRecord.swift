@@ -15,6 +15,8 @@ public enum AuditOutcome: String, Sendable, CaseIterable, Codable {
     /// A valid credential that may not make this call (scopes, the token's audience).
     case denied
     case confirmationRequired = "confirmation_required"
+    /// The server asked the caller a question (409 with a continuation).
+    case inputRequired = "input_required"
     case rateLimited = "rate_limited"
     /// The tool's definition changed since it was approved (blocked), or was seen changing (warned).
     case definitionChanged = "definition_changed"

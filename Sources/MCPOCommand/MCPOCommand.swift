@@ -136,6 +136,13 @@ public struct MCPOCommand: AsyncParsableCommand {
         help: "Seconds a linked binary stays readable at /files/<id> (default 600; config fileTtlSeconds).")
     var fileTTL: Double?
 
+    @Option(
+        name: .customLong("elicitation-timeout"),
+        help:
+            "Seconds a server's question to the caller (409 with a continuation) waits for the answer before it is cancelled (default 300; config elicitationTimeoutSeconds)."
+    )
+    var elicitationTimeout: Double?
+
     @Option(name: .customLong("startup-timeout"), help: "Seconds a server may take to start and list its tools.")
     var startupTimeout: Double = 60
 
@@ -392,6 +399,12 @@ public struct MCPOCommand: AsyncParsableCommand {
                 throw ValidationError("--inline-binary-limit must be a positive number of bytes")
             }
             settings.inlineBinaryLimit = inlineBinaryLimit
+        }
+        if let elicitationTimeout {
+            guard elicitationTimeout > 0, elicitationTimeout.isFinite else {
+                throw ValidationError("--elicitation-timeout must be more than 0 seconds")
+            }
+            settings.elicitationTimeoutSeconds = elicitationTimeout
         }
         if let fileTTL {
             guard fileTTL > 0, fileTTL.isFinite else { throw ValidationError("--file-ttl must be more than 0 seconds") }

@@ -31,6 +31,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var inlineBinaryLimit: Int?
     /// `fileTtlSeconds`: how long a linked binary stays readable.
     public var fileTtlSeconds: Double?
+    /// `elicitationTimeoutSeconds`: how long a server's question waits for the caller's answer.
+    public var elicitationTimeoutSeconds: Double?
 
     public init(
         servers: [ServerEntry] = [], warnings: [String] = [], auth: AuthConfig? = nil, audit: AuditSettings? = nil,
@@ -193,13 +195,15 @@ public enum ConfigLoader {
             }
             inlineBinaryLimit = bytes
         }
-        var fileTtlSeconds: Double?
-        if let written = top["fileTtlSeconds"], !written.isNull {
+        func positiveSeconds(_ key: String) throws(ConfigError) -> Double? {
+            guard let written = top[key], !written.isNull else { return nil }
             guard let seconds = written.numberValue?.doubleValue, seconds > 0, seconds.isFinite else {
-                throw ConfigError(file: path, key: "fileTtlSeconds", message: "expected a positive number of seconds")
+                throw ConfigError(file: path, key: key, message: "expected a positive number of seconds")
             }
-            fileTtlSeconds = seconds
+            return seconds
         }
+        let fileTtlSeconds = try positiveSeconds("fileTtlSeconds")
+        let elicitationTimeoutSeconds = try positiveSeconds("elicitationTimeoutSeconds")
         var logFormat: LogFormat?
         if let written = top["logFormat"], !written.isNull {
             guard case .string(let text) = written, let format = LogFormat(rawValue: text.lowercased()) else {
@@ -218,6 +222,7 @@ public enum ConfigLoader {
         config.storeKey = storeKey
         config.inlineBinaryLimit = inlineBinaryLimit
         config.fileTtlSeconds = fileTtlSeconds
+        config.elicitationTimeoutSeconds = elicitationTimeoutSeconds
         return config
     }
 

@@ -23,7 +23,7 @@ struct EntryDecoder {
             "type", "command", "args", "env", "cwd", "url", "headers", "disabledTools", "disabled_tools",
             "enabledTools",
             "enabled_tools", "disabled", "timeout", "toolTimeouts", "maxConcurrentCalls", "oauth",
-            "client_header_forwarding", "exposeResources", "exposePrompts", "roots", "isolation",
+            "client_header_forwarding", "exposeResources", "exposePrompts", "roots", "elicitation", "isolation",
             "isolationIdleSeconds", "maxInstances",
         ] + AccessDecoder.keys + GovernanceDecoder.serverKeys
     /// Keys other MCP clients write that mean nothing to a proxy; accepted without a warning.
@@ -246,7 +246,7 @@ private struct Fields {
         let isolation = try isolationSettings()
         let features = ServerFeatureSettings(
             exposeResources: try bool("exposeResources") ?? false, exposePrompts: try bool("exposePrompts") ?? false,
-            roots: try roots("roots"))
+            roots: try roots("roots"), elicitation: try bool("elicitation") ?? true)
         let (file, server) = (decoder.file, self.server)
         let access = try AccessDecoder(error: { key, message in
             ConfigError(file: file, server: server, key: key, message: message)

@@ -44,6 +44,8 @@ public struct ProxySettings: Sendable {
     public var inlineBinaryLimit: Int = 1 << 20
     /// Seconds a linked binary stays readable (`--file-ttl`).
     public var fileTTLSeconds: Double = 600
+    /// Seconds a server's question waits for the caller's answer (`--elicitation-timeout`).
+    public var elicitationTimeoutSeconds: Double = 300
     /// Bound on connecting to a server (spawn or connect, then the handshake and the first tools/list).
     public var startupTimeoutSeconds: Double = 60
     /// How long SIGINT/SIGTERM waits for calls in flight before stopping.

@@ -167,11 +167,17 @@ public struct ServerFeatureSettings: Sendable, Equatable {
     public var exposePrompts = false
     /// What `roots/list` answers (`roots`); none by default, and then the proxy declares no roots capability.
     public var roots: [ServerRoot] = []
+    /// Whether the server's questions during a call (`elicitation/create`) go to the caller (409 and a continuation);
+    /// `elicitation: false` declares no elicitation capability, so the server does not ask.
+    public var elicitation = true
 
-    public init(exposeResources: Bool = false, exposePrompts: Bool = false, roots: [ServerRoot] = []) {
+    public init(
+        exposeResources: Bool = false, exposePrompts: Bool = false, roots: [ServerRoot] = [], elicitation: Bool = true
+    ) {
         self.exposeResources = exposeResources
         self.exposePrompts = exposePrompts
         self.roots = roots
+        self.elicitation = elicitation
     }
 }
 

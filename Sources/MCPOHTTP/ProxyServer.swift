@@ -36,6 +36,8 @@ public final class ProxyServer: Sendable {
     private let store = Mutex<(any GovernanceStore)?>(nil)
     /// Large binaries of answers, linked instead of inlined.
     private let files: FileStore
+    /// The questions servers ask callers, waiting for their answers.
+    private let continuations: Continuations
     private let logger: Logger
 
     public init(settings: ProxySettings, mode: ProxyMode, logger: Logger) throws {
@@ -51,6 +53,7 @@ public final class ProxyServer: Sendable {
         address = PublicAddress(rootPath: settings.rootPath, defaultScheme: settings.tls == nil ? "http" : "https")
         credentials = CredentialCheckStore(Self.credentialCheck(settings.auth, settings: settings, logger: logger))
         services = GovernanceServices(metrics: settings.metrics ? ProxyMetrics() : nil)
+        continuations = Continuations(timeout: .milliseconds(Int64(settings.elicitationTimeoutSeconds * 1000)))
         files = FileStore(
             settings: FileStore.Settings(
                 inlineLimit: settings.inlineBinaryLimit, ttl: .milliseconds(Int64(settings.fileTTLSeconds * 1000))),
@@ -58,7 +61,8 @@ public final class ProxyServer: Sendable {
         let pipeline = ToolCallPipeline(
             .init(
                 credentials: credentials, address: address, maxTimeout: settings.maxCallTimeoutSeconds, logger: logger,
-                services: services, structuredLogs: settings.logFormat == .json, files: files))
+                services: services, structuredLogs: settings.logFormat == .json, files: files,
+                continuations: continuations))
         self.fleet = ServerFleet(settings: settings, assets: assets, layout: layout, pipeline: pipeline, logger: logger)
     }
 
@@ -126,6 +130,9 @@ public final class ProxyServer: Sendable {
             if let limit = config.inlineBinaryLimit { fileSettings.inlineLimit = limit }
             if let seconds = config.fileTtlSeconds { fileSettings.ttl = .milliseconds(Int64(seconds * 1000)) }
             files.use(fileSettings)
+            if let seconds = config.elicitationTimeoutSeconds {
+                continuations.use(timeout: .milliseconds(Int64(seconds * 1000)))
+            }
             try await openGovernanceStore(
                 audit: config.audit ?? settings.audit, shared: config.store ?? settings.store,
                 poolSize: config.storePoolSize ?? settings.storePoolSize,

@@ -36,14 +36,15 @@ import Testing
     }
 
     @Test("an input_required result: roots answered under the server's keys; elicitation or sampling fail the call")
-    func inputRequired() throws {
+    func inputRequired() async throws {
         let answers = ServerRequestAnswers(roots: [ServerRoot(uri: "file:///a")])
         let roots: JSON = [
             "resultType": "input_required", "requestState": "s1",
             "inputRequests": ["r1": ["method": "roots/list", "params": [:]]],
         ]
         #expect(
-            try MCPSession.inputResponses(to: roots, answers: answers) == ["r1": ["roots": [["uri": "file:///a"]]]])
+            try await MCPSession.inputResponses(to: roots, answers: answers)
+                == ["r1": ["roots": [["uri": "file:///a"]]]])
         let mixed: JSON = [
             "resultType": "input_required",
             "inputRequests": [
@@ -51,13 +52,20 @@ import Testing
                 "s1": ["method": "sampling/createMessage"],
             ],
         ]
-        #expect(
+        await #expect(
             throws: MCPClientError.protocolViolation(
                 "the tool asked the client for input (elicitation/create, sampling/createMessage), which the proxy "
                     + "cannot provide")
-        ) { try MCPSession.inputResponses(to: mixed, answers: answers) }
-        #expect(throws: MCPClientError.self) {
-            try MCPSession.inputResponses(to: roots, answers: ServerRequestAnswers())
+        ) { try await MCPSession.inputResponses(to: mixed, answers: answers) }
+        await #expect(throws: MCPClientError.self) {
+            try await MCPSession.inputResponses(to: roots, answers: ServerRequestAnswers())
         }
+        // With the caller's answers at hand, a question goes to them.
+        let asking = ServerRequestAnswers(elicitation: true)
+        let question: JSON = ["inputRequests": ["q": ["method": "elicitation/create", "params": ["message": "?"]]]]
+        let answered = try await MCPSession.inputResponses(to: question, answers: asking) { method, params in
+            .result(["action": "accept", "content": ["asked": params["message"] ?? nil, "method": .string(method)]])
+        }
+        #expect(answered == ["q": ["action": "accept", "content": ["asked": "?", "method": "elicitation/create"]]])
     }
 }

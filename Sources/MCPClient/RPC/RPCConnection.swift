@@ -24,6 +24,8 @@ public final class RPCConnection: TransportReceiver {
         var deadline: (at: NIODeadline, seconds: Double)?
         /// Receives the request's `notifications/progress` (its progress token is its id).
         var onProgress: ProgressHandler?
+        /// Answers what the server asks while this request runs (elicitation).
+        var onInput: InputHandler?
     }
 
     /// One timer for all requests, armed for the earliest deadline: a timer per request cost as much as the rest
@@ -35,6 +37,8 @@ public final class RPCConnection: TransportReceiver {
 
     /// Called with each `notifications/progress` of one request (params without the token).
     public typealias ProgressHandler = @Sendable (JSON) -> Void
+    /// Answers a request the server sends during one of this connection's requests (`elicitation/create`).
+    public typealias InputHandler = @Sendable (_ method: String, _ params: JSON) async -> ServerRequestAnswers.Answer
 
     private struct State {
         var nextID = 1
@@ -113,7 +117,7 @@ public final class RPCConnection: TransportReceiver {
     func detailedRequest(
         _ method: String, params: JSON?, encodedMember: EncodedMember? = nil, timeout: Double?,
         headers: [(name: String, value: String)] = [], onProgress: ProgressHandler? = nil,
-        cancellation: CallCancellation? = nil
+        onInput: InputHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(RequestFailure) -> JSON {
         let id: Int
         switch state.withLock({ state -> Result<Int, RequestFailure> in
@@ -164,7 +168,8 @@ public final class RPCConnection: TransportReceiver {
         }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
-                guard register(id: id, waiter: waiter, timeout: timeout, onProgress: onProgress) else { return }
+                guard register(id: id, waiter: waiter, timeout: timeout, onProgress: onProgress, onInput: onInput)
+                else { return }
                 send(outbound).whenFailure { [self] error in
                     // Transports fail with the precise reason (unreachable, HTTP status, expired session...).
                     finish(id, with: .failure(RequestFailure(error)))
@@ -211,14 +216,16 @@ public final class RPCConnection: TransportReceiver {
     // MARK: - Waiters
 
     /// False when the request ended before it could wait (cancelled or closed); it must not be sent then.
-    private func register(id: Int, waiter: Waiter, timeout: Double?, onProgress: ProgressHandler?) -> Bool {
+    private func register(
+        id: Int, waiter: Waiter, timeout: Double?, onProgress: ProgressHandler?, onInput: InputHandler?
+    ) -> Bool {
         let early: Result<JSON, RequestFailure>? = state.withLock { state in
             if state.cancelledEarly.remove(id) != nil { return .failure(.client(.cancelled)) }
             if let reason = state.closedReason { return .failure(.client(.disconnected(reason: reason))) }
             let deadline = timeout.map { seconds in
                 (at: NIODeadline.now() + .nanoseconds(Int64(seconds * 1_000_000_000)), seconds: seconds)
             }
-            state.pending[id] = Pending(waiter: waiter, deadline: deadline, onProgress: onProgress)
+            state.pending[id] = Pending(waiter: waiter, deadline: deadline, onProgress: onProgress, onInput: onInput)
             if let deadline { armSweep(for: deadline.at, in: &state) }
             return nil
         }
@@ -390,7 +397,7 @@ public final class RPCConnection: TransportReceiver {
                 finish(number, with: .success(object["result"] ?? .null))
             }
         } else if let method, let id {
-            answerServerRequest(id: id, method: method)
+            answerServerRequest(id: id, method: method, params: object["params"] ?? [:])
         } else if let method {
             if method == "notifications/progress", let token = object["params"]?["progressToken"]?.intValue,
                 let handler = state.withLock({ $0.pending[token]?.onProgress })
@@ -406,10 +413,33 @@ public final class RPCConnection: TransportReceiver {
         }
     }
 
-    /// A server's request to the proxy, answered as `ServerRequestAnswers` says.
-    private func answerServerRequest(id: JSON, method: String) {
+    /// A server's request to the proxy: a question for the caller (`elicitation/create`) goes to the one request in
+    /// flight that takes questions (none, or several, and the proxy cannot tell whose it is: refused, saying so);
+    /// the rest is answered as `ServerRequestAnswers` says.
+    private func answerServerRequest(id: JSON, method: String, params: JSON) {
+        if method == "elicitation/create", answers.elicitation {
+            let askers = state.withLock { state in state.pending.values.compactMap(\.onInput) }
+            if askers.count == 1, let ask = askers.first {
+                Task {
+                    let answer = await ask(method, params)
+                    self.reply(to: id, method: method, with: answer)
+                }
+                return
+            }
+            let why =
+                askers.isEmpty
+                ? "no call of the proxy waits for an answer now"
+                : "\(askers.count) calls are in flight on this connection and the proxy cannot tell which one asks"
+            reply(
+                to: id, method: method, with: .error(code: -32603, message: "The proxy cannot ask its caller: \(why)"))
+            return
+        }
+        reply(to: id, method: method, with: answers.answer(method: method))
+    }
+
+    private func reply(to id: JSON, method: String, with answer: ServerRequestAnswers.Answer) {
         var reply: OrderedJSONObject = ["jsonrpc": "2.0", "id": id]
-        switch answers.answer(method: method) {
+        switch answer {
         case .result(let result):
             reply["result"] = result
         case .error(let code, let message):

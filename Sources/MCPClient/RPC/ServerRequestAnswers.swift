@@ -7,15 +7,21 @@ import MCPOConfig
 public struct ServerRequestAnswers: Sendable, Equatable {
     /// The roots `roots/list` answers; none: the proxy declares no roots capability and refuses the request.
     public var roots: [ServerRoot]
+    /// Whether the proxy takes a server's questions (`elicitation/create`, form mode) to its caller.
+    public var elicitation: Bool
 
-    public init(roots: [ServerRoot] = []) {
+    public init(roots: [ServerRoot] = [], elicitation: Bool = false) {
         self.roots = roots
+        self.elicitation = elicitation
     }
 
     /// The client capabilities the proxy declares in `initialize` (and in the 2026-07-28 `_meta`): exactly what it
     /// answers.
     public var capabilities: JSON {
-        roots.isEmpty ? [:] : ["roots": ["listChanged": false]]
+        var capabilities = OrderedJSONObject()
+        if !roots.isEmpty { capabilities["roots"] = ["listChanged": false] }
+        if elicitation { capabilities["elicitation"] = ["form": [:]] }
+        return .object(capabilities)
     }
 
     public enum Answer: Sendable, Equatable {

@@ -244,7 +244,7 @@ public final class MCPSession: Sendable {
     private func request(
         _ method: String, params: JSON?, encodedMember: RPCConnection.EncodedMember?, timeout: Double?,
         headers: [(name: String, value: String)], onProgress: RPCConnection.ProgressHandler?,
-        cancellation: CallCancellation?
+        onInput: RPCConnection.InputHandler? = nil, cancellation: CallCancellation?
     ) async throws(MCPClientError) -> JSON {
         let params = withEraMeta(params)
         // While a new session is being opened there is no session id to send: wait for it.
@@ -253,7 +253,7 @@ public final class MCPSession: Sendable {
         func send() async throws(RequestFailure) -> JSON {
             try await connection.detailedRequest(
                 method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
-                onProgress: onProgress, cancellation: cancellation)
+                onProgress: onProgress, onInput: onInput, cancellation: cancellation)
         }
         do {
             return try await send()
@@ -316,7 +316,8 @@ public final class MCPSession: Sendable {
     public func callTool(
         name: String, arguments: JSON, argumentsText: [UInt8]? = nil, timeout: Double,
         headers: [(name: String, value: String)] = [], meta: OrderedJSONObject? = nil,
-        onProgress: RPCConnection.ProgressHandler? = nil, cancellation: CallCancellation? = nil
+        onProgress: RPCConnection.ProgressHandler? = nil, onInput: RPCConnection.InputHandler? = nil,
+        cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         var params: JSON =
             argumentsText == nil ? ["name": .string(name), "arguments": arguments] : ["name": .string(name)]
@@ -324,7 +325,7 @@ public final class MCPSession: Sendable {
         return try await interactiveRequest(
             "tools/call", params: params,
             encodedMember: argumentsText.map { RPCConnection.EncodedMember(key: "arguments", text: $0) },
-            timeout: timeout, headers: headers, onProgress: onProgress, cancellation: cancellation)
+            timeout: timeout, headers: headers, onProgress: onProgress, onInput: onInput, cancellation: cancellation)
     }
 
     /// A request that may be answered with `input_required` (`tools/call`, `resources/read`, `prompts/get`): the
@@ -333,15 +334,16 @@ public final class MCPSession: Sendable {
     func interactiveRequest(
         _ method: String, params: JSON, encodedMember: RPCConnection.EncodedMember? = nil, timeout: Double,
         headers: [(name: String, value: String)] = [], onProgress: RPCConnection.ProgressHandler? = nil,
-        cancellation: CallCancellation? = nil
+        onInput: RPCConnection.InputHandler? = nil, cancellation: CallCancellation? = nil
     ) async throws(MCPClientError) -> JSON {
         var params = params
         for _ in 0..<Self.maxInputRounds {
             let result = try await request(
                 method, params: params, encodedMember: encodedMember, timeout: timeout, headers: headers,
-                onProgress: onProgress, cancellation: cancellation)
+                onProgress: onProgress, onInput: onInput, cancellation: cancellation)
             guard result["resultType"]?.stringValue == "input_required" else { return result }
-            params["inputResponses"] = .object(try Self.inputResponses(to: result, answers: client.answers))
+            params["inputResponses"] = .object(
+                try await Self.inputResponses(to: result, answers: client.answers, onInput: onInput))
             params["requestState"] = result["requestState"]
         }
         throw .protocolViolation("the server asked for input more than \(Self.maxInputRounds) times in a row")
@@ -352,15 +354,21 @@ public final class MCPSession: Sendable {
 
     /// The proxy's own answers to an `input_required` result's requests, keyed as the server keyed them; a request
     /// only a person or a model could answer (elicitation, sampling) fails the call, saying which.
-    static func inputResponses(to result: JSON, answers: ServerRequestAnswers) throws(MCPClientError)
-        -> OrderedJSONObject
-    {
+    static func inputResponses(
+        to result: JSON, answers: ServerRequestAnswers, onInput: RPCConnection.InputHandler? = nil
+    ) async throws(MCPClientError) -> OrderedJSONObject {
         var responses = OrderedJSONObject()
         var unanswerable: [String] = []
         for (key, input) in result["inputRequests"]?.objectValue ?? [:] {
             let method = input["method"]?.stringValue ?? "?"
-            switch answers.answer(method: method) {
-            case .result(let answer) where method != "ping": responses[key] = answer
+            let answer: ServerRequestAnswers.Answer
+            if method == "elicitation/create", answers.elicitation, let onInput {
+                answer = await onInput(method, input["params"] ?? [:])
+            } else {
+                answer = answers.answer(method: method)
+            }
+            switch answer {
+            case .result(let value) where method != "ping": responses[key] = value
             default: unanswerable.append(method)
             }
         }

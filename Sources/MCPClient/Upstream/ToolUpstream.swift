@@ -12,6 +12,8 @@ public struct ToolCallRequest: Sendable {
     public var timeout: Double
     /// Gets the call's `notifications/progress` (a progress token is sent only when it is set).
     public var onProgress: RPCConnection.ProgressHandler?
+    /// Answers the questions the server asks during the call (`elicitation/create`); none: they are refused.
+    public var onInput: RPCConnection.InputHandler?
     /// Ends the call with `.cancelled`, as cancelling the caller's task does.
     public var cancellation: CallCancellation?
     /// Headers sent with the call to a remote server (the caller's identity, where the entry forwards it).

@@ -70,6 +70,7 @@ public final class UpstreamServer: ToolUpstream {
         self.entry = entry
         var client = client
         client.answers.roots = entry.features.roots
+        client.answers.elicitation = entry.features.elicitation
         self.client = client
         self.startupTimeout = startupTimeout
         self.logger = logger
@@ -128,7 +129,7 @@ public final class UpstreamServer: ToolUpstream {
         return try await session.callTool(
             name: request.name, arguments: request.arguments, argumentsText: request.argumentsText,
             timeout: request.timeout, headers: headers, meta: request.meta, onProgress: request.onProgress,
-            cancellation: request.cancellation)
+            onInput: request.onInput, cancellation: request.cancellation)
     }
 
     /// Sends a request other than a tool call (resources, prompts): reading requests, so one whose connection

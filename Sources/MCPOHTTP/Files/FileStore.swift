@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import MCPOAudit
 import Synchronization
 
 #if canImport(Glibc)
@@ -62,9 +61,9 @@ final class FileStore: Sendable {
     /// The route a file is served at, under the proxy's address (`base`: scheme, host and root path).
     static func url(base: String, id: String) -> String { base + "/files/" + id }
 
-    /// Who may read a file: the caller's identity and the credential it showed (a hash of it, never the credential).
+    /// Who may read a file: the caller's identity and the credential it showed (`CallerKey`).
     static func owner(identity: String, credential: String?) -> String {
-        identity + "|" + (credential.map { Digest.sha256Hex(Array($0.utf8)) } ?? "")
+        CallerKey.of(identity: identity, credential: credential)
     }
 
     /// Keeps `bytes` for `owner`; the new file's id, or nil when it cannot be kept (then the bytes stay inline).
@@ -98,7 +97,7 @@ final class FileStore: Sendable {
     func get(id: String, owner: String) -> (contentType: String, bytes: [UInt8])? {
         let now = ContinuousClock.now
         guard let file = state.withLock({ $0.files[id] }), file.expires > now,
-            Self.equalInConstantTime(file.owner, owner)
+            CallerKey.equalInConstantTime(file.owner, owner)
         else { return nil }
         switch file.storage {
         case .memory(let bytes):
@@ -193,13 +192,5 @@ final class FileStore: Sendable {
             let hex = String(generator.next() as UInt64, radix: 16)
             return String(repeating: "0", count: 16 - hex.count) + hex
         }.joined()
-    }
-
-    static func equalInConstantTime(_ lhs: String, _ rhs: String) -> Bool {
-        let (a, b) = (Array(lhs.utf8), Array(rhs.utf8))
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

@@ -35,6 +35,7 @@ final class MountedServer: Sendable {
         var rateLimited = false
         var pinsBlock = false
         var confirms = false
+        var elicits = false
     }
 
     init(
@@ -57,7 +58,7 @@ final class MountedServer: Sendable {
                 forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil,
                 rateLimited: upstream.entry.governance.hasRateLimits,
                 pinsBlock: upstream.entry.governance.pinTools == .block,
-                confirms: upstream.entry.governance.confirm != nil))
+                confirms: upstream.entry.governance.confirm != nil, elicits: upstream.entry.features.elicitation))
     }
 
     /// Kept, not read through the upstream's entry on every call.

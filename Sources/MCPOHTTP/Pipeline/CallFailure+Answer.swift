@@ -90,6 +90,35 @@ extension CallFailure {
             return HTTPAnswer(status: 499, body: ["detail": "The client closed the request"])
         case .upstream(let server, let error):
             return Self.answer(for: error, server: server)
+        case .inputRequired(let question, let token):
+            var elicitation = OrderedJSONObject()
+            elicitation["message"] = question["message"] ?? ""
+            elicitation["requestedSchema"] = question["requestedSchema"] ?? ["type": "object", "properties": [:]]
+            return HTTPAnswer(
+                status: 409,
+                body: [
+                    "detail": "The server needs more input to finish this call.", "elicitation": .object(elicitation),
+                    "continuation": .string(token),
+                ])
+        case .continuationUnknown:
+            return HTTPAnswer(
+                status: 404,
+                body: [
+                    "detail":
+                        "No open question has this X-MCPO-Continuation token: it was answered already, or never given"
+                ])
+        case .continuationForeign:
+            return HTTPAnswer(
+                status: 403,
+                body: ["detail": "This X-MCPO-Continuation token was given to another caller (or credential)"])
+        case .continuationExpired(let seconds):
+            return HTTPAnswer(
+                status: 504,
+                body: [
+                    "detail": .string(
+                        "The question was not answered within \(Self.format(seconds)) s (elicitationTimeoutSeconds); "
+                            + "it was cancelled and the call went on without the answer")
+                ])
         }
     }
 
@@ -108,6 +137,10 @@ extension CallFailure {
         case .invalidArguments: 422
         case .overloaded: 503
         case .clientLeft: 499
+        case .inputRequired: 409
+        case .continuationUnknown: 404
+        case .continuationForeign: 403
+        case .continuationExpired: 504
         case .upstream: answer.status
         }
     }
@@ -176,7 +209,7 @@ extension CallFailure {
     }
 
     /// `30` rather than `30.0`, `2.5` as is.
-    private static func format(_ seconds: Double) -> String {
+    static func format(_ seconds: Double) -> String {
         if seconds.isFinite, seconds == seconds.rounded(), abs(seconds) < 1e15 { return String(Int64(seconds)) }
         return String(seconds)
     }

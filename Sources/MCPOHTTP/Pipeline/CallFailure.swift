@@ -45,6 +45,15 @@ enum CallFailure: Error, Sendable, Equatable {
     case overloaded(server: String, running: Int, queued: Int)
     /// The HTTP client went away and the call was cancelled (499).
     case clientLeft
+    /// The server asks the caller a question (`elicitation/create`): 409 with the question and the token the answer
+    /// comes back with.
+    case inputRequired(question: JSON, continuation: String)
+    /// `X-MCPO-Continuation` names no open question (never given, or answered already): 404.
+    case continuationUnknown
+    /// `X-MCPO-Continuation` names another caller's question: 403.
+    case continuationForeign
+    /// `X-MCPO-Continuation` names a question not answered in time, which was cancelled: 504.
+    case continuationExpired(seconds: Double)
     /// The upstream server did not give the call a result.
     case upstream(server: String, MCPClientError)
 }

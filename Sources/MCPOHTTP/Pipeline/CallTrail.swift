@@ -130,6 +130,14 @@ extension AuditOutcome {
             self = .unavailable
         case .clientLeft:
             self = .disconnected
+        case .inputRequired:
+            self = .inputRequired
+        case .continuationUnknown:
+            self = .invalidArguments
+        case .continuationForeign:
+            self = .denied
+        case .continuationExpired:
+            self = .timeout
         case .upstream(_, let error):
             switch error {
             case .rpc, .protocolViolation, .responseTooLarge: self = .protocolError

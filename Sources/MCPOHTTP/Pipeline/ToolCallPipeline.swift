@@ -18,6 +18,8 @@ struct ToolCallPipeline: Sendable {
         var structuredLogs = false
         /// Where binaries over `inlineBinaryLimit` go instead of data URLs.
         var files: FileStore?
+        /// The open questions servers ask callers (`elicitationTimeoutSeconds`).
+        var continuations = Continuations(timeout: .seconds(300))
     }
 
     let settings: Settings
@@ -38,6 +40,8 @@ struct ToolCallPipeline: Sendable {
         if server.multiUserOAuth { stages.append(UserSession(address: settings.address)) }  // the user's own session
         stages.append(AllowedMethod())  // POST only
         if server.hasToolScopes { stages.append(Authorization(credentials: settings.credentials)) }  // scopes
+        // X-MCPO-Continuation: the caller's answer to the server's question, and the call's next event.
+        if server.elicits { stages.append(ContinuationResume(continuations: settings.continuations)) }
         if server.rateLimited { stages.append(RateLimiting(limiter: settings.services.limiter)) }  // rateLimit
         if server.pinsBlock { stages.append(PinCheck()) }  // a changed definition waits for approval
         if server.confirms { stages.append(Confirmation()) }  // high-risk tools need "confirm": true
@@ -49,7 +53,7 @@ struct ToolCallPipeline: Sendable {
         // Accept: text/event-stream: progress events, then the outcome.
         stages.append(EventStream(files: settings.files, address: settings.address))
         stages.append(Admission(logger: settings.logger))  // the server's bound on calls at once and its queue
-        stages.append(UpstreamCall(logger: settings.logger))  // the call, through the MCP client
+        stages.append(UpstreamCall(logger: settings.logger, continuations: settings.continuations))  // the call
         return CallChain(stages)
     }
 }

@@ -46,6 +46,10 @@ class Node(BaseModel):
 Node.model_rebuild()
 
 
+class NameForm(BaseModel):
+    name: str = Field(description="Your name")
+
+
 class WeatherModel(BaseModel):
     temperature: float
     conditions: str
@@ -272,6 +276,14 @@ def register(server: Any, *, context_cls: Any, image_cls: Any, modern_notify: bo
         """Emit an MCP log notification (notifications/message), then return 'logged'."""
         await ctx.info(message)
         return "logged"
+
+    @server.tool()
+    async def ask_name(ctx: Context) -> str:  # type: ignore[valid-type]
+        """Ask the caller for a name (elicitation/create) and greet it; 'decline' or 'cancel' when not given."""
+        result = await ctx.elicit(message="What is your name?", schema=NameForm)
+        if result.action == "accept":
+            return f"Hello, {result.data.name}"
+        return result.action
 
     @server.tool()
     async def client_roots(ctx: Context) -> str:  # type: ignore[valid-type]

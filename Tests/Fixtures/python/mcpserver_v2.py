@@ -11,7 +11,7 @@ import fixture_tools
 from mcp.server.lowlevel.server import NotificationOptions
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, Image, ListRoots, MCPServer, Resolve
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Image, ListRoots, MCPServer, Resolve
 from mcp_types import ListRootsResult
 
 # ctx.info() (MCP logging) is deprecated as of protocol 2026-07-28; the fixture still uses it on purpose.
@@ -38,6 +38,21 @@ def resolved_roots(roots: Annotated[ListRootsResult, Resolve(_ask_roots)]) -> st
     """The client's roots through the SDK's resolver: a roots/list request mid-call up to 2025-11-25, an
     input_required result and a retry with 2026-07-28."""
     return fixture_tools.json.dumps([{"uri": str(root.uri), "name": root.name} for root in roots.roots])
+
+
+
+def _ask_name() -> Elicit[fixture_tools.NameForm]:
+    return Elicit("What is your name?", fixture_tools.NameForm)
+
+
+@mcp.tool()
+def resolved_name(
+    answer: Annotated[ElicitationResult[fixture_tools.NameForm], Resolve(_ask_name)],
+) -> str:
+    """Ask the caller for a name through the SDK's resolver (an input_required result with 2026-07-28)."""
+    if answer.action == "accept":
+        return f"Hello, {answer.data.name}"
+    return answer.action
 
 
 fixture_tools.advertise_tools_list_changed(mcp._lowlevel_server, NotificationOptions)

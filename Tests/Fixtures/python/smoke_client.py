@@ -156,10 +156,10 @@ def smoke_high_level(argv: list[str]) -> None:
         "echo", "drifting", "add", "create_order", "tree_size", "explode", "pixel", "json_text", "slow", "crash", "env_var",
         "big", "length", "structured", "whoami", "rendezvous", "add_tool", "cancellable_wait", "marked_wait", "progress_steps", "flaky_read",
         "flaky_write", "log_something", "big_image", "count_up", "held_until_released", "client_roots", "ask_model",
-        "add_prompt",
+        "add_prompt", "ask_name",
     ]
     if init["serverInfo"]["name"] == "fixture-mcpserver":
-        expected.append("resolved_roots")  # the 2.x SDK's resolvers only
+        expected += ["resolved_roots", "resolved_name"]  # the 2.x SDK's resolvers only
     check("tool names", sorted(names) == sorted(expected), names)
     by_name = {t["name"]: t for t in tools}
     check("create_order has $defs Item/Address", {"Item", "Address"} <= set(by_name["create_order"]["inputSchema"].get("$defs", {})),

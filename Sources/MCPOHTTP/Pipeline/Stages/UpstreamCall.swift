@@ -8,6 +8,8 @@ import MCPClient
 /// request's W3C trace context goes with it: as headers (which only remote servers receive) and in `_meta`.
 struct UpstreamCall: CallStage {
     let logger: Logger
+    /// Where the questions of servers that ask (`elicitation`) wait for their callers.
+    var continuations: Continuations?
 
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         let cancellation = call.request.connection.clientLeft
@@ -30,6 +32,8 @@ struct UpstreamCall: CallStage {
         let outcome: CallOutcome
         if let feature = FeatureRequest(kind: call.endpoint.operation.kind, arguments: arguments?.value ?? [:]) {
             outcome = await send(feature, as: request, server: call.server.name, upstream: call.upstream)
+        } else if let continuations, call.server.entry.features.elicitation {
+            return await exchange(request, of: call, through: continuations)
         } else {
             do {
                 outcome = .result(try await call.upstream.callTool(request))
@@ -86,5 +90,32 @@ struct UpstreamCall: CallStage {
     /// its "Unknown resource" message.
     static func isUnknownResource(_ code: Int, _ message: String) -> Bool {
         code == -32002 || code == -32602 || message.hasPrefix("Unknown resource")
+    }
+
+    /// A tool call of a server that may ask its caller questions: it runs on its own, so that this request can answer
+    /// 409 with a question while the call waits for the answer (`CallExchange`).
+    private func exchange(_ request: ToolCallRequest, of call: ToolCall, through continuations: Continuations) async
+        -> CallOutcome
+    {
+        let exchange = CallExchange(
+            owner: CallerKey.of(call.request, identity: call.caller.identity.name), continuations: continuations,
+            server: call.server.name, logger: logger)
+        var request = request
+        let clientLeft = request.cancellation
+        request.cancellation = exchange.cancellation
+        request.onInput = { _, question in await exchange.ask(question) }
+        let (upstream, server) = (call.upstream, call.server.name)
+        Task { [request] in
+            do throws(MCPClientError) {
+                exchange.finish(.result(try await upstream.callTool(request)))
+            } catch {
+                exchange.finish(.failure(.upstream(server: server, error)))
+            }
+        }
+        let outcome = await exchange.respond(clientLeft: clientLeft)
+        if case .failure(.clientLeft) = outcome.value {
+            logger.info("the HTTP client of \(server)/\(call.tool.name) went away; the call was cancelled")
+        }
+        return outcome
     }
 }
