@@ -214,6 +214,13 @@ public struct MCPOCommand: AsyncParsableCommand {
             "Single-server mode: the documents describe GET /prompts and POST /prompts/<name> (config: exposePrompts).")
     var exposePrompts = false
 
+    @Flag(
+        name: .customLong("elicitation"),
+        help:
+            "Single-server mode: the server's questions during a call reach the caller as 409 with a continuation (config: elicitation)."
+    )
+    var elicitation = false
+
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, or the server URL.")
     var serverCommand: [String] = []
 
@@ -293,14 +300,15 @@ public struct MCPOCommand: AsyncParsableCommand {
             }
             settings.audit = AuditSettings(store: location)
         }
-        if exposeResources || exposePrompts {
+        if exposeResources || exposePrompts || elicitation {
             guard case .single(var entry) = mode else {
                 throw ValidationError(
-                    "--expose-resources and --expose-prompts are for single-server mode; in a config file, write 'exposeResources' and 'exposePrompts' in a server's entry"
+                    "--expose-resources, --expose-prompts and --elicitation are for single-server mode; in a config file, write 'exposeResources', 'exposePrompts' and 'elicitation' in a server's entry"
                 )
             }
             entry.features.exposeResources = exposeResources
             entry.features.exposePrompts = exposePrompts
+            entry.features.elicitation = elicitation
             mode = .single(entry)
         }
         if confirm != nil || pinTools != nil {

@@ -246,7 +246,7 @@ private struct Fields {
         let isolation = try isolationSettings()
         let features = ServerFeatureSettings(
             exposeResources: try bool("exposeResources") ?? false, exposePrompts: try bool("exposePrompts") ?? false,
-            roots: try roots("roots"), elicitation: try bool("elicitation") ?? true)
+            roots: try roots("roots"), elicitation: try bool("elicitation") ?? false)
         let (file, server) = (decoder.file, self.server)
         let access = try AccessDecoder(error: { key, message in
             ConfigError(file: file, server: server, key: key, message: message)

@@ -167,12 +167,13 @@ public struct ServerFeatureSettings: Sendable, Equatable {
     public var exposePrompts = false
     /// What `roots/list` answers (`roots`); none by default, and then the proxy declares no roots capability.
     public var roots: [ServerRoot] = []
-    /// Whether the server's questions during a call (`elicitation/create`) go to the caller (409 and a continuation);
-    /// `elicitation: false` declares no elicitation capability, so the server does not ask.
-    public var elicitation = true
+    /// Whether the server's questions during a call (`elicitation/create`) go to the caller (409 and a continuation)
+    /// (`elicitation: true`, `--elicitation`); off, the proxy declares no elicitation capability and the server does
+    /// not ask. Off by default: each call of such a server then runs in a task of its own, which costs the plain path.
+    public var elicitation = false
 
     public init(
-        exposeResources: Bool = false, exposePrompts: Bool = false, roots: [ServerRoot] = [], elicitation: Bool = true
+        exposeResources: Bool = false, exposePrompts: Bool = false, roots: [ServerRoot] = [], elicitation: Bool = false
     ) {
         self.exposeResources = exposeResources
         self.exposePrompts = exposePrompts

@@ -43,8 +43,8 @@ struct ElicitationTests {
             try folder.write(
                 """
                 {"mcpServers": {
-                  "local": {"command": "\(server[0])", "args": ["\(server[1])"]},
-                  "remote": {"type": "streamable-http", "url": "\(peer.url("/mcp"))"}}}
+                  "local": {"command": "\(server[0])", "args": ["\(server[1])"], "elicitation": true},
+                  "remote": {"type": "streamable-http", "url": "\(peer.url("/mcp"))", "elicitation": true}}}
                 """)
             try await withProxy(["--config", folder.config]) { proxy in
                 #expect(
@@ -74,7 +74,8 @@ struct ElicitationTests {
 
     @Test("a continuation is the caller's own: another key is refused, and the right one still answers")
     func boundToCaller() async throws {
-        let arguments = ["--api-key", "first-key", "--api-key", "second-key", "--"] + PythonLine.mcp1.fastMCPServer
+        let arguments =
+            ["--elicitation", "--api-key", "first-key", "--api-key", "second-key", "--"] + PythonLine.mcp1.fastMCPServer
         try await withProxy(arguments) { proxy in
             let first = [("Authorization", "Bearer first-key")]
             let asked = try await TestHTTP.post(proxy, "/ask_name", [:], headers: first)
@@ -91,7 +92,8 @@ struct ElicitationTests {
 
     @Test("a question nobody answers is cancelled after elicitationTimeoutSeconds; its token then answers 504")
     func unanswered() async throws {
-        try await withProxy(["--elicitation-timeout", "1", "--"] + PythonLine.mcp1.fastMCPServer) { proxy in
+        try await withProxy(["--elicitation", "--elicitation-timeout", "1", "--"] + PythonLine.mcp1.fastMCPServer) {
+            proxy in
             let asked = try await TestHTTP.post(proxy, "/ask_name", [:])
             let token = try #require(Self.continuation(asked))
             #expect(await proxy.waitForLog("a question to the caller was not answered within 1.0 seconds"))
@@ -102,13 +104,11 @@ struct ElicitationTests {
         }
     }
 
-    @Test("elicitation: false declares no elicitation: the server's question fails inside the tool")
+    @Test("without elicitation: true the proxy declares no elicitation: the server's question fails inside the tool")
     func switchedOff() async throws {
         let folder = try AccountabilityTests.Folder()
         let server = PythonLine.mcp1.fastMCPServer
-        try folder.write(
-            #"{"mcpServers": {"quiet": {"command": "\#(server[0])", "args": ["\#(server[1])"], "elicitation": false}}}"#
-        )
+        try folder.write(#"{"mcpServers": {"quiet": {"command": "\#(server[0])", "args": ["\#(server[1])"]}}}"#)
         try await withProxy(["--config", folder.config]) { proxy in
             #expect(
                 try await pollUntil(within: .seconds(120)) {

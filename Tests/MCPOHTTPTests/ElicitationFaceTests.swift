@@ -8,9 +8,16 @@ import Testing
 
 /// The question round trip in process: a server (made in the test) asks through the call's input handler.
 @Suite struct ElicitationFaceTests {
+    static var asking: TestUpstream.Features {
+        var features = TestUpstream.Features()
+        features.elicitation = true
+        return features
+    }
+
     /// A tool that asks one question and answers with what came back.
     static func face() -> Face {
-        let upstream = TestUpstream(tools: [TestTools.noArguments]) { request throws(MCPClientError) in
+        let upstream = TestUpstream(tools: [TestTools.noArguments], features: Self.asking) {
+            request throws(MCPClientError) in
             guard let ask = request.onInput else { return TestTools.text("no questions") }
             switch await ask("elicitation/create", ["message": "Name?", "requestedSchema": ["type": "object"]]) {
             case .result(let answer): return TestTools.text(answer.text)
@@ -44,7 +51,8 @@ import Testing
     @Test("a caller that leaves while the call runs (after answering) cancels the call upstream")
     func callerLeaves() async throws {
         let sawCancel = CallCancellation()
-        let upstream = TestUpstream(tools: [TestTools.noArguments]) { request throws(MCPClientError) in
+        let upstream = TestUpstream(tools: [TestTools.noArguments], features: Self.asking) {
+            request throws(MCPClientError) in
             _ = await request.onInput?("elicitation/create", ["message": "Name?"])
             // Answered: the call goes on until it is cancelled.
             await request.cancellation?.wait()

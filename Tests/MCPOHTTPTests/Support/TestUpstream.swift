@@ -23,6 +23,8 @@ final class TestUpstream: ToolUpstream {
     struct Features: Sendable {
         var capabilities: JSON = [:]
         var prompts: [JSON] = []
+        /// The entry's `elicitation`: the server's questions reach the caller.
+        var elicitation = false
         var answer: @Sendable (UpstreamRequest) async throws(MCPClientError) -> JSON = {
             request throws(MCPClientError) in
             throw .rpc(code: -32601, message: "Method not found: \(request.method)", data: nil)
@@ -40,6 +42,7 @@ final class TestUpstream: ToolUpstream {
         self.features = features
         var entry = ServerEntry(name: name, transport: .stdio(StdioCommand(command: "/bin/true")))
         entry.access = access
+        entry.features.elicitation = features.elicitation
         self.entryState = Mutex(entry)
         self.tools = tools
         self.answer = answer
