@@ -698,6 +698,16 @@ public actor TokenManager {
     }
 
     private func deviceFinished(user: String?, result: Result<OAuthTokens, OAuthError>) async {
+        // The tokens are kept before the authorization is said to be over: in between, a caller (or this replica's
+        // reconnect) would find neither a prompt nor tokens and start a new device authorization.
+        var outcome = result
+        if case .success(let tokens) = result {
+            do {
+                try await keep(tokens, for: user)
+            } catch {
+                outcome = .failure(error)
+            }
+        }
         devicePolls.ended(for: user)
         if let shared {
             do {
@@ -706,15 +716,10 @@ public actor TokenManager {
                 logger.debug("the device authorization's end is not recorded in the store: \(error)")
             }
         }
-        switch result {
-        case .success(let tokens):
-            do {
-                try await keep(tokens, for: user)
-                logger.info("OAuth device authorization complete", metadata: ["user": "\(Self.shortUser(user))"])
-                emit(.authorized(user: user))
-            } catch {
-                emit(.authorizationFailed(user: user, reason: error.description))
-            }
+        switch outcome {
+        case .success:
+            logger.info("OAuth device authorization complete", metadata: ["user": "\(Self.shortUser(user))"])
+            emit(.authorized(user: user))
         case .failure(let error):
             logger.warning("OAuth device authorization failed", metadata: ["error": "\(error)"])
             emit(.authorizationFailed(user: user, reason: error.description))
