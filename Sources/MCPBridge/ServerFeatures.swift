@@ -20,14 +20,6 @@ public enum OperationKind: Sendable, Hashable {
         case .resourceList, .resourceRead, .promptList: "GET"
         }
     }
-
-    public var isResource: Bool { self == .resourceList || self == .resourceRead }
-    public var isPrompt: Bool {
-        switch self {
-        case .promptList, .prompt: true
-        default: false
-        }
-    }
 }
 
 /// The resources and prompts routes of one server as operations, named so that `toolScopes`, `rateLimit` and the

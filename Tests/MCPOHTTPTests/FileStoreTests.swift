@@ -11,7 +11,7 @@ import Testing
         var settings = FileStore.Settings()
         settings.memoryLimit = 10
         let store = FileStore(settings: settings, logger: Logger(label: "test"))
-        let owner = FileStore.owner(identity: "ann", credential: "Bearer a")
+        let owner = CallerKey.of(identity: "ann", credential: "Bearer a")
         let inMemory = try #require(
             store.put(owner: owner, contentType: "image/png", bytes: Array(repeating: 1, count: 8)))
         let onDisk = try #require(
@@ -20,7 +20,7 @@ import Testing
         let read = try #require(store.get(id: onDisk, owner: owner))
         #expect(read.contentType == "audio/wav")
         #expect(read.bytes == Array(repeating: 2, count: 8))
-        #expect(store.get(id: onDisk, owner: FileStore.owner(identity: "ann", credential: "Bearer b")) == nil)
+        #expect(store.get(id: onDisk, owner: CallerKey.of(identity: "ann", credential: "Bearer b")) == nil)
         #expect(store.get(id: "unknown", owner: owner) == nil)
 
         let folders = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())

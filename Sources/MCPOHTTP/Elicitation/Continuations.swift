@@ -35,15 +35,6 @@ final class Continuations: Sendable {
         timeoutSetting.withLock { $0 = timeout }
     }
 
-    var openCount: Int {
-        entries.withLock { entries in
-            entries.values.count {
-                if case .open = $0 { return true }
-                return false
-            }
-        }
-    }
-
     func register(_ token: String, _ exchange: CallExchange) {
         entries.withLock { $0[token] = .open(exchange) }
     }

@@ -23,7 +23,7 @@ struct FileRoute {
             case .failure(let failure): return failure.response
             }
         }
-        let owner = FileStore.owner(identity: identity.name, credential: request.header("authorization"))
+        let owner = CallerKey.of(request, identity: identity.name)
         guard let file = files.get(id: id, owner: owner) else {
             let seconds = Int(files.settings.ttl.components.seconds)
             return .json(
@@ -48,7 +48,7 @@ extension FileStore {
     func offload(for request: ProxyRequest, caller: String, address: PublicAddress) -> BinaryOffload {
         // Made for every answer, used by few: the owner's hash and the address only when a binary is kept.
         BinaryOffload(limit: settings.inlineLimit) { [self] contentType, bytes in
-            let owner = Self.owner(identity: caller, credential: request.header("authorization"))
+            let owner = CallerKey.of(request, identity: caller)
             return put(owner: owner, contentType: contentType, bytes: bytes).map {
                 Self.url(base: address.base(of: request), id: $0)
             }

@@ -61,11 +61,6 @@ final class FileStore: Sendable {
     /// The route a file is served at, under the proxy's address (`base`: scheme, host and root path).
     static func url(base: String, id: String) -> String { base + "/files/" + id }
 
-    /// Who may read a file: the caller's identity and the credential it showed (`CallerKey`).
-    static func owner(identity: String, credential: String?) -> String {
-        CallerKey.of(identity: identity, credential: credential)
-    }
-
     /// Keeps `bytes` for `owner`; the new file's id, or nil when it cannot be kept (then the bytes stay inline).
     func put(owner: String, contentType: String, bytes: [UInt8]) -> String? {
         let id = Self.newID()

@@ -42,7 +42,7 @@ final class OpenAPIDocumentPage: Sendable {
         -> StaticPage
     {
         var sections: [OpenAPISection] = []
-        var key = "\(version)|\(compact)|\(origin ?? "")|"
+        var all = true
         for source in sources {
             var section = source.section
             if let caller {
@@ -50,10 +50,16 @@ final class OpenAPIDocumentPage: Sendable {
                 section.catalog = section.catalog.keeping { operation in
                     caller.scopes.missing(rules.requiredScopes(for: operation.tool.name)).isEmpty
                 }
+                all = all && section.catalog.operations.count == source.section.catalog.operations.count
             }
-            key += section.catalog.operations.map(\.operationId).joined(separator: ",") + ";"
             sections.append(section)
         }
+        // The whole document (most requests) is named without listing its operations.
+        let scope =
+            all
+            ? "*"
+            : sections.map { $0.catalog.operations.map(\.operationId).joined(separator: ",") }.joined(separator: ";")
+        let key = "\(version)|\(compact)|\(origin ?? "")|" + scope
         if let made = kept.withLock({ $0[key] }) { return made }
         var options = self.options
         let server = (origin ?? "") + mount
