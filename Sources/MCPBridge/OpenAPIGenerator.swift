@@ -145,7 +145,7 @@ private struct OperationBuilder {
         }
         if operation.hasBody {
             let formModel = components.addToolSchema(
-                Self.requestSchema(of: tool, confirmField: operation.confirmField, risk: operation.risk),
+                operation.requestSchema,
                 preferredName: toolKey + "_form_model",
                 derivedPrefix: toolKey + "_"
             )
@@ -208,26 +208,6 @@ private struct OperationBuilder {
         item["x-openai-isConsequential"] = .bool(operation.risk != .low)
         if operation.pinChanged { item["x-mcp-pin"] = "changed" }
         return item
-    }
-
-    /// The tool's input schema, with the confirmation field (required) when its risk needs one.
-    static func requestSchema(of tool: ToolDefinition, confirmField: String?, risk: ToolRisk) -> JSON {
-        guard let confirmField else { return tool.inputSchema }
-        var schema = tool.inputSchema
-        if schema["type"] == nil { schema["type"] = "object" }
-        var properties = schema["properties"]?.objectValue ?? [:]
-        properties[confirmField] = [
-            "type": "boolean", "const": true,
-            "description": .string(
-                "Set to true to run \(tool.name), a \(risk.rawValue)-risk tool"
-                    + (risk == .high ? " that may change or delete data" : "")
-                    + ". Without it the call is refused (428) and nothing happens; the field is not sent to the tool."),
-        ]
-        schema["properties"] = .object(properties)
-        var required = schema["required"]?.arrayValue ?? []
-        if !required.contains(.string(confirmField)) { required.append(.string(confirmField)) }
-        schema["required"] = .array(required)
-        return schema
     }
 
     private func response(_ description: String, schema: JSON) -> JSON {

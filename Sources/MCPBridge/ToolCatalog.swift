@@ -91,3 +91,26 @@ public struct ToolOperation: Sendable {
         self.pinChanged = pinChanged
     }
 }
+
+extension ToolOperation {
+    /// The tool's input schema, with the confirmation field (required) when its risk needs one: what a caller sends,
+    /// in the REST documents and in the MCP endpoint's `tools/list`.
+    public var requestSchema: JSON {
+        guard let confirmField else { return tool.inputSchema }
+        var schema = tool.inputSchema
+        if schema["type"] == nil { schema["type"] = "object" }
+        var properties = schema["properties"]?.objectValue ?? [:]
+        properties[confirmField] = [
+            "type": "boolean", "const": true,
+            "description": .string(
+                "Set to true to run \(tool.name), a \(risk.rawValue)-risk tool"
+                    + (risk == .high ? " that may change or delete data" : "")
+                    + ". Without it the call is refused and nothing happens; the field is not sent to the tool."),
+        ]
+        schema["properties"] = .object(properties)
+        var required = schema["required"]?.arrayValue ?? []
+        if !required.contains(.string(confirmField)) { required.append(.string(confirmField)) }
+        schema["required"] = .array(required)
+        return schema
+    }
+}

@@ -239,6 +239,8 @@ public final class ProxyServer: Sendable {
             address: address, maxBodyBytes: settings.maxRequestBodyBytes)
         responder.services = services
         responder.files = files
+        responder.mcpSessions = fleet.mcpSessions
+        responder.continuations = fleet.pipeline.settings.continuations
         responder.readings = { [fleet] in fleet.readings() }
         let scheme = address.defaultScheme
         let logger = self.logger

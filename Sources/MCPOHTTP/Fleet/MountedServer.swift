@@ -23,6 +23,8 @@ final class MountedServer: Sendable {
     let toolScopes: ToolScopeRules
     /// The stages its tools' calls pass (`ToolCallPipeline`).
     let calls: CallChain
+    /// The same stages for calls through the MCP endpoint.
+    let mcpCalls: CallChain
     private let inFlight = Atomic<Int>(0)
 
     /// What decides which stages its calls pass.
@@ -51,14 +53,15 @@ final class MountedServer: Sendable {
         self.users = users
         let access = upstream.entry.access
         self.toolScopes = ToolScopeRules(access.toolScopes)
-        self.calls = pipeline.chain(
-            for: Shape(
-                multiUserOAuth: oauth?.multiUser == true, hasToolScopes: !access.toolScopes.isEmpty,
-                perTenant: tenants != nil, perUser: users != nil,
-                forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil,
-                rateLimited: upstream.entry.governance.hasRateLimits,
-                pinsBlock: upstream.entry.governance.pinTools == .block,
-                confirms: upstream.entry.governance.confirm != nil, elicits: upstream.entry.features.elicitation))
+        let shape = Shape(
+            multiUserOAuth: oauth?.multiUser == true, hasToolScopes: !access.toolScopes.isEmpty,
+            perTenant: tenants != nil, perUser: users != nil,
+            forwardsIdentity: !access.forwardHeaders.isEmpty || access.forwardTokenAudience != nil,
+            rateLimited: upstream.entry.governance.hasRateLimits,
+            pinsBlock: upstream.entry.governance.pinTools == .block,
+            confirms: upstream.entry.governance.confirm != nil, elicits: upstream.entry.features.elicitation)
+        self.calls = pipeline.chain(for: shape)
+        self.mcpCalls = pipeline.chain(for: shape, face: .mcp)
     }
 
     /// Kept, not read through the upstream's entry on every call.

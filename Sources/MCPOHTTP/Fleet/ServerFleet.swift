@@ -19,6 +19,8 @@ final class ServerFleet: Sendable {
     }
 
     let routes = RouteTableStore()
+    /// The MCP endpoint's sessions and listeners, told of each new table.
+    let mcpSessions = MCPSessions()
     private let settings: ProxySettings
     private let assets: DocsAssets
     private let layout: Layout
@@ -148,12 +150,18 @@ final class ServerFleet: Sendable {
             for server in servers {
                 builder.mount(server, defaultTimeout: settings.callTimeoutSeconds, flagsOverrideInfo: isSingle)
             }
-            if case .config = layout { builder.addAggregatedRootDocuments(servers: servers) }
+            if case .config = layout {
+                builder.addAggregatedRootDocuments(servers: servers)
+                builder.addAggregatedMCPEndpoint()
+            }
             builder.addHealth(readiness: { [weak self] in self?.readiness() ?? StandardAnswers.notFound })
             builder.addAssets()
             builder.addGovernance()
             for problem in builder.problems { logger.warning("\(problem)") }
-            routes.replace(with: builder.build())
+            let earlier = routes.table
+            let table = builder.build()
+            routes.replace(with: table)
+            mcpSessions.tablesChanged(from: earlier, to: table)
         }
     }
 

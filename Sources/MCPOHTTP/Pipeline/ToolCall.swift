@@ -19,6 +19,8 @@ struct ToolCall: Sendable {
     var arguments: ArgumentValidator.CheckedArguments?
     /// Where the call's `notifications/progress` go (an event stream), if anywhere.
     var onProgress: RPCConnection.ProgressHandler?
+    /// Where the server's questions during the call go (the MCP endpoint's client); nil: the REST round trip.
+    var onInput: RPCConnection.InputHandler?
     /// Headers sent upstream with the call (the caller's identity, where the server's entry asks for it).
     var forwardedHeaders: [(name: String, value: String)] = []
     /// The body the arguments are read from (the request's, without the proxy's confirmation field).
@@ -61,10 +63,14 @@ struct CallOutcome: Sendable {
     static func failure(_ failure: CallFailure) -> CallOutcome { CallOutcome(value: .failure(failure)) }
     static func response(_ response: ProxyResponse) -> CallOutcome { CallOutcome(value: .response(response)) }
 
-    /// The answer's status: known once the answer stage has made it.
+    /// The answer's status: the HTTP answer's once the answer stage has made it; for the MCP endpoint's calls
+    /// (which make none) 200 for a result and the failure's own status.
     var status: Int? {
-        if case .response(let response) = value { return Int(response.status.code) }
-        return nil
+        switch value {
+        case .response(let response): Int(response.status.code)
+        case .result: 200
+        case .failure(let failure): failure.status
+        }
     }
 
     /// The HTTP answer of a result or a failure: `ToolResultMapper` for a tool's result (`outputSchema` tells the

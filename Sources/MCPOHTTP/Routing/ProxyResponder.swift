@@ -18,6 +18,9 @@ struct ProxyResponder: RequestResponder {
     var services: GovernanceServices?
     /// Large binaries of answers, served at `/files/<id>`.
     var files: FileStore?
+    /// The MCP endpoint's sessions (`/mcp`), and where its questions' timeout is set.
+    var mcpSessions = MCPSessions()
+    var continuations: Continuations?
     /// What `/metrics` reads of the servers.
     var readings: @Sendable () -> [ProxyMetrics.ServerReading] = { [] }
 
@@ -111,6 +114,11 @@ struct ProxyResponder: RequestResponder {
             let handler = GovernanceRouteHandler(
                 route: route, services: services, check: check, address: address, readings: readings)
             return await handler.respond(to: request)
+        case .mcp(let mount):
+            let route = MCPEndpointRoute(
+                mount: mount, sessions: mcpSessions, check: check, address: address,
+                questionTimeout: continuations?.timeout ?? .seconds(300))
+            return await route.respond(to: request)
         case .tool(let tool):
             let outcome = await tool.server.calls(ToolCall(request: request, endpoint: tool))
             return CallOutcome.answer(for: outcome.value, operation: tool.operation)

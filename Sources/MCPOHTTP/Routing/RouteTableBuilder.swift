@@ -14,6 +14,8 @@ struct RouteTableBuilder {
     /// Every scope some server's `toolScopes` names (RFC 9728's `scopes_supported`).
     private var scopes: [String] = []
     private(set) var problems: [String] = []
+    /// The aggregated MCP endpoint (`/mcp` in config mode), server by server.
+    private var aggregatedMCP = MCPMountBuilder(aggregated: true)
 
     /// Whether tool routes need a credential (the documents then declare it).
     let credentialsRequired: Bool
@@ -76,13 +78,15 @@ struct RouteTableBuilder {
             (snapshot.offersResources ? ServerFeatures.resourceOperations() : [])
             + (snapshot.offersPrompts ? ServerFeatures.promptOperations(snapshot.prompts) : [])
         let routed = ToolCatalog(tools: definitions, policy: policy, features: features)
+        var toolEndpoints: [ToolEndpoint] = []
         for operation in routed.operations {
             let timeout = server.entry.timeout(forTool: operation.tool.name, fallback: defaultTimeout)
-            endpoints[prefix + operation.path] = .tool(
-                ToolEndpoint(
-                    operation: operation, server: server, callTimeout: timeout,
-                    metrics: services?.metrics?.tool(server: server.name, tool: operation.tool.name),
-                    blockedPin: review.blocked[operation.tool.name], pinsUnreadable: review.unreadable))
+            let endpoint = ToolEndpoint(
+                operation: operation, server: server, callTimeout: timeout,
+                metrics: services?.metrics?.tool(server: server.name, tool: operation.tool.name),
+                blockedPin: review.blocked[operation.tool.name], pinsUnreadable: review.unreadable)
+            toolEndpoints.append(endpoint)
+            endpoints[prefix + operation.path] = .tool(endpoint)
             if governance.pinTools != .off, operation.kind == .tool {
                 endpoints[GovernanceRoute.approvePath(server: server.name, tool: operation.tool.name)] = .governance(
                     .approvePin(server: server.name, tool: operation.tool.name))
@@ -97,6 +101,7 @@ struct RouteTableBuilder {
             case .promptList, .prompt: exposed.exposePrompts
             }
         }
+        addMCPEndpoint(for: server, snapshot: snapshot, endpoints: toolEndpoints, tools: review.served)
         let info = serverInfo(snapshot.server, flagsOverrideInfo: flagsOverrideInfo)
         let section = OpenAPISection(
             pathPrefix: "", componentPrefix: "", operationIdPrefix: "", catalog: catalog, tag: nil)
@@ -110,6 +115,34 @@ struct RouteTableBuilder {
                     catalog: catalog, tag: server.name),
                 server: server))
         for scope in server.toolScopes.allScopes where !scopes.contains(scope) { scopes.append(scope) }
+    }
+
+    /// `/<server>/mcp` (`/mcp` in single-server mode), with the server's own names; and its part of the aggregated
+    /// endpoint. A tool of that name keeps its route.
+    private mutating func addMCPEndpoint(
+        for server: MountedServer, snapshot: UpstreamSnapshot, endpoints served: [ToolEndpoint], tools: [JSON]
+    ) {
+        var own = MCPMountBuilder(aggregated: false)
+        own.add(server, endpoints: served, tools: tools, prompts: snapshot.prompts)
+        aggregatedMCP.add(server, endpoints: served, tools: tools, prompts: snapshot.prompts)
+        let path = server.prefix + MCPEndpointRoute.path
+        guard endpoints[path] == nil else { return }
+        var info: OrderedJSONObject = [
+            "name": .string(snapshot.server.name),
+            "version": .string(snapshot.server.version.isEmpty ? "1.0" : snapshot.server.version),
+        ]
+        if let title = snapshot.server.title { info["title"] = .string(title) }
+        endpoints[path] = .mcp(
+            own.build(path: path, serverInfo: .object(info), instructions: snapshot.server.instructions))
+    }
+
+    /// Config mode's `/mcp`: every connected server's tools, prompts and resources, named `<server>_<name>`.
+    mutating func addAggregatedMCPEndpoint() {
+        let info: JSON = [
+            "name": .string(settings.title ?? "mcpo"), "version": .string(settings.version ?? "1.0"),
+        ]
+        endpoints[MCPEndpointRoute.path] = .mcp(
+            aggregatedMCP.build(path: MCPEndpointRoute.path, serverInfo: info, instructions: settings.description))
     }
 
     /// `/oauth/<name>/status`, `/callback` and `/authorize` of an OAuth server, at the root in every mode.

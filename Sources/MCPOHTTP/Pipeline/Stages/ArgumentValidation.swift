@@ -1,12 +1,12 @@
 import JSONValue
 
-/// The body (or, for a route read with GET, the query) against the operation's input schema (`ArgumentValidator`):
+/// The body (or, for a route read with GET, the query; the MCP endpoint sends a body for every operation) against the operation's input schema (`ArgumentValidator`):
 /// cleaned arguments for the call, or 422 with every issue found.
 struct ArgumentValidation: CallStage {
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         let operation = call.endpoint.operation
         let input: [UInt8]
-        if operation.kind.httpMethod == "GET" {
+        if call.request.method == .GET || call.request.method == .HEAD {
             var object = OrderedJSONObject()
             for (name, value) in QueryParameters.parse(call.request.query) { object[name] = .string(value) }
             input = JSON.object(object).bytes

@@ -29,10 +29,11 @@ struct UpstreamCall: CallStage {
             if let tracestate = trace.tracestate { meta["tracestate"] = .string(tracestate) }
             request.meta = meta
         }
+        request.onInput = call.onInput
         let outcome: CallOutcome
         if let feature = FeatureRequest(kind: call.endpoint.operation.kind, arguments: arguments?.value ?? [:]) {
             outcome = await send(feature, as: request, server: call.server.name, upstream: call.upstream)
-        } else if let continuations, call.server.entry.features.elicitation {
+        } else if call.onInput == nil, let continuations, call.server.entry.features.elicitation {
             return await exchange(request, of: call, through: continuations)
         } else {
             do {
