@@ -103,6 +103,13 @@ import Testing
             json:
                 "/mcp", ["jsonrpc": "2.0", "method": "notifications/initialized"], headers: headers)
         #expect(notification.status == 202)
+        let batch = await face.post(
+            json: "/mcp", [Self.message(8, "ping"), Self.message(9, "tools/list"), ["jsonrpc": "2.0", "method": "x"]],
+            headers: headers)
+        #expect(batch.json?.arrayValue?.map { $0["id"] } == [8, 9], "a batch's requests answered in one array")
+        let browser = await face.post(
+            json: "/mcp", Self.message(10, "ping"), headers: headers + [("Origin", "http://ui")])
+        #expect(browser.header("access-control-expose-headers")?.contains("Mcp-Session-Id") == true)
         let unknown = await face.post(
             json: "/mcp", Self.message(4, "tools/list"), headers: [Self.accept, ("Mcp-Session-Id", "nope")])
         #expect(unknown.status == 404)

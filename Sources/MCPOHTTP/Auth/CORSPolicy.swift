@@ -26,7 +26,8 @@ struct CORSPolicy: Sendable {
         guard allows(origin: origin) else { return }
         headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
         headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true")
-        headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: "Content-Disposition")
+        // A browser MCP client reads its session id from the answer to `initialize`.
+        headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: "Content-Disposition, Mcp-Session-Id")
     }
 
     /// The answer to a preflight request: status and headers.

@@ -136,7 +136,7 @@ struct MCPEndpointRoute: Sendable {
         return .json(status: 200, bytes: (batch == nil ? answers[0] : .array(answers)).bytes)
     }
 
-    private func answer(_ method: String, _ params: JSON?, modern: Bool, context: MCPRequestContext) async
+    func answer(_ method: String, _ params: JSON?, modern: Bool, context: MCPRequestContext) async
         -> Result<JSON, JSONRPCError>
     {
         switch method {
@@ -150,11 +150,7 @@ struct MCPEndpointRoute: Sendable {
     }
 
     private func initialize(id: JSON, params: JSON, owner: String) -> ProxyResponse {
-        let version = MCPProtocolVersions.negotiated(params["protocolVersion"]?.stringValue)
-        guard
-            let session = sessions.open(
-                path: mount.path, owner: owner, version: version, clientCapabilities: params["capabilities"] ?? [:])
-        else {
+        guard let session = sessions.open(path: mount.path, owner: owner) else {
             return Self.error(
                 503,
                 JSONRPCError(
@@ -162,13 +158,21 @@ struct MCPEndpointRoute: Sendable {
                     message: "Too many MCP sessions are open (\(MCPSessions.maximum)); end one (DELETE) or retry later",
                     id: id))
         }
+        return .json(
+            status: 200, bytes: JSONRPCMessage.result(id: id, initialized(session, params: params)).bytes,
+            headers: [Self.sessionHeader: session.id])
+    }
+
+    /// The result of `initialize`: the version (the client's when the endpoint speaks it), what the endpoint offers
+    /// and who answers; the session keeps what the client can do.
+    func initialized(_ session: MCPClientSession, params: JSON) -> JSON {
+        session.initialized(clientCapabilities: params["capabilities"] ?? [:])
         var result: OrderedJSONObject = [
-            "protocolVersion": .string(version), "capabilities": mount.capabilities, "serverInfo": mount.serverInfo,
+            "protocolVersion": .string(MCPProtocolVersions.negotiated(params["protocolVersion"]?.stringValue)),
+            "capabilities": mount.capabilities, "serverInfo": mount.serverInfo,
         ]
         if let instructions = mount.instructions { result["instructions"] = .string(instructions) }
-        return .json(
-            status: 200, bytes: JSONRPCMessage.result(id: id, .object(result)).bytes,
-            headers: [Self.sessionHeader: session.id])
+        return .object(result)
     }
 
     /// `server/discover` (2026-07-28): the versions, the capabilities and who answers.
@@ -181,7 +185,7 @@ struct MCPEndpointRoute: Sendable {
         return .object(result)
     }
 
-    private func notified(_ method: String, _ params: JSON?, session: MCPClientSession?) {
+    func notified(_ method: String, _ params: JSON?, session: MCPClientSession?) {
         guard method == "notifications/cancelled", let id = params?["requestId"] else { return }
         session?.cancel(id)
     }
@@ -295,7 +299,7 @@ struct MCPEndpointRoute: Sendable {
     // MARK: - Answers
 
     /// A comment every 15 s keeps idle proxies in between from closing a quiet stream.
-    private static func keepAlive(_ continuation: AsyncStream<ByteBuffer>.Continuation) -> Task<Void, Never> {
+    static func keepAlive(_ continuation: AsyncStream<ByteBuffer>.Continuation) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: keepAliveInterval)
@@ -304,7 +308,7 @@ struct MCPEndpointRoute: Sendable {
         }
     }
 
-    private static func eventStream(_ events: AsyncStream<ByteBuffer>) -> ProxyResponse {
+    static func eventStream(_ events: AsyncStream<ByteBuffer>) -> ProxyResponse {
         ProxyResponse(
             status: .ok,
             headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"],
@@ -326,7 +330,7 @@ struct MCPEndpointRoute: Sendable {
 
     /// The JSON-RPC answer; a 2026-07-28 result says it is complete (`resultType`) unless it says otherwise, and
     /// a cacheable one carries its cache hints.
-    private static func message(id: JSON, method: String, _ result: Result<JSON, JSONRPCError>, modern: Bool) -> JSON {
+    static func message(id: JSON, method: String, _ result: Result<JSON, JSONRPCError>, modern: Bool) -> JSON {
         switch result {
         case .success(var value):
             if modern, case .object(var object) = value {
@@ -355,7 +359,7 @@ struct MCPEndpointRoute: Sendable {
         return EventStream.contains(accept, type) || EventStream.contains(accept, "*/*")
     }
 
-    private static func error(_ status: Int, _ error: JSONRPCError, allow: String? = nil) -> ProxyResponse {
+    static func error(_ status: Int, _ error: JSONRPCError, allow: String? = nil) -> ProxyResponse {
         var headers: HTTPHeaders = [:]
         if let allow { headers.add(name: "Allow", value: allow) }
         return .json(status: status, bytes: error.message(id: nil).bytes, headers: headers)

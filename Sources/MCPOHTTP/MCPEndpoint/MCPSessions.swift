@@ -13,6 +13,8 @@ final class MCPClientSession: Sendable {
         var nextQuestion = 0
         var lastUsed = ContinuousClock.now
         var closed = false
+        /// The client's `capabilities` from `initialize`.
+        var clientCapabilities: JSON = [:]
     }
 
     let id: String
@@ -20,20 +22,24 @@ final class MCPClientSession: Sendable {
     let path: String
     /// Who made it (`CallerKey`): nobody else may use it.
     let owner: String
-    let version: String
-    /// The client's `capabilities` from `initialize`.
-    let clientCapabilities: JSON
+    /// The 2024-11-05 HTTP+SSE transport: the stream every answer of the session goes to.
+    let channel: AsyncStream<ByteBuffer>.Continuation?
     private let state = Mutex(State())
 
-    init(id: String, path: String, owner: String, version: String, clientCapabilities: JSON) {
+    init(id: String, path: String, owner: String, channel: AsyncStream<ByteBuffer>.Continuation? = nil) {
         self.id = id
         self.path = path
         self.owner = owner
-        self.version = version
-        self.clientCapabilities = clientCapabilities
+        self.channel = channel
     }
 
-    var elicits: Bool { clientCapabilities["elicitation"] != nil }
+    /// Whether the client takes `elicitation/create` requests.
+    var elicits: Bool { state.withLock { $0.clientCapabilities["elicitation"] != nil } }
+
+    /// `initialize`: what the client can do.
+    func initialized(clientCapabilities: JSON) {
+        state.withLock { $0.clientCapabilities = clientCapabilities }
+    }
 
     func touch() { state.withLock { $0.lastUsed = .now } }
 
@@ -140,10 +146,9 @@ final class MCPSessions: Sendable {
     var count: Int { state.withLock { $0.sessions.count } }
 
     /// A new session, or nil when `maximum` are open (idle ones are ended first).
-    func open(path: String, owner: String, version: String, clientCapabilities: JSON) -> MCPClientSession? {
+    func open(path: String, owner: String, channel: AsyncStream<ByteBuffer>.Continuation? = nil) -> MCPClientSession? {
         sweep()
-        let session = MCPClientSession(
-            id: Self.newID(), path: path, owner: owner, version: version, clientCapabilities: clientCapabilities)
+        let session = MCPClientSession(id: Self.newID(), path: path, owner: owner, channel: channel)
         let added = state.withLock { state -> Bool in
             guard state.sessions.count < Self.maximum else { return false }
             state.sessions[session.id] = session
@@ -199,9 +204,9 @@ final class MCPSessions: Sendable {
         guard !listeners.isEmpty else { return }
         var changesByPath: [String: [MCPListChange]] = [:]
         for path in Set(listeners.map(\.path)) {
-            guard case .mcp(let mount)? = current.endpoints[path] else { continue }
+            guard case .mcp(let mount, _)? = current.endpoints[path] else { continue }
             var previous: MCPMount?
-            if case .mcp(let earlierMount)? = earlier.endpoints[path] { previous = earlierMount }
+            if case .mcp(let earlierMount, _)? = earlier.endpoints[path] { previous = earlierMount }
             changesByPath[path] = mount.changes(since: previous)
         }
         for listener in listeners {

@@ -114,10 +114,13 @@ struct ProxyResponder: RequestResponder {
             let handler = GovernanceRouteHandler(
                 route: route, services: services, check: check, address: address, readings: readings)
             return await handler.respond(to: request)
-        case .mcp(let mount):
+        case .mcp(let mount, let transport):
             let route = MCPEndpointRoute(
                 mount: mount, sessions: mcpSessions, check: check, address: address,
                 questionTimeout: continuations?.timeout ?? .seconds(300))
+            guard case .streamableHTTP = transport else {
+                return await route.respondLegacy(to: request, transport: transport)
+            }
             return await route.respond(to: request)
         case .tool(let tool):
             let outcome = await tool.server.calls(ToolCall(request: request, endpoint: tool))

@@ -16,8 +16,8 @@ enum Endpoint: Sendable {
     case oauth(OAuthRoute)
     /// `/metrics`, `/audit`, `/audit/stats`, `/pins/<server>/<tool>/approve`.
     case governance(GovernanceRoute)
-    /// `/mcp` and `/<server>/mcp`: the proxy as an MCP server.
-    case mcp(MCPMount)
+    /// `/mcp` and `/<server>/mcp`: the proxy as an MCP server (and its 2024-11-05 HTTP+SSE transport's paths).
+    case mcp(MCPMount, MCPTransport)
 }
 
 /// A tool route: its translated operation and the server that runs it (a reference: every call passes it on).

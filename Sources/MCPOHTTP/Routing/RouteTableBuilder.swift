@@ -127,13 +127,15 @@ struct RouteTableBuilder {
         aggregatedMCP.add(server, endpoints: served, tools: tools, prompts: snapshot.prompts)
         let path = server.prefix + MCPEndpointRoute.path
         guard endpoints[path] == nil else { return }
+        defer { addLegacyMCPPaths(at: path) }
         var info: OrderedJSONObject = [
             "name": .string(snapshot.server.name),
             "version": .string(snapshot.server.version.isEmpty ? "1.0" : snapshot.server.version),
         ]
         if let title = snapshot.server.title { info["title"] = .string(title) }
         endpoints[path] = .mcp(
-            own.build(path: path, serverInfo: .object(info), instructions: snapshot.server.instructions))
+            own.build(path: path, serverInfo: .object(info), instructions: snapshot.server.instructions),
+            .streamableHTTP)
     }
 
     /// Config mode's `/mcp`: every connected server's tools, prompts and resources, named `<server>_<name>`.
@@ -142,7 +144,16 @@ struct RouteTableBuilder {
             "name": .string(settings.title ?? "mcpo"), "version": .string(settings.version ?? "1.0"),
         ]
         endpoints[MCPEndpointRoute.path] = .mcp(
-            aggregatedMCP.build(path: MCPEndpointRoute.path, serverInfo: info, instructions: settings.description))
+            aggregatedMCP.build(path: MCPEndpointRoute.path, serverInfo: info, instructions: settings.description),
+            .streamableHTTP)
+        addLegacyMCPPaths(at: MCPEndpointRoute.path)
+    }
+
+    /// `<endpoint>/sse` and `<endpoint>/messages`: the same endpoint over the 2024-11-05 HTTP+SSE transport.
+    private mutating func addLegacyMCPPaths(at path: String) {
+        guard case .mcp(let mount, _)? = endpoints[path] else { return }
+        endpoints[path + MCPTransport.legacyStreamSuffix] = .mcp(mount, .legacyStream)
+        endpoints[path + MCPTransport.legacyMessagesSuffix] = .mcp(mount, .legacyMessages)
     }
 
     /// `/oauth/<name>/status`, `/callback` and `/authorize` of an OAuth server, at the root in every mode.
