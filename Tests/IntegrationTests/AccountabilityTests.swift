@@ -332,6 +332,15 @@ struct AccountabilityTests {
             let current = try #require(blocked.json?["current"]?.stringValue)
             #expect(approved != current)
             #expect(await proxy.waitForLog("the definition of tool 'drifting' changed"))
+            // MCP clients see the approved definition and the same refusal.
+            var client = MCPWireClient(proxy, "/fast/mcp", headers: admin)
+            _ = try await client.initialize()
+            let tools = try await client.request("tools/list").json?["result"]?["tools"]?.arrayValue ?? []
+            let drifting = tools.first { $0["name"] == "drifting" }
+            #expect(drifting?["description"]?.stringValue?.contains("(v1)") == true, "\(String(describing: drifting))")
+            let refused = try await client.call("drifting", ["text": "m"])
+            #expect(refused?["data"]?["status"] == 409, "\(String(describing: refused))")
+            #expect(refused?["message"]?.stringValue?.contains("changed since it was approved") == true)
             #expect(
                 try await TestHTTP.post(proxy, "/fast/echo", ["text": "c"], headers: admin).status == 200,
                 "others serve")

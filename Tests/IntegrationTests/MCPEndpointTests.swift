@@ -53,6 +53,133 @@ struct MCPWireClient {
 struct MCPEndpointTests {
     static func bearer(_ key: String) -> [(String, String)] { [("Authorization", "Bearer " + key)] }
 
+    /// What the official Python client of `line` reports of `scenario` against `url`
+    /// (Tests/Fixtures/python/mcp_endpoint_client.py).
+    static func client(_ line: PythonLine, _ scenario: String, _ url: String, _ options: [String] = []) async throws
+        -> JSON
+    {
+        let outcome = try await ProcessRunner.run(
+            TestPaths.python(line), [TestPaths.fixture("mcp_endpoint_client.py"), scenario, url] + options,
+            bound: .seconds(180))
+        let report = outcome.output.split(separator: "\n").last { $0.hasPrefix("{") }
+        guard outcome.status == 0, let report, let json = try? JSON.parse(Array(report.utf8)) else {
+            Issue.record("\(scenario) at \(url) \(options): exit \(outcome.status)\n\(outcome.output)")
+            return [:]
+        }
+        return json
+    }
+
+    static func names(_ report: JSON, _ member: String) -> [String] {
+        report[member]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    @Test(
+        "the official client of each line: list, call, read, prompts, progress and cancel through both endpoints",
+        arguments: PythonLine.allCases)
+    func sdkClients(line: PythonLine) async throws {
+        let peer = try RemotePeer.sdk(line, transport: "streamable-http")
+        try await withRemotePeer(peer) { peer in
+            let folder = try AccountabilityTests.Folder()
+            let server = line.fastMCPServer
+            try folder.write(
+                """
+                {"mcpServers": {
+                  "local": {"command": "\(server[0])", "args": ["\(server[1])"]},
+                  "remote": {"type": "streamable-http", "url": "\(peer.url("/mcp"))"}}}
+                """)
+            try await withProxy(["--config", folder.config]) { proxy in
+                #expect(
+                    try await pollUntil(within: .seconds(120)) {
+                        let servers = try await TestHTTP.get(proxy, "/readyz").json?["servers"]
+                        return servers?["local"]?["state"] == "connected" && servers?["remote"]?["state"] == "connected"
+                    })
+                // 1.x takes a session (2025-11-25); 2.x probes server/discover and takes the stateless era.
+                let version: JSON = line == .mcp1 ? "2025-11-25" : "2026-07-28"
+                let listed = try await Self.client(line, "list", proxy.baseURL + "/mcp")
+                #expect(listed["protocolVersion"] == version, "\(listed)")
+                let tools = Self.names(listed, "tools")
+                #expect(tools.contains("local_echo") && tools.contains("remote_echo"), "\(tools)")
+                #expect(!tools.contains("echo"))
+                #expect(listed["schemas"]?["remote_add"]?["required"] == ["a", "b"])
+                let prompts = Self.names(listed, "prompts")
+                #expect(prompts.contains("local_greet") && prompts.contains("remote_greet"), "\(prompts)")
+                #expect(Self.names(listed, "resources").contains("fixture://notes/readme"))
+
+                for (path, prefix) in [("/mcp", "remote_"), ("/local/mcp", "")] {
+                    let called = try await Self.client(line, "call", proxy.baseURL + path, ["--prefix", prefix])
+                    #expect(called["echo"]?["content"]?[0]?["text"] == "hi", "\(path): \(called)")
+                    #expect(called["echo"]?["isError"] == false)
+                    #expect(called["invalid"]?["isError"] == true, "\(path): \(called)")
+                    #expect(called["unknown"]?["errorCode"] == -32602, "\(path): \(called)")
+                    #expect(called["explode"]?["isError"] == true)
+                    #expect(
+                        called["prompt"]?["messages"]?[0]?["content"]?["text"] == "Say hello to x in a plain style.")
+                    #expect(called["read"]?["contents"]?[0]?["text"] == "hello from the notes", "\(path): \(called)")
+                }
+
+                let progress = try await Self.client(
+                    line, "progress", proxy.baseURL + "/mcp", ["--prefix", "local_"])
+                #expect(progress["progress"]?.arrayValue?.count == 3, "\(progress)")
+                #expect(progress["progress"]?[2]?["message"] == "step 3")
+                #expect(progress["result"]?["content"]?[0]?["text"] == "done")
+
+                for (index, prefix) in ["remote_", "local_"].enumerated() {
+                    let cancelled = try await Self.client(
+                        line, "cancel", proxy.baseURL + "/mcp",
+                        ["--prefix", prefix, "--marker", folder.path + "/cancel-\(index)"])
+                    #expect(cancelled["cancelled"] == true, "\(prefix): \(cancelled)")
+                    #expect(cancelled["after"]?["content"]?[0]?["text"] == "after", "the session goes on")
+                }
+
+                switch line {
+                case .mcp1:
+                    // The 2024-11-05 HTTP+SSE transport.
+                    let legacy = try await Self.client(
+                        line, "call", proxy.baseURL + "/mcp/sse", ["--transport", "sse", "--prefix", "local_"])
+                    #expect(legacy["echo"]?["content"]?[0]?["text"] == "hi", "\(legacy)")
+                case .mcp2:
+                    // The handshake era, asked for.
+                    let handshake = try await Self.client(
+                        line, "call", proxy.baseURL + "/local/mcp", ["--mode", "legacy"])
+                    #expect(handshake["protocolVersion"] == "2025-11-25")
+                    #expect(handshake["echo"]?["content"]?[0]?["text"] == "hi", "\(handshake)")
+                }
+            }
+        }
+    }
+
+    @Test(
+        "refused credentials, list changes and a server's questions reach the official client of each line",
+        arguments: PythonLine.allCases)
+    func sdkClientControls(line: PythonLine) async throws {
+        try await withProxy(["--api-key", "k", "--elicitation", "--"] + line.fastMCPServer) { proxy in
+            let url = proxy.baseURL + "/mcp"
+            let key = ["--header", "Authorization: Bearer k"]
+            let anonymous = try await Self.client(line, "auth", url)
+            #expect(anonymous["ok"] == false)
+            #expect(anonymous["status"] == 401, "\(anonymous)")
+            let wrong = try await Self.client(line, "auth", url, ["--header", "Authorization: Bearer nope"])
+            #expect(wrong["status"] == 403, "\(wrong)")
+            let right = try await Self.client(line, "auth", url, key)
+            #expect(right["ok"] == true, "\(right)")
+
+            let changed = try await Self.client(line, "list_changed", url, key)
+            #expect(changed["notified"] == true, "\(changed)")
+            #expect(Self.names(changed, "toolsAfter").contains("late_tool"))
+
+            let asked = try await Self.client(line, "elicit", url, key)
+            #expect(asked["asked"] == "What is your name?", "\(asked)")
+            #expect(asked["result"]?["content"]?[0]?["text"] == "Hello, Ann")
+            if line == .mcp2 {
+                // The server's own 2026-07-28 question (an input_required result), and a session's question.
+                let resolved = try await Self.client(line, "elicit", url, key + ["--tool", "resolved_name"])
+                #expect(resolved["result"]?["content"]?[0]?["text"] == "Hello, Ann", "\(resolved)")
+                let session = try await Self.client(line, "elicit", url, key + ["--mode", "legacy"])
+                #expect(session["result"]?["content"]?[0]?["text"] == "Hello, Ann", "\(session)")
+            }
+        }
+    }
+
     @Test(
         "keys, scopes, confirmation, rate limits and the audit log hold for MCP clients; sessions are the caller's own")
     func governance() async throws {
