@@ -115,6 +115,19 @@ struct IdentityProxyTests {
             #expect(refused.status == 403)
             #expect(refused.header("www-authenticate") == #"Bearer error="insufficient_scope", scope="kitchen:write""#)
             #expect(refused.json?["required_scopes"] == ["kitchen:write"])
+            // The same tokens over the MCP endpoint: the chef's role covers calculate, the reader's scope does not.
+            var chefClient = MCPWireClient(proxy, "/mcp", headers: Self.bearer(chef))
+            #expect(try await chefClient.initialize().status == 200)
+            let calculated = try await chefClient.call("kitchen_calculate", calculation)
+            #expect(calculated?["content"]?[0]?["text"] == #"{"result":5}"#, "\(String(describing: calculated))")
+            var readerClient = MCPWireClient(proxy, "/mcp", headers: Self.bearer(reader))
+            _ = try await readerClient.initialize()
+            let readerTools = try await readerClient.request("tools/list").json?["result"]?["tools"]?.arrayValue ?? []
+            #expect(readerTools.contains { $0["name"] == "kitchen_echo" })
+            #expect(!readerTools.contains { $0["name"] == "kitchen_calculate" })
+            let forged = try await MCPWireClient(proxy, "/mcp", headers: Self.bearer(chef + "x")).request("initialize")
+            #expect(forged.status == 401)
+            #expect(forged.header("www-authenticate")?.contains("invalid_token") == true)
             #expect(
                 try await TestHTTP.post(proxy, "/kitchen/echo", ["text": "r"], headers: Self.bearer(reader)).json == "r"
             )

@@ -241,10 +241,12 @@ struct MCPEndpointTests {
             thief.session = session
             #expect(try await thief.request("tools/list").status == 404)
             #expect(try await reader.request("tools/list").status == 200)
+            #expect(try await TestHTTP.get(proxy, "/readyz").json?["mcpSessions"] == 2)
             let ended = try await TestHTTP.request(
                 .DELETE, proxy.baseURL + "/kitchen/mcp", headers: reader.allHeaders)
             #expect(ended.status == 200)
             #expect(try await reader.request("tools/list").status == 404)
+            #expect(try await TestHTTP.get(proxy, "/readyz").json?["mcpSessions"] == 1)
             let noSession = try await TestHTTP.get(
                 proxy, "/kitchen/mcp", headers: Self.bearer("ops-key") + [("Accept", "text/event-stream")])
             #expect(noSession.status == 405)

@@ -270,6 +270,8 @@ final class ServerFleet: Sendable {
         }
         let ready = !anyStarting && (anyConnected || report.isEmpty)
         var body: OrderedJSONObject = ["ready": .bool(ready), "servers": .object(report)]
+        // The MCP endpoint's open sessions (handshake revisions and HTTP+SSE).
+        body["mcpSessions"] = .int(mcpSessions.count)
         if let check = credentials.withLock({ $0 })?.check, check.authenticator.hasIssuers {
             // Their tokens are refused while their keys cannot be had; the servers serve the other callers meanwhile.
             var issuers = OrderedJSONObject()
