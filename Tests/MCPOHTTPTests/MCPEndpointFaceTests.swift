@@ -83,6 +83,25 @@ import Testing
         #expect(missing.failure?.code == -32002)
     }
 
+    @Test("sessions end when idle, unless a call is in flight or (HTTP+SSE) their stream is open; each is its owner's")
+    func idleSessions() throws {
+        let sessions = MCPSessions(idleTimeout: .seconds(3600))
+        let idle = try #require(sessions.open(path: "/mcp", owner: "a"))
+        let busy = try #require(sessions.open(path: "/mcp", owner: "a"))
+        let (_, channel) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let streamed = try #require(sessions.open(path: "/mcp", owner: "a", channel: channel))
+        #expect(busy.track(1, CallCancellation()))
+        #expect(sessions.session(idle.id, path: "/mcp", owner: "b") == nil, "another owner")
+        #expect(sessions.session(idle.id, path: "/x/mcp", owner: "a") == nil, "another endpoint")
+        sessions.sweep(at: .now + .seconds(3599))
+        #expect(sessions.count == 3)
+        sessions.sweep(at: .now + .seconds(7200))
+        #expect(sessions.session(idle.id, path: "/mcp", owner: "a") == nil)
+        #expect(sessions.session(busy.id, path: "/mcp", owner: "a") != nil)
+        #expect(sessions.session(streamed.id, path: "/mcp", owner: "a") != nil)
+        #expect(!idle.track(2, CallCancellation()), "an ended session takes no calls")
+    }
+
     @Test("a session: initialize gives its id, requests without it are refused, DELETE ends it")
     func sessions() async {
         let face = Face(upstream: TestUpstream(tools: [TestTools.echo]) { _ in TestTools.text("hi") })

@@ -43,8 +43,10 @@ final class MCPClientSession: Sendable {
 
     func touch() { state.withLock { $0.lastUsed = .now } }
 
+    /// No request since `deadline` and no call in flight; an HTTP+SSE session lives as long as its stream instead.
     func idle(since deadline: ContinuousClock.Instant) -> Bool {
-        state.withLock { $0.inFlight.isEmpty && $0.lastUsed < deadline }
+        guard channel == nil else { return false }
+        return state.withLock { $0.inFlight.isEmpty && $0.lastUsed < deadline }
     }
 
     /// Keeps the cancellation of the request `id` while it runs; false when the session was closed meanwhile.
@@ -178,9 +180,9 @@ final class MCPSessions: Sendable {
         for listener in listeners { listener.stream.finish() }
     }
 
-    /// Ends the sessions idle for `idleTimeout`.
-    func sweep() {
-        let deadline = ContinuousClock.now - idleTimeout
+    /// Ends the sessions idle for `idleTimeout` at `now`.
+    func sweep(at now: ContinuousClock.Instant = .now) {
+        let deadline = now - idleTimeout
         let idle = state.withLock { state in state.sessions.values.filter { $0.idle(since: deadline) } }
         for session in idle { close(session) }
     }
