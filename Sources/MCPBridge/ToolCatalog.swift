@@ -105,7 +105,8 @@ extension ToolOperation {
             "description": .string(
                 "Set to true to run \(tool.name), a \(risk.rawValue)-risk tool"
                     + (risk == .high ? " that may change or delete data" : "")
-                    + ". Without it the call is refused and nothing happens; the field is not sent to the tool."),
+                    + ". Without it the call is refused (HTTP 428; through the MCP endpoint a tool error) and nothing happens; "
+                    + "the field is not sent to the tool."),
         ]
         schema["properties"] = .object(properties)
         var required = schema["required"]?.arrayValue ?? []
