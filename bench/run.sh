@@ -27,6 +27,8 @@
 #                                     PostgreSQL of its own ("swift-mcpo-pgaudit", against "swift-mcpo-bare"), and three
 #                                     such proxies behind nginx ("swift-mcpo-3-replicas": every answer's body checked);
 #                                     needs Debian's postgresql and nginx (skipped with a note otherwise)
+#   BENCH_MCP_ENDPOINT=1              also swift-mcpo at the highest concurrency called through its MCP endpoint
+#                                     ("swift-mcpo-mcp": POST /mcp, a stateless 2026-07-28 tools/call of echo)
 #   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
 #                                     the same rounds as "swift-mcpo-base", for before/after ratios of one run
 #
@@ -58,6 +60,7 @@ PYTHON="${PYTHON:-python3}"
 BASELINE_MCPO="${BENCH_BASELINE:-}"
 WITH_AUTH="${BENCH_AUTH:-1}"
 WITH_GOVERNANCE="${BENCH_GOVERNANCE:-1}"
+WITH_MCP_ENDPOINT="${BENCH_MCP_ENDPOINT:-1}"
 WITH_REPLICAS="${BENCH_REPLICAS:-1}"
 JWT_TOKENS=4
 
@@ -77,6 +80,7 @@ MCPO_PINS=(mcpo==0.0.20 mcp==1.17.0 fastapi==0.116.1 starlette==0.47.2 pydantic=
 ECHO_BODY='{"text":"hello"}'
 STUB_CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
 STUB_ACCEPT='application/json, text/event-stream'  # what streamable HTTP requires of clients
+MCP_CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}'
 STUB_INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -351,8 +355,10 @@ stub_baseline() {
 run_case() {
   local transport="$1" impl="$2" c="$3" binary port url pid ready_ms idle_kb peak_kb out stub_pid
   local cpu0 cpu1 stub0 stub1 requests answer idle_anon_kb auth_args=() authorizations="" mount=""
+  local path="/echo" body="$ECHO_BODY" accept=""
   case "$impl" in
     swift-mcpo) binary="$SWIFT_MCPO" ;;
+    swift-mcpo-mcp) binary="$SWIFT_MCPO"; path="/mcp"; body="$MCP_CALL"; accept="$STUB_ACCEPT" ;;
     swift-mcpo-key)
       binary="$SWIFT_MCPO"; auth_args=(--auth-config "$WORK/auth-key.json")
       authorizations="Bearer bench-key-0123456789" ;;
@@ -392,16 +398,16 @@ run_case() {
   idle_anon_kb="$(status_kb "$pid" RssAnon)"
 
   answer="$(curl -sS -m 10 -X POST -H 'Content-Type: application/json' ${authorizations:+-H "Authorization: ${authorizations%%|*}"} \
-    -d "$ECHO_BODY" "$url$mount/echo" || true)"
-  [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST /echo answered '$answer' ($WORK/$tag.log)"; }
+    -d "$body" "$url$mount$path" || true)"
+  [[ "$answer" == *hello* ]] || { KEEP_WORK=1; die "$impl: POST $path answered '$answer' ($WORK/$tag.log)"; }
 
-  if (( WARMUP > 0 )); then run_wrk "$url$mount/echo" "$c" "$WARMUP" "$ECHO_BODY" /dev/null "" "$authorizations"; fi
+  if (( WARMUP > 0 )); then run_wrk "$url$mount$path" "$c" "$WARMUP" "$body" /dev/null "$accept" "$authorizations"; fi
   out="$WORK/wrk-$tag.txt"
   cpu0="$(cpu_ticks "$pid")"
   stub0="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
   local pg0=0 pg1=0
   [[ "$impl" == swift-mcpo-pgaudit ]] && pg0="$(postgres_ticks)"
-  run_wrk "$url$mount/echo" "$c" "$DURATION" "$ECHO_BODY" "$out" "" "$authorizations"
+  run_wrk "$url$mount$path" "$c" "$DURATION" "$body" "$out" "$accept" "$authorizations"
   cpu1="$(cpu_ticks "$pid")"
   stub1="$( [[ -n "$stub_pid" ]] && cpu_ticks "$stub_pid" || echo 0)"
   if [[ "$impl" == swift-mcpo-pgaudit ]]; then
@@ -492,6 +498,10 @@ for (( round = 1; round <= REPEAT; round++ )); do
       if (( WITH_AUTH )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
         run_case "$transport" swift-mcpo-key "$c"
         run_case "$transport" swift-mcpo-jwt "$c"
+      fi
+      # The MCP endpoint, at the highest concurrency: the same tool through POST /mcp.
+      if (( WITH_MCP_ENDPOINT )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
+        run_case "$transport" swift-mcpo-mcp "$c"
       fi
       # Accountability, at the highest concurrency: bare against audit log, metrics and a rate limit.
       if (( WITH_GOVERNANCE )) && [[ "$c" == "${CONCURRENCY##* }" ]]; then
@@ -607,6 +617,14 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
           if (name == "swift-mcpo") printf "%s %.3f ms | | | < 0.1 ms: %s |\n", line, added, verdict(added < 0.1)
           else if (name == "swift-mcpo-base") printf "%s %.3f ms | | | (the baseline build) |\n", line, added
           else printf "%s | %.3f ms | | |\n", line, added
+        }
+        if (!has_mcpo && (("swift-mcpo-base", t, maxc) in rps)) {
+          b = rps["swift-mcpo-base", t, maxc]
+          printf "| req/s at C=%s: this build \\| baseline build | %s | %.0f | %.0f | %.2f | |\n", maxc, t, s, b, s / b
+        }
+        if (("swift-mcpo-mcp", t, maxc) in rps) {
+          p = rps["swift-mcpo-mcp", t, maxc]
+          printf "| req/s at C=%s: MCP endpoint (POST /mcp) \\| REST (POST /echo) | %s | %.0f | %.0f | %.2f | (not a target) |\n", maxc, t, p, s, p / s
         }
         if (("swift-mcpo-jwt", t, maxc) in rps) {
           j = rps["swift-mcpo-jwt", t, maxc]; a = rps["swift-mcpo-key", t, maxc]
