@@ -83,6 +83,18 @@ import Testing
         #expect(missing.failure?.code == -32002)
     }
 
+    @Test("a call's cancellation follows its connection until released, and leaves nothing on it after")
+    func followedCancellation() {
+        let connection = CallCancellation()
+        let released = FollowedCancellation(following: connection)
+        released.release()
+        let held = FollowedCancellation(following: connection)
+        connection.cancel()
+        #expect(held.cancellation.isCancelled)
+        #expect(!released.cancellation.isCancelled, "a released call no longer hangs on its connection")
+        #expect(FollowedCancellation(following: connection).cancellation.isCancelled, "a connection gone already")
+    }
+
     @Test("sessions end when idle, unless a call is in flight or (HTTP+SSE) their stream is open; each is its owner's")
     func idleSessions() throws {
         let sessions = MCPSessions(idleTimeout: .seconds(3600))

@@ -35,6 +35,13 @@ final class CredentialCheck: Sendable {
         }
     }
 
+    /// The caller of a route guarded as tool routes are (the MCP endpoint, a caller's files): anonymous when no
+    /// credential is configured.
+    func caller(of request: ProxyRequest, address: PublicAddress) async -> Result<CallerIdentity, CallFailure> {
+        guard guards(toolRoute: true) else { return .success(.anonymous) }
+        return await authenticate(request, address: address)
+    }
+
     func refusal(_ error: IdentityError, request: ProxyRequest, address: PublicAddress) -> CallFailure {
         switch error {
         case .missingCredential:

@@ -16,12 +16,10 @@ struct FileRoute {
         guard request.method == .GET || request.method == .HEAD else {
             return CallFailure.methodNotAllowed(allow: "GET").response
         }
-        var identity = CallerIdentity.anonymous
-        if check.guards(toolRoute: true) {
-            switch await check.authenticate(request, address: address) {
-            case .success(let caller): identity = caller
-            case .failure(let failure): return failure.response
-            }
+        let identity: CallerIdentity
+        switch await check.caller(of: request, address: address) {
+        case .success(let caller): identity = caller
+        case .failure(let failure): return failure.response
         }
         let owner = CallerKey.of(request, identity: identity.name)
         guard let file = files.get(id: id, owner: owner) else {

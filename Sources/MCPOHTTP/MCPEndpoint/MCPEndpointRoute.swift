@@ -21,12 +21,10 @@ struct MCPEndpointRoute: Sendable {
     let questionTimeout: Duration
 
     func respond(to request: ProxyRequest) async -> ProxyResponse {
-        var identity = CallerIdentity.anonymous
-        if check.guards(toolRoute: true) {
-            switch await check.authenticate(request, address: address) {
-            case .success(let caller): identity = caller
-            case .failure(let failure): return failure.response
-            }
+        let identity: CallerIdentity
+        switch await check.caller(of: request, address: address) {
+        case .success(let caller): identity = caller
+        case .failure(let failure): return failure.response
         }
         let owner = CallerKey.of(request, identity: identity.name)
         if let version = request.header("mcp-protocol-version"), !MCPProtocolVersions.all.contains(version) {
@@ -125,11 +123,12 @@ struct MCPEndpointRoute: Sendable {
         }
         var answers: [JSON] = []
         for (id, method, params) in requests {
-            let cancellation = Self.cancellation(following: request)
-            guard session?.track(id, cancellation) ?? true else {
+            let followed = FollowedCancellation(following: request.connection.clientLeft)
+            defer { followed.release() }
+            guard session?.track(id, followed.cancellation) ?? true else {
                 return Self.error(404, JSONRPCError(code: -32001, message: "Session not found: initialize again"))
             }
-            let result = await answer(method, params, modern: modern, context: context(nil, cancellation))
+            let result = await answer(method, params, modern: modern, context: context(nil, followed.cancellation))
             session?.untrack(id)
             answers.append(Self.message(id: id, method: method, result, modern: modern))
         }
@@ -216,8 +215,10 @@ struct MCPEndpointRoute: Sendable {
         if call.method == "subscriptions/listen" {
             return subscribe(id: call.id, params: call.params, events: events, continuation: continuation)
         }
-        let cancellation = Self.cancellation(following: request)
+        let followed = FollowedCancellation(following: request.connection.clientLeft)
+        let cancellation = followed.cancellation
         guard session?.track(call.id, cancellation) ?? true else {
+            followed.release()
             return Self.error(404, JSONRPCError(code: -32001, message: "Session not found: initialize again"))
         }
         let emit: @Sendable (JSON) -> Bool = { message in
@@ -227,6 +228,7 @@ struct MCPEndpointRoute: Sendable {
         let worker = Task {
             let result = await answer(call.method, call.params, modern: modern, context: context(emit, cancellation))
             session?.untrack(call.id)
+            followed.release()
             continuation.yield(
                 MCPStreamEvent.message(Self.message(id: call.id, method: call.method, result, modern: modern)))
             continuation.finish()
@@ -315,13 +317,6 @@ struct MCPEndpointRoute: Sendable {
             body: .stream(events))
     }
 
-    /// A cancellation that also fires when the HTTP client leaves.
-    private static func cancellation(following request: ProxyRequest) -> CallCancellation {
-        let cancellation = CallCancellation()
-        if request.connection.clientLeft.register({ cancellation.cancel() }) == nil { cancellation.cancel() }
-        return cancellation
-    }
-
     /// Results 2026-07-28 lets clients cache: they say for how long (`ttlMs`, here 0: lists change) and for whom.
     static let cacheableMethods: Set<String> = [
         "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
@@ -363,5 +358,24 @@ struct MCPEndpointRoute: Sendable {
         var headers: HTTPHeaders = [:]
         if let allow { headers.add(name: "Allow", value: allow) }
         return .json(status: status, bytes: error.message(id: nil).bytes, headers: headers)
+    }
+}
+
+/// A call's cancellation that also fires when its HTTP client leaves, until `release()`: a kept-alive connection
+/// outlives many calls, each of which would otherwise leave its handler behind on the connection.
+struct FollowedCancellation: Sendable {
+    let cancellation = CallCancellation()
+    private let connection: CallCancellation
+    private let handler: Int?
+
+    init(following connection: CallCancellation) {
+        self.connection = connection
+        let cancellation = self.cancellation
+        handler = connection.register { cancellation.cancel() }
+        if handler == nil { cancellation.cancel() }
+    }
+
+    func release() {
+        if let handler { connection.unregister(handler) }
     }
 }

@@ -21,12 +21,10 @@ enum MCPTransport: Sendable {
 /// stream. The session lives as long as its stream.
 extension MCPEndpointRoute {
     func respondLegacy(to request: ProxyRequest, transport: MCPTransport) async -> ProxyResponse {
-        var identity = CallerIdentity.anonymous
-        if check.guards(toolRoute: true) {
-            switch await check.authenticate(request, address: address) {
-            case .success(let caller): identity = caller
-            case .failure(let failure): return failure.response
-            }
+        let identity: CallerIdentity
+        switch await check.caller(of: request, address: address) {
+        case .success(let caller): identity = caller
+        case .failure(let failure): return failure.response
         }
         let owner = CallerKey.of(request, identity: identity.name)
         switch (transport, request.method) {
