@@ -95,6 +95,15 @@ import Testing
         #expect(FollowedCancellation(following: connection).cancellation.isCancelled, "a connection gone already")
     }
 
+    @Test("a tool named mcp keeps its REST route")
+    func toolNamedMCP() async {
+        let tool: JSON = ["name": "mcp", "inputSchema": ["type": "object", "properties": [:]]]
+        let face = Face(upstream: TestUpstream(tools: [tool]) { _ in TestTools.text("the tool") })
+        let answer = await face.post(json: "/mcp", Self.message(1, "tools/list"), headers: [Self.accept])
+        #expect(answer.json == "the tool", "\(answer.body)")
+        await face.shutdown()
+    }
+
     @Test("sessions end when idle, unless a call is in flight or (HTTP+SSE) their stream is open; each is its owner's")
     func idleSessions() throws {
         let sessions = MCPSessions(idleTimeout: .seconds(3600))

@@ -143,17 +143,24 @@ struct RouteTableBuilder {
         let info: JSON = [
             "name": .string(settings.title ?? "mcpo"), "version": .string(settings.version ?? "1.0"),
         ]
+        // A server named `mcp` keeps its tools' routes (`/mcp/<tool>`).
+        guard endpoints[MCPEndpointRoute.path] == nil else { return }
         endpoints[MCPEndpointRoute.path] = .mcp(
             aggregatedMCP.build(path: MCPEndpointRoute.path, serverInfo: info, instructions: settings.description),
             .streamableHTTP)
         addLegacyMCPPaths(at: MCPEndpointRoute.path)
     }
 
-    /// `<endpoint>/sse` and `<endpoint>/messages`: the same endpoint over the 2024-11-05 HTTP+SSE transport.
+    /// `<endpoint>/sse` and `<endpoint>/messages`: the same endpoint over the 2024-11-05 HTTP+SSE transport (where
+    /// no tool has the path).
     private mutating func addLegacyMCPPaths(at path: String) {
         guard case .mcp(let mount, _)? = endpoints[path] else { return }
-        endpoints[path + MCPTransport.legacyStreamSuffix] = .mcp(mount, .legacyStream)
-        endpoints[path + MCPTransport.legacyMessagesSuffix] = .mcp(mount, .legacyMessages)
+        for (suffix, transport) in [
+            (MCPTransport.legacyStreamSuffix, MCPTransport.legacyStream),
+            (MCPTransport.legacyMessagesSuffix, .legacyMessages),
+        ] where endpoints[path + suffix] == nil {
+            endpoints[path + suffix] = .mcp(mount, transport)
+        }
     }
 
     /// `/oauth/<name>/status`, `/callback` and `/authorize` of an OAuth server, at the root in every mode.
