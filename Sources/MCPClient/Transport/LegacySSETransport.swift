@@ -129,18 +129,20 @@ final class LegacySSETransport: MCPTransport {
         for (name, value) in message.headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.body = .bytes(message.body)
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, deadline: .now() + .seconds(60))
-        } catch {
-            if HTTPExchange.isCancellation(error) { throw MCPClientError.cancelled }
-            if HTTPExchange.isConnectFailure(error) {
-                throw MCPClientError.unavailable(
-                    reason: "cannot reach \(target.absoluteString): \(HTTPExchange.describe(error))")
+        var response: HTTPClientResponse?
+        var attempts = 0
+        while response == nil {
+            attempts += 1
+            do {
+                response = try await client.execute(request, deadline: .now() + .seconds(60))
+            } catch {
+                // A connection closed under the message is tried once more on another, except a tool call: whether
+                // it may be repeated is the session's decision (it knows the tool's annotations).
+                if attempts == 1, HTTPExchange.isClosedBeforeAnswer(error), message.method != "tools/call" { continue }
+                throw Self.failure(error, posting: target)
             }
-            throw MCPClientError.disconnected(
-                reason: "POST \(target.absoluteString) failed: \(HTTPExchange.describe(error))")
         }
+        guard let response else { return }
         let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
         guard (200..<300).contains(Int(response.status.code)) else {
             if response.status == .notFound {
@@ -155,6 +157,15 @@ final class LegacySSETransport: MCPTransport {
                 detail: "POST \(target.absoluteString) answered \(HTTPExchange.statusText(response.status, body: body))"
             )
         }
+    }
+
+    /// What a POST that got no answer becomes.
+    private static func failure(_ error: any Error, posting target: URL) -> MCPClientError {
+        if HTTPExchange.isCancellation(error) { return .cancelled }
+        if HTTPExchange.isConnectFailure(error) {
+            return .unavailable(reason: "cannot reach \(target.absoluteString): \(HTTPExchange.describe(error))")
+        }
+        return .disconnected(reason: "POST \(target.absoluteString) failed: \(HTTPExchange.describe(error))")
     }
 
     // MARK: - Reading the stream

@@ -142,6 +142,12 @@ enum HTTPExchange {
         return isTLSFailure(error)
     }
 
+    /// The server closed the connection before any answer came: a kept-alive connection it gave up on as the
+    /// request went out (uvicorn closes the ones it will not reuse, e.g. after answering an unread body).
+    static func isClosedBeforeAnswer(_ error: any Error) -> Bool {
+        (error as? HTTPClientError) == .remoteConnectionClosed
+    }
+
     static func isTLSFailure(_ error: any Error) -> Bool {
         error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
     }
