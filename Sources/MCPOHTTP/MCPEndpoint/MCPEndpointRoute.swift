@@ -12,7 +12,6 @@ import NIOHTTP1
 struct MCPEndpointRoute: Sendable {
     static let path = "/mcp"
     static let sessionHeader = "Mcp-Session-Id"
-    static let keepAliveInterval = Duration.seconds(15)
 
     let mount: MCPMount
     let sessions: MCPSessions
@@ -222,7 +221,7 @@ struct MCPEndpointRoute: Sendable {
             return Self.error(404, JSONRPCError(code: -32001, message: "Session not found: initialize again"))
         }
         let emit: @Sendable (JSON) -> Bool = { message in
-            if case .terminated = continuation.yield(MCPStreamEvent.message(message)) { return false }
+            if case .terminated = continuation.yield(EventStream.event("message", message)) { return false }
             return true
         }
         let worker = Task {
@@ -230,7 +229,7 @@ struct MCPEndpointRoute: Sendable {
             session?.untrack(call.id)
             followed.release()
             continuation.yield(
-                MCPStreamEvent.message(Self.message(id: call.id, method: call.method, result, modern: modern)))
+                EventStream.event("message", Self.message(id: call.id, method: call.method, result, modern: modern)))
             continuation.finish()
         }
         continuation.onTermination = { _ in
@@ -257,18 +256,14 @@ struct MCPEndpointRoute: Sendable {
         }
         let meta: JSON = [MCPProtocolVersions.subscriptionKey: id]
         continuation.yield(
-            MCPStreamEvent.message(
+            EventStream.event(
+                "message",
                 JSONRPCMessage.notification(
                     "notifications/subscriptions/acknowledged",
                     ["notifications": .object(granted), "_meta": meta])))
-        let key = sessions.listen(
+        return listening(
+            events,
             MCPListener(path: mount.path, session: nil, changes: changes, subscription: id, stream: continuation))
-        let keepAlive = Self.keepAlive(continuation)
-        continuation.onTermination = { [sessions] _ in
-            sessions.stopListening(key)
-            keepAlive.cancel()
-        }
-        return Self.eventStream(events)
     }
 
     // MARK: - GET
@@ -286,29 +281,25 @@ struct MCPEndpointRoute: Sendable {
             return Self.error(406, .invalidRequest("GET answers with Accept: text/event-stream"))
         }
         let (events, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .unbounded)
-        let key = sessions.listen(
-            MCPListener(
-                path: mount.path, session: session.id, changes: Set(MCPListChange.allCases), subscription: nil,
-                stream: continuation))
-        let keepAlive = Self.keepAlive(continuation)
-        continuation.onTermination = { [sessions] _ in
+        return listening(events, .session(session, at: mount.path, stream: continuation))
+    }
+
+    /// The answer whose stream is `listener`'s: told of list changes, kept alive, and forgotten (then `ended`) when
+    /// the client goes.
+    func listening(
+        _ events: AsyncStream<ByteBuffer>, _ listener: MCPListener, ended: @escaping @Sendable () -> Void = {}
+    ) -> ProxyResponse {
+        let key = sessions.listen(listener)
+        let keepAlive = EventStream.keepAlive(listener.stream)
+        listener.stream.onTermination = { [sessions] _ in
             sessions.stopListening(key)
             keepAlive.cancel()
+            ended()
         }
         return Self.eventStream(events)
     }
 
     // MARK: - Answers
-
-    /// A comment every 15 s keeps idle proxies in between from closing a quiet stream.
-    static func keepAlive(_ continuation: AsyncStream<ByteBuffer>.Continuation) -> Task<Void, Never> {
-        Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: keepAliveInterval)
-                if !Task.isCancelled { continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) }
-            }
-        }
-    }
 
     static func eventStream(_ events: AsyncStream<ByteBuffer>) -> ProxyResponse {
         ProxyResponse(

@@ -51,17 +51,10 @@ extension MCPEndpointRoute {
         let messages =
             address.rootPath + mount.path + MCPTransport.legacyMessagesSuffix + "?session_id=" + session.id
         continuation.yield(ByteBuffer(string: "event: endpoint\ndata: \(messages)\n\n"))
-        let key = sessions.listen(
-            MCPListener(
-                path: mount.path, session: session.id, changes: Set(MCPListChange.allCases), subscription: nil,
-                stream: continuation))
-        let keepAlive = Self.keepAlive(continuation)
-        continuation.onTermination = { [sessions] _ in
-            keepAlive.cancel()
-            sessions.stopListening(key)
+        // The session lives as long as its stream.
+        return listening(events, .session(session, at: mount.path, stream: continuation)) { [sessions] in
             sessions.close(session)
         }
-        return Self.eventStream(events)
     }
 
     private func postLegacy(_ request: ProxyRequest, identity: CallerIdentity, owner: String) async -> ProxyResponse {
@@ -80,7 +73,7 @@ extension MCPEndpointRoute {
         case .failure(let error): return Self.error(400, error)
         }
         let emit: @Sendable (JSON) -> Bool = { message in
-            if case .terminated = channel.yield(MCPStreamEvent.message(message)) { return false }
+            if case .terminated = channel.yield(EventStream.event("message", message)) { return false }
             return true
         }
         switch message {

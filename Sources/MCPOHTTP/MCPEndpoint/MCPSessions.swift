@@ -126,6 +126,14 @@ struct MCPListener: Sendable {
     /// The `subscriptions/listen` request id, stamped into each notification's `_meta`.
     let subscription: JSON?
     let stream: AsyncStream<ByteBuffer>.Continuation
+
+    /// A session's stream: every list change, without a subscription id.
+    static func session(
+        _ session: MCPClientSession, at path: String, stream: AsyncStream<ByteBuffer>.Continuation
+    ) -> MCPListener {
+        MCPListener(
+            path: path, session: session.id, changes: Set(MCPListChange.allCases), subscription: nil, stream: stream)
+    }
 }
 
 /// The endpoint's sessions and listeners, kept across route-table swaps. Sessions are bounded in number and end
@@ -217,7 +225,8 @@ final class MCPSessions: Sendable {
                 if let subscription = listener.subscription {
                     params = ["_meta": ["io.modelcontextprotocol/subscriptionId": subscription]]
                 }
-                listener.stream.yield(MCPStreamEvent.message(JSONRPCMessage.notification(change.notification, params)))
+                listener.stream.yield(
+                    EventStream.event("message", JSONRPCMessage.notification(change.notification, params)))
             }
         }
     }
@@ -240,15 +249,5 @@ final class MCPSessions: Sendable {
             let word = String(generator.next() as UInt32, radix: 16)
             return String(repeating: "0", count: 8 - word.count) + word
         }.joined()
-    }
-}
-
-/// Server-sent events of the endpoint's streams.
-enum MCPStreamEvent {
-    static func message(_ json: JSON) -> ByteBuffer {
-        var buffer = ByteBuffer(string: "event: message\ndata: ")
-        buffer.writeBytes(json.bytes)
-        buffer.writeString("\n\n")
-        return buffer
     }
 }

@@ -37,12 +37,7 @@ struct EventStream: CallStage {
             continuation.finish()
             await streamed.trail?.conclude(outcome.value, status: answer.status, body: answer.body.bytes)
         }
-        let keepAlive = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.keepAliveInterval)
-                if !Task.isCancelled { continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) }
-            }
-        }
+        let keepAlive = Self.keepAlive(continuation)
         continuation.onTermination = { _ in
             keepAlive.cancel()
             if clientLeft.isCancelled { caller.cancel() }
@@ -51,6 +46,16 @@ struct EventStream: CallStage {
             "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
         ]
         return .response(ProxyResponse(status: .ok, headers: headers, body: .stream(events)))
+    }
+
+    /// A comment line every `keepAliveInterval` on `continuation`'s stream, until the task is cancelled.
+    static func keepAlive(_ continuation: AsyncStream<ByteBuffer>.Continuation) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keepAliveInterval)
+                if !Task.isCancelled { continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) }
+            }
+        }
     }
 
     static func event(_ name: String, _ data: JSON) -> ByteBuffer {
