@@ -107,6 +107,8 @@ import Testing
     @Test("sessions end when idle, unless a call is in flight or (HTTP+SSE) their stream is open; each is its owner's")
     func idleSessions() throws {
         let sessions = MCPSessions(idleTimeout: .seconds(3600))
+        // The instants are the test's own: before every session's last use, and well after it.
+        let opened = ContinuousClock.now
         let idle = try #require(sessions.open(path: "/mcp", owner: "a"))
         let busy = try #require(sessions.open(path: "/mcp", owner: "a"))
         let (_, channel) = AsyncStream.makeStream(of: ByteBuffer.self)
@@ -114,9 +116,9 @@ import Testing
         #expect(busy.track(1, CallCancellation()))
         #expect(sessions.session(idle.id, path: "/mcp", owner: "b") == nil, "another owner")
         #expect(sessions.session(idle.id, path: "/x/mcp", owner: "a") == nil, "another endpoint")
-        sessions.sweep(at: .now + .seconds(3599))
+        sessions.sweep(at: opened + .seconds(3600))
         #expect(sessions.count == 3)
-        sessions.sweep(at: .now + .seconds(7200))
+        sessions.sweep(at: opened + .seconds(7200))
         #expect(sessions.session(idle.id, path: "/mcp", owner: "a") == nil)
         #expect(sessions.session(busy.id, path: "/mcp", owner: "a") != nil)
         #expect(sessions.session(streamed.id, path: "/mcp", owner: "a") != nil)
