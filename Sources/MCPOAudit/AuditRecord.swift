@@ -98,36 +98,66 @@ public struct AuditRecord: Sendable, Equatable {
         return .object(object)
     }
 
-    /// The record as the store keeps it: the fields of `json` but `time` (a column of its own), written straight into bytes (a record is stored per
-    /// call; building a JSON value first costs more than the rest of the write).
-    public var storedText: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(320 + (output?.utf8.count ?? 0))
-        func field(_ name: StaticString, _ value: String?, first: Bool = false) {
-            out += first ? "{\"".utf8 : ",\"".utf8
-            name.withUTF8Buffer { out += $0 }
-            out += "\":".utf8
-            if let value { JSON.writeString(value, into: &out) } else { out += "null".utf8 }
+    /// The fields a store keeps as JSON text beside its columns (`id`, `time_ms`, `server`, `tool`, `caller`,
+    /// `outcome`, `duration_ms`): the others, without the empty ones, written straight into bytes (a record is stored
+    /// per call; building a JSON value first, or writing the columns twice, costs more than the rest of the write).
+    public func writeStoredFields(into out: inout [UInt8]) {
+        var first = true
+        func name(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
         }
-        field("id", id, first: true)
-        field("caller", caller)
+        func field(_ field: StaticString, _ value: String?) {
+            guard let value else { return }
+            name(field)
+            JSON.writeString(value, into: &out)
+        }
         field("user", user)
         field("tenant", tenant)
-        field("server", server)
-        field("tool", tool)
-        field("argsSha256", argsSha256)
-        out += ",\"status\":".utf8
-        out += String(status).utf8
-        field("outcome", outcome.rawValue)
-        out += ",\"durationMs\":".utf8
-        out += String(durationMs.isFinite ? durationMs : 0).utf8
+        var hash = argsSha256
+        hash.withUTF8 { hash in
+            guard hash.allSatisfy(\.isHexDigit) else { return field("argsSha256", argsSha256) }
+            name("argsSha256")  // hex: nothing to escape
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: hash)
+            out.append(UInt8(ascii: "\""))
+        }
+        name("status")
+        DecimalText.append(Int64(status), to: &out)
         field("output", output)
         field("error", error)
         field("risk", risk)
         field("replica", replica)
         field("traceId", traceId)
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// `writeStoredFields` as text.
+    public var storedText: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + (output?.utf8.count ?? 0))
+        writeStoredFields(into: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A record read back from a store: its columns, and its stored fields (rows written by earlier versions hold
+    /// the whole record there; the columns win).
+    public init(
+        id: String, time: Date, server: String, tool: String, caller: String, outcome: String, durationMs: Double,
+        storedText: String
+    ) {
+        self.init(json: (try? JSON.parse(Array(storedText.utf8))) ?? [:])
+        self.id = id
+        self.time = time
+        self.server = server
+        self.tool = tool
+        self.caller = caller
+        self.outcome = AuditOutcome(rawValue: outcome) ?? .protocolError
+        self.durationMs = durationMs
     }
 
     /// A record from its `json` (the fields it lacks are empty).
@@ -145,7 +175,8 @@ public struct AuditRecord: Sendable, Equatable {
     /// The first `count` characters of `text` (nil when `count` is 0).
     public static func truncated(_ text: String, to count: Int) -> String? {
         guard count > 0 else { return nil }
-        guard text.count > count else { return text }
+        // Never more characters than UTF-8 bytes: most answers are decided without counting their characters.
+        guard text.utf8.count > count, text.count > count else { return text }
         return String(text.prefix(count))
     }
 }
@@ -218,5 +249,29 @@ public enum AuditTime {
         let base = timegm(&parts)
         guard base != -1 else { return nil }
         return Date(timeIntervalSince1970: Double(base) + second)
+    }
+}
+
+/// Integers as decimal text, straight into bytes (a record writes a few; `String(_:)` makes a string of each).
+enum DecimalText {
+    static func append(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of the largest magnitude
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var index = digits.count
+            repeat {
+                index -= 1
+                digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest != 0
+            out.append(contentsOf: digits[index...])
+        }
+    }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
     }
 }

@@ -6,14 +6,14 @@ public enum Digest {
         let digest =
             bytes.withContiguousStorageIfAvailable { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
             ?? SHA256.hash(data: Array(bytes))
-        return String(unsafeUninitializedCapacity: 64) { text in
-            var position = 0
-            for byte in digest {
-                text[position] = hexDigit(byte >> 4)
-                text[position + 1] = hexDigit(byte & 0x0F)
-                position += 2
+        return digest.withUnsafeBytes { digest in
+            String(unsafeUninitializedCapacity: 64) { text in
+                for (index, byte) in digest.enumerated() {
+                    text[2 * index] = hexDigit(byte >> 4)
+                    text[2 * index + 1] = hexDigit(byte & 0x0F)
+                }
+                return 64
             }
-            return 64
         }
     }
 

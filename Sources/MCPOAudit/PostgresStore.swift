@@ -23,7 +23,7 @@ public final class PostgresStore: GovernanceStore {
     /// Statements wait at most this long (for a connection and for their answer).
     static let statementBound = Duration.seconds(10)
     /// The schema this binary knows; migrations take a database from any older one to it.
-    static let schemaVersion = 2
+    static let schemaVersion = 3
     /// The advisory lock the migrations hold (any constant other applications are unlikely to use).
     static let migrationLock: Int64 = 0x6D63_706F_6D69_6772  // "mcpomigr"
 
@@ -195,6 +195,12 @@ public final class PostgresStore: GovernanceStore {
               PRIMARY KEY (server, user_key))
             """,
         ],
+        [
+            // Searches by tool keep an index whose keys are two integers: a B-tree of (server, tool) text compared
+            // in the database's collation made every record cost PostgreSQL a third more to write.
+            "CREATE INDEX IF NOT EXISTS audit_by_tool_hash ON audit_records (hashtextextended(tool, 0), seq DESC)",
+            "DROP INDEX IF EXISTS audit_by_tool",
+        ],
     ]
 
     /// Takes the database to `schemaVersion`, one replica at a time (an advisory lock held by a transaction). Returns
@@ -236,15 +242,14 @@ public final class PostgresStore: GovernanceStore {
     public func append(_ records: [AuditRecord]) async throws(AuditError) {
         guard !records.isEmpty else { return }
         // COPY, PostgreSQL's bulk load: the batch travels as one text buffer, the cheapest way in for both sides.
-        var rows = ByteBuffer()
-        rows.reserveCapacity(records.count * 512)
-        for record in records { AuditCopyRow.write(record, into: &rows) }
-        let batch = rows
+        var rows = AuditCopyRows(capacity: records.count)
+        for record in records { rows.append(record) }
+        let batch = rows.buffer
         try await ensureMigrated()
         try await bounded {
             try await self.client.withConnection { connection in
                 try await connection.copyFrom(
-                    table: "audit_records", columns: AuditCopyRow.columns, logger: self.logger
+                    table: "audit_records", columns: AuditCopyRows.columns, logger: self.logger
                 ) {
                     writer in try await writer.write(batch)
                 }
@@ -260,24 +265,31 @@ public final class PostgresStore: GovernanceStore {
             return "$\(binds.count)"
         }
         if let server = query.server { conditions.append("server = \(bind(server))") }
-        if let tool = query.tool { conditions.append("tool = \(bind(tool))") }
+        if let tool = query.tool {
+            let name = bind(tool)
+            conditions.append("hashtextextended(tool, 0) = hashtextextended(\(name), 0) AND tool = \(name)")
+        }
         if let caller = query.caller { conditions.append("caller = \(bind(caller))") }
         if let outcome = query.outcome { conditions.append("outcome = \(bind(outcome.rawValue))") }
         if let since = query.since { conditions.append("time_ms >= \(bind(AuditCursor.milliseconds(of: since)))") }
         if let until = query.until { conditions.append("time_ms <= \(bind(AuditCursor.milliseconds(of: until)))") }
         if let cursor = query.cursor { conditions.append("seq < \(bind(cursor.position))") }
         let limit = max(1, min(query.limit, AuditQuery.maximumLimit))
-        var sql = "SELECT seq, time_ms, record FROM audit_records"
+        var sql = "SELECT seq, id, time_ms, server, tool, caller, outcome, duration_ms, record FROM audit_records"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY seq DESC LIMIT \(limit + 1)"
         let rows = try await run(Self.query(sql, binds))
         var records: [AuditRecord] = []
         var positions: [Int64] = []
         for row in rows.prefix(limit) {
-            guard let (seq, time, text) = try? row.decode((Int64, Int64, String).self) else { continue }
-            var record = AuditRecord(json: (try? JSON.parse(Array(text.utf8))) ?? [:])
-            record.time = Date(timeIntervalSince1970: Double(time) / 1000)
-            records.append(record)
+            guard
+                let (seq, id, time, server, tool, caller, outcome, duration, text) = try? row.decode(
+                    (Int64, String, Int64, String, String, String, String, Double, String).self)
+            else { continue }
+            records.append(
+                AuditRecord(
+                    id: id, time: Date(timeIntervalSince1970: Double(time) / 1000), server: server, tool: tool,
+                    caller: caller, outcome: outcome, durationMs: duration, storedText: text))
             positions.append(seq)
         }
         let next = rows.count > limit ? positions.last.map(AuditCursor.init(position:)) : nil

@@ -173,7 +173,7 @@ public final class SQLiteStore: GovernanceStore {
 
     // MARK: - Audit records
 
-    static let recordColumns = "seq, id, time_ms, record"
+    static let recordColumns = "seq, id, time_ms, server, tool, caller, outcome, duration_ms, record"
 
     /// Rows per statement: one statement per chunk is atomic on its own and well under SQLite's limit of bound
     /// values. A record is kept as its JSON text beside the columns that are searched, sorted or summed, so a row
@@ -257,12 +257,12 @@ public final class SQLiteStore: GovernanceStore {
     }
 
     static func record(of row: SQLiteRow) -> AuditRecord {
-        let json = (try? JSON.parse(Array((row.column("record")?.string ?? "{}").utf8))) ?? [:]
-        var record = AuditRecord(json: json)
-        // The columns are what queries and cursors go by.
-        record.id = row.column("id")?.string ?? record.id
-        record.time = Date(timeIntervalSince1970: Double(row.column("time_ms")?.integer ?? 0) / 1000)
-        return record
+        AuditRecord(
+            id: row.column("id")?.string ?? "",
+            time: Date(timeIntervalSince1970: Double(row.column("time_ms")?.integer ?? 0) / 1000),
+            server: row.column("server")?.string ?? "", tool: row.column("tool")?.string ?? "",
+            caller: row.column("caller")?.string ?? "", outcome: row.column("outcome")?.string ?? "",
+            durationMs: row.column("duration_ms")?.double ?? 0, storedText: row.column("record")?.string ?? "{}")
     }
 
     public func stats(since: Date?) async throws(AuditError) -> AuditStats {

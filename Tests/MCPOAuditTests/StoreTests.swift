@@ -239,6 +239,57 @@ struct StoreTests {
         await made.remove()
     }
 
+    @Test(
+        "every field reads back as written, text that needs escaping and a search by tool included",
+        arguments: Backend.allCases)
+    func roundTrip(_ backend: Backend) async throws {
+        let made = try await TestStore.make(backend)
+        let store = made.store
+        let at = Date(timeIntervalSince1970: 1_796_523_038.123)  // whole milliseconds, as the stores keep times
+        var odd = record(1, tool: "say\tit", caller: "a\\b\nc\rd", at: at)
+        odd.user = "zoë"
+        odd.output = "line one\nline\ttwo \"quoted\" back\\slash \u{0}nul"
+        odd.error = "{\"nested\": \"json\\n\"}"
+        odd.traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let plain = record(2, tool: "cook", at: at)
+        try await store.append([odd, plain])
+        let page = try await store.records(matching: AuditQuery())
+        #expect(page.records.count == 2)
+        let read = try #require(page.records.first { $0.id == odd.id })
+        #expect(read.caller == odd.caller)
+        #expect(read.tool == odd.tool)
+        #expect(read.output == odd.output)
+        #expect(read.error == odd.error)
+        #expect(read.user == odd.user)
+        #expect(read == odd)
+        #expect(try await store.records(matching: AuditQuery(tool: "say\tit")).records.map(\.id) == [odd.id])
+        #expect(try await store.records(matching: AuditQuery(tool: "cook")).records.map(\.id) == [plain.id])
+        #expect(try await store.records(matching: AuditQuery(tool: "none")).records.isEmpty)
+        await made.remove()
+    }
+
+    @Test("PostgreSQL: the version 3 migration replaces the (server, tool) text index by one on the tool's hash")
+    func postgresToolIndexMigration() async throws {
+        let server = try await PostgresServer.start()
+        let url = server.url()
+        let indexes =
+            "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'audit_records'"
+        var store = try await PostgresStore.open(url: url, logger: quietLogger)
+        try await store.append([record(1, tool: "cook"), record(2, tool: "serve")])
+        await store.close()
+        #expect(try await server.psql(indexes) == "audit_by_time,audit_by_tool_hash,audit_records_pkey")
+        // Back to a database of version 2, as the previous release left it.
+        _ = try await server.psql(
+            "DROP INDEX audit_by_tool_hash; CREATE INDEX audit_by_tool ON audit_records (server, tool, seq DESC); "
+                + "DELETE FROM mcpo_schema WHERE version = 3")
+        store = try await PostgresStore.open(url: url, logger: quietLogger)
+        #expect(try await store.records(matching: AuditQuery(tool: "serve")).records.map(\.id) == ["r00002"])
+        #expect(try await server.psql(indexes) == "audit_by_time,audit_by_tool_hash,audit_records_pkey")
+        #expect(try await server.psql("SELECT max(version) FROM mcpo_schema") == "3")
+        await store.close()
+        await server.remove()
+    }
+
     @Test("PostgreSQL: stores opened together migrate once; a newer schema stops the start, naming both versions")
     func postgresMigrations() async throws {
         let server = try await PostgresServer.start()
