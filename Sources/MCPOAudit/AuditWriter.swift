@@ -36,9 +36,11 @@ public final class AuditWriter: Sendable {
     /// memory.
     public static let pendingBound = 50_000
     public static let maximumRetryDelay = Duration.seconds(30)
-    /// How long a batch may gather before it is written (not when a call waits for its record): one transaction
-    /// for many records, instead of one per call under load.
-    public static let gatherDelay = Duration.milliseconds(25)
+    /// How long a batch may gather before it is written, also after the previous one (not when a call waits for its
+    /// record): under load one transaction per `gatherDelay`, whatever the store's round trip, and each record's share
+    /// of a write's fixed costs (the statement, the commit, the wake-ups on both sides) small.
+    public static let gatherDelay = Duration.milliseconds(100)
+    static let gatherStep = Duration.milliseconds(10)
     /// The first retention run after start.
     public static let firstRetentionDelay = Duration.seconds(5)
     public static let retentionInterval = Duration.seconds(3600)
@@ -125,8 +127,7 @@ public final class AuditWriter: Sendable {
 
     private func flushLoop() async {
         for await _ in wakes {
-            let hurry = state.withLock { !$0.waiting.isEmpty || !$0.flushing.isEmpty || $0.stopped }
-            if !hurry { try? await Task.sleep(for: Self.gatherDelay) }
+            await gather()
             await drain()
         }
         await drain()
@@ -154,12 +155,28 @@ public final class AuditWriter: Sendable {
             } catch {
                 guard await failed(batch, reason: error.description) else { return }
             }
+            await gather()
+        }
+    }
+
+    /// Lets the next batch gather for `gatherDelay` (between batches too: under load a write per batch, not per
+    /// round trip), in short steps so that a call waiting for its record, a flush or a stop ends it; not at all
+    /// when nothing is pending.
+    private func gather() async {
+        let until = ContinuousClock.now + Self.gatherDelay
+        while true {
+            let hurry = state.withLock {
+                !$0.waiting.isEmpty || !$0.flushing.isEmpty || $0.stopped || $0.pending.isEmpty
+            }
+            let left = until - ContinuousClock.now
+            guard !hurry, left > .zero else { return }
+            try? await Task.sleep(for: min(left, Self.gatherStep))
         }
     }
 
     private func succeeded(_ batch: [AuditRecord]) {
         let (waiters, line) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Logger.Message?) in
-            let waiters = batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
+            let waiters = state.waiting.isEmpty ? [] : batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
             var line: Logger.Message?
             if let last = state.lastFailure {
                 let lost = last.lostSinceLog > 0 ? " (\(last.lostSinceLog) lost)" : ""
