@@ -47,7 +47,7 @@ final class CallTrail: Sendable {
     }
 
     /// The record of the call, once: `value` is the result or failure, `status` and `body` the answer made of it.
-    func conclude(_ value: CallOutcome.Value, status: Int, body: [UInt8]) async {
+    func conclude(_ value: CallOutcome.Value, status: Int, body: some Collection<UInt8>) async {
         let elapsed = ContinuousClock.now - started
         let facts = self.facts.withLock { facts -> Facts? in
             guard !facts.concluded else { return nil }

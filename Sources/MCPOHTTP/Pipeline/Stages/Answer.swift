@@ -14,8 +14,7 @@ struct Answer: CallStage {
         if let trail = call.trail, case .bytes(let body) = response.body {
             switch outcome.value {
             case .result, .failure:
-                await trail.conclude(
-                    outcome.value, status: Int(response.status.code), body: Array(body.readableBytesView))
+                await trail.conclude(outcome.value, status: Int(response.status.code), body: body.readableBytesView)
             case .response:
                 break  // an event stream concludes when it ends
             }

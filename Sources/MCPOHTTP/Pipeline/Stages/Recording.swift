@@ -8,8 +8,9 @@ struct Recording: CallStage {
     func handle(_ call: ToolCall, next: CallChain) async -> CallOutcome {
         let given = call.request.header("x-request-id")
         let id = given.flatMap { RequestIDs.isSane($0) ? $0 : nil } ?? services.requestIDs.next()
-        let trace = TraceParent(
-            traceparent: call.request.header("traceparent"), tracestate: call.request.header("tracestate"))
+        let trace = call.request.header("traceparent").flatMap {
+            TraceParent(traceparent: $0, tracestate: call.request.header("tracestate"))
+        }
         let trail = CallTrail(
             id: id, traceID: trace?.traceID, endpoint: call.endpoint, body: call.request.body, services: services)
         var call = call
@@ -20,14 +21,14 @@ struct Recording: CallStage {
             let failure = CallFailure.auditUnavailable
             let response = failure.response
             if case .bytes(let body) = response.body {
-                await trail.conclude(.failure(failure), status: failure.status, body: Array(body.readableBytesView))
+                await trail.conclude(.failure(failure), status: failure.status, body: body.readableBytesView)
             }
             outcome = .response(response)
         } else {
             outcome = await next(call)
         }
         if case .response(var response) = outcome.value {
-            response.headers.replaceOrAdd(name: "X-Request-Id", value: id)
+            response.headers.add(name: "X-Request-Id", value: id)  // no stage after this one sets it
             outcome.value = .response(response)
         }
         return outcome
