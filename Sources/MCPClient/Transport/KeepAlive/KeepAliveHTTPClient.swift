@@ -39,7 +39,8 @@ struct KeepAliveTarget: Sendable, Hashable {
 /// request state machines, async body streaming) costs more than the rest of the call.
 ///
 /// Connections are kept per origin and per event loop, so a call handled on one loop writes to an upstream
-/// connection on the same thread; an idle connection closes after `KeepAliveExchangeHandler.idleTimeout`.
+/// connection on the same thread; an idle connection closes after `KeepAliveExchangeHandler.idleTimeout`, and is
+/// reused only within `defaultReuseWindow` of its last answer, whenever its timer runs.
 /// No request is ever sent twice, except when the pooled connection had already closed before anything was
 /// written.
 final class KeepAliveHTTPClient: Sendable {
@@ -51,17 +52,32 @@ final class KeepAliveHTTPClient: Sendable {
 
     /// Idle connections at most kept per origin and loop; more are closed when they finish.
     static let maxIdlePerLoop = 64
+    /// How long after its last answer a pooled connection may carry another request. A server closes idle
+    /// connections on its own clock (uvicorn and Node after 5 s): a request written just then meets the close, and
+    /// whether the server read it cannot be known, so it cannot be sent again. The idle timer would close the
+    /// connection before, but a busy event loop runs it late; this bound holds however late it runs.
+    static let defaultReuseWindow = TimeAmount.seconds(3)
+
+    private struct Pooled {
+        let channel: any Channel
+        let released: NIODeadline
+    }
 
     private let group: any EventLoopGroup
     private let connectTimeout: TimeAmount
     private let maxBodyBytes: Int
-    private let idle = Mutex<[PoolKey: [any Channel]]>([:])
+    private let reuseWindow: TimeAmount
+    private let idle = Mutex<[PoolKey: [Pooled]]>([:])
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    init(group: any EventLoopGroup, connectTimeout: TimeAmount, maxBodyBytes: Int) {
+    init(
+        group: any EventLoopGroup, connectTimeout: TimeAmount, maxBodyBytes: Int,
+        reuseWindow: TimeAmount = defaultReuseWindow
+    ) {
         self.group = group
         self.connectTimeout = connectTimeout
         self.maxBodyBytes = maxBodyBytes
+        self.reuseWindow = reuseWindow
     }
 
     /// Sends one request and returns once the answer's head arrived; the body follows through the answer.
@@ -161,12 +177,25 @@ final class KeepAliveHTTPClient: Sendable {
 
     private func idleConnection(to target: KeepAliveTarget, on loop: any EventLoop) -> (any Channel)? {
         let key = PoolKey(host: target.host, port: target.port, loop: ObjectIdentifier(loop))
-        return idle.withLock { idle -> (any Channel)? in
-            while let channel = idle[key]?.popLast() {
-                if channel.isActive { return channel }
+        let now = NIODeadline.now()
+        let (reused, expired) = idle.withLock { idle -> ((any Channel)?, [any Channel]) in
+            // The most recently released first: the older ones are the likelier to have expired.
+            var expired: [any Channel] = []
+            while let pooled = idle[key]?.popLast() {
+                guard pooled.channel.isActive else { continue }
+                guard now - pooled.released < reuseWindow else {
+                    expired.append(pooled.channel)
+                    // Released before this one: expired too.
+                    expired += (idle[key] ?? []).map(\.channel)
+                    idle[key] = []
+                    break
+                }
+                return (pooled.channel, expired)
             }
-            return nil
+            return (nil, expired)
         }
+        for channel in expired { channel.close(promise: nil) }
+        return reused
     }
 
     private func connect(to target: KeepAliveTarget, on loop: any EventLoop, key: PoolKey) async throws
@@ -190,7 +219,7 @@ final class KeepAliveHTTPClient: Sendable {
         channel.closeFuture.whenComplete { [weak self] _ in
             guard let self else { return }
             self.open.withLock { _ = $0.removeValue(forKey: id) }
-            self.idle.withLock { idle in idle[key]?.removeAll { ObjectIdentifier($0) == id } }
+            self.idle.withLock { idle in idle[key]?.removeAll { ObjectIdentifier($0.channel) == id } }
         }
         try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: KeepAliveExchangeHandler.self)
@@ -202,7 +231,7 @@ final class KeepAliveHTTPClient: Sendable {
     private func release(_ channel: any Channel, key: PoolKey) {
         let kept = idle.withLock { idle in
             guard idle[key, default: []].count < Self.maxIdlePerLoop else { return false }
-            idle[key, default: []].append(channel)
+            idle[key, default: []].append(Pooled(channel: channel, released: .now()))
             return true
         }
         if !kept { channel.close(promise: nil) }
