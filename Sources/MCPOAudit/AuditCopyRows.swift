@@ -21,7 +21,7 @@ struct AuditCopyRows {
     mutating func append(_ record: AuditRecord) {
         Self.append(record.id, to: &bytes)
         bytes.append(UInt8(ascii: "\t"))
-        DecimalText.append(AuditCursor.milliseconds(of: record.time), to: &bytes)
+        bytes.append(utf8Of: String(AuditCursor.milliseconds(of: record.time)))
         bytes.append(UInt8(ascii: "\t"))
         Self.append(record.server, to: &bytes)
         bytes.append(UInt8(ascii: "\t"))
@@ -31,8 +31,7 @@ struct AuditCopyRows {
         bytes.append(UInt8(ascii: "\t"))
         Self.append(record.outcome.rawValue, to: &bytes)
         bytes.append(UInt8(ascii: "\t"))
-        var duration = String(record.durationMs.isFinite ? record.durationMs : 0)
-        duration.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(utf8Of: String(record.durationMs.isFinite ? record.durationMs : 0))
         bytes.append(UInt8(ascii: "\t"))
         fields.removeAll(keepingCapacity: true)
         record.writeStoredFields(into: &fields)

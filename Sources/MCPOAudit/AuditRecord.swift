@@ -118,16 +118,9 @@ public struct AuditRecord: Sendable, Equatable {
         }
         field("user", user)
         field("tenant", tenant)
-        var hash = argsSha256
-        hash.withUTF8 { hash in
-            guard hash.allSatisfy(\.isHexDigit) else { return field("argsSha256", argsSha256) }
-            name("argsSha256")  // hex: nothing to escape
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: hash)
-            out.append(UInt8(ascii: "\""))
-        }
+        field("argsSha256", argsSha256)
         name("status")
-        DecimalText.append(Int64(status), to: &out)
+        out.append(utf8Of: String(status))
         field("output", output)
         field("error", error)
         field("risk", risk)
@@ -252,26 +245,10 @@ public enum AuditTime {
     }
 }
 
-/// Integers as decimal text, straight into bytes (a record writes a few; `String(_:)` makes a string of each).
-enum DecimalText {
-    static func append(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of the largest magnitude
-        withUnsafeMutableBytes(of: &digits) { digits in
-            var index = digits.count
-            repeat {
-                index -= 1
-                digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest != 0
-            out.append(contentsOf: digits[index...])
-        }
-    }
-}
-
-extension UInt8 {
-    fileprivate var isHexDigit: Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+extension [UInt8] {
+    /// `text`'s UTF-8 bytes copied at once (`+= text.utf8` takes them one by one).
+    mutating func append(utf8Of text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
     }
 }

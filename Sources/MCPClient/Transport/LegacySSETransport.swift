@@ -129,20 +129,20 @@ final class LegacySSETransport: MCPTransport {
         for (name, value) in message.headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.body = .bytes(message.body)
-        var response: HTTPClientResponse?
-        var attempts = 0
-        while response == nil {
-            attempts += 1
+        let client = self.client
+        let send = { try await client.execute(request, deadline: .now() + .seconds(60)) }
+        let response: HTTPClientResponse
+        do {
             do {
-                response = try await client.execute(request, deadline: .now() + .seconds(60))
-            } catch {
+                response = try await send()
+            } catch  where HTTPExchange.isClosedBeforeAnswer(error) && message.method != "tools/call" {
                 // A connection closed under the message is tried once more on another, except a tool call: whether
                 // it may be repeated is the session's decision (it knows the tool's annotations).
-                if attempts == 1, HTTPExchange.isClosedBeforeAnswer(error), message.method != "tools/call" { continue }
-                throw Self.failure(error, posting: target)
+                response = try await send()
             }
+        } catch {
+            throw Self.failure(error, posting: target)
         }
-        guard let response else { return }
         let body = try? await response.body.collect(upTo: HTTPExchange.maxErrorBodyBytes)
         guard (200..<300).contains(Int(response.status.code)) else {
             if response.status == .notFound {
