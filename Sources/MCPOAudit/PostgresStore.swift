@@ -22,6 +22,9 @@ public final class PostgresStore: GovernanceStore {
     private let migrated = Mutex(false)
     /// Statements wait at most this long (for a connection and for their answer).
     static let statementBound = Duration.seconds(10)
+    /// Migrations wait at most this long, once PostgreSQL has answered: one may build an index over the whole audit
+    /// log (schema 3), which takes longer than a statement on a large one, and replicas wait for it on its lock.
+    static let migrationBound = Duration.seconds(600)
     /// The schema this binary knows; migrations take a database from any older one to it.
     static let schemaVersion = 3
     /// The advisory lock the migrations hold (any constant other applications are unlikely to use).
@@ -103,19 +106,21 @@ public final class PostgresStore: GovernanceStore {
         return try await bounded { try await self.client.query(query, logger: self.logger).collect() }
     }
 
-    /// Runs `work` against PostgreSQL for at most `statementBound`; a failure is `.store`, in PostgreSQL's words.
-    func bounded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws(AuditError) -> T {
+    /// Runs `work` against PostgreSQL for at most `bound`; a failure is `.store`, in PostgreSQL's words.
+    func bounded<T: Sendable>(
+        within bound: Duration = statementBound, _ work: @escaping @Sendable () async throws -> T
+    ) async throws(AuditError) -> T {
         let name = self.name
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await work() }
                 group.addTask {
-                    try await Task.sleep(for: Self.statementBound)
+                    try await Task.sleep(for: bound)
                     return nil
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let result = first else {
-                    throw AuditError.store("the store \(name) did not answer within \(Self.statementBound)")
+                    throw AuditError.store("the store \(name) did not answer within \(bound)")
                 }
                 return result
             }
@@ -209,7 +214,9 @@ public final class PostgresStore: GovernanceStore {
         let known = Self.schemaVersion
         let migrations = Self.migrations
         let (name, logger, client) = (self.name, self.logger, self.client)
-        let refusal = try await bounded { () async throws -> String? in
+        // Whether PostgreSQL answers at all is known within a statement's bound; the migrations may take longer.
+        try await bounded { _ = try await client.query("SELECT 1", logger: logger).collect() }
+        let refusal = try await bounded(within: Self.migrationBound) { () async throws -> String? in
             try await client.withTransaction(logger: logger) { connection -> String? in
                 func execute(_ sql: String) async throws {
                     _ = try await connection.query(Self.query(sql), logger: logger)
@@ -225,6 +232,9 @@ public final class PostgresStore: GovernanceStore {
                 guard current <= known else {
                     return "the store \(name) has schema version \(current), newer than this mcpo knows (\(known)): "
                         + "run the newer mcpo, or a store of its own"
+                }
+                if current < known {
+                    logger.info("the store \(name): migrating its schema from version \(current) to \(known)")
                 }
                 for version in current..<known {
                     for statement in migrations[version] { try await execute(statement) }
