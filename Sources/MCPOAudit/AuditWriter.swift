@@ -3,16 +3,17 @@ import Logging
 import MCPOConfig
 import Synchronization
 
-/// Writes audit records off the call path: calls hand their record over and go on; one task writes what has
-/// gathered as one batch. While the store fails (a removed file, a full disk, PostgreSQL away) the records are held
+/// Writes audit records off the call path: calls hand their record over, encoded there and then (`AuditRows`),
+/// and go on; one task writes what has gathered as one batch. While the store fails (a removed file, a full disk, PostgreSQL away) the records are held
 /// and written again with growing pauses (1 s, doubling, up to 30 s); beyond `pendingBound` held records the oldest
 /// are lost (counted). Failures are logged at most once a minute. With `required`, a call waits for its record and
 /// is refused while the store fails. Retention runs in the background: a few seconds after start, then hourly.
 public final class AuditWriter: Sendable {
     private struct State {
-        var pending: [AuditRecord] = []
-        /// Calls waiting for their record (`required`), by the record's id.
-        var waiting: [String: CheckedContinuation<Bool, Never>] = [:]
+        var pending = AuditRows()
+        /// Calls waiting for their record (`required`), one among `pending`: told once the batch that holds it is
+        /// written, or could not be.
+        var waiting: [CheckedContinuation<Bool, Never>] = []
         var lastFailure: (reason: String, loggedAt: ContinuousClock.Instant?, lostSinceLog: Int)?
         /// The pause before the next attempt while the store fails.
         var retryDelay = Duration.seconds(1)
@@ -88,7 +89,7 @@ public final class AuditWriter: Sendable {
             let accepted = state.withLock { state -> Bool in
                 guard !state.stopped, state.pending.count < Self.pendingBound else { return false }
                 state.pending.append(record)
-                state.waiting[record.id] = continuation
+                state.waiting.append(continuation)
                 return true
             }
             if accepted {
@@ -141,19 +142,25 @@ public final class AuditWriter: Sendable {
 
     private func drain() async {
         while true {
-            let (batch, flushed) = state.withLock { state -> ([AuditRecord], [CheckedContinuation<Void, Never>]) in
-                defer { state.pending.removeAll(keepingCapacity: true) }
-                guard state.pending.isEmpty else { return (state.pending, []) }
+            let (batch, waiters, flushed) = state.withLock {
+                state -> (AuditRows, [CheckedContinuation<Bool, Never>], [CheckedContinuation<Void, Never>]) in
+                guard state.pending.isEmpty else {
+                    let batch = state.pending
+                    // Room for about as many records as this batch holds: the next one does not grow by copying.
+                    state.pending = AuditRows(reservingFor: batch.count)
+                    defer { state.waiting = [] }
+                    return (batch, state.waiting, [])
+                }
                 defer { state.flushing = [] }
-                return ([], state.flushing)
+                return (AuditRows(), [], state.flushing)
             }
             for waiter in flushed { waiter.resume() }
             guard !batch.isEmpty else { return }
             do {
                 try await store.append(batch)
-                succeeded(batch)
+                succeeded(batch.count, waiters: waiters)
             } catch {
-                guard await failed(batch, reason: error.description) else { return }
+                guard await failed(batch, waiters: waiters, reason: error.description) else { return }
             }
             await gather()
         }
@@ -174,9 +181,8 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    private func succeeded(_ batch: [AuditRecord]) {
-        let (waiters, line) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], Logger.Message?) in
-            let waiters = state.waiting.isEmpty ? [] : batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
+    private func succeeded(_ count: Int, waiters: [CheckedContinuation<Bool, Never>]) {
+        let line = state.withLock { state -> Logger.Message? in
             var line: Logger.Message?
             if let last = state.lastFailure {
                 let lost = last.lostSinceLog > 0 ? " (\(last.lostSinceLog) lost)" : ""
@@ -185,9 +191,9 @@ public final class AuditWriter: Sendable {
             state.lastFailure = nil
             state.lastError = nil
             state.retryDelay = .seconds(1)
-            return (waiters, line)
+            return line
         }
-        written.add(batch.count, ordering: .relaxed)
+        written.add(count, ordering: .relaxed)
         healthy.store(true, ordering: .relaxed)
         if let line { logger.info(line) }
         for waiter in waiters { waiter.resume(returning: true) }
@@ -195,19 +201,18 @@ public final class AuditWriter: Sendable {
 
     /// Holds `batch` for the next attempt (the oldest beyond the bound are lost), tells the waiting calls and the
     /// flushes, and pauses; false when the writer has stopped and gives up.
-    private func failed(_ batch: [AuditRecord], reason: String) async -> Bool {
+    private func failed(_ batch: AuditRows, waiters: [CheckedContinuation<Bool, Never>], reason: String) async
+        -> Bool
+    {
         let now = ContinuousClock.now
-        let (waiters, flushed, line, delay, stopping, lost) = state.withLock {
-            state -> (
-                [CheckedContinuation<Bool, Never>], [CheckedContinuation<Void, Never>], Logger.Message?, Duration, Bool,
-                Int
-            ) in
-            let waiters = batch.compactMap { state.waiting.removeValue(forKey: $0.id) }
-            var held = batch + state.pending
+        let (flushed, line, delay, stopping, lost) = state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], Logger.Message?, Duration, Bool, Int) in
+            var held = batch
+            held.append(contentsOf: state.pending)
             var lost = 0
             if state.stopped {
                 lost = held.count
-                held = []
+                held = AuditRows()
             } else if held.count > Self.pendingBound {
                 lost = held.count - Self.pendingBound
                 held.removeFirst(lost)
@@ -230,7 +235,7 @@ public final class AuditWriter: Sendable {
             state.retryDelay = min(state.retryDelay * 2, Self.maximumRetryDelay)
             let flushed = state.flushing
             state.flushing = []
-            return (waiters, flushed, line, delay, state.stopped, lost)
+            return (flushed, line, delay, state.stopped, lost)
         }
         healthy.store(false, ordering: .relaxed)
         if let line { logger.error(line) }

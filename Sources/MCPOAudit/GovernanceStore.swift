@@ -10,8 +10,8 @@ public protocol GovernanceStore: Sendable {
 
     // MARK: Audit records
 
-    /// Writes `records` (a batch, in one transaction).
-    func append(_ records: [AuditRecord]) async throws(AuditError)
+    /// Writes the records of `rows` (a batch, in one transaction).
+    func append(_ rows: AuditRows) async throws(AuditError)
     /// The page of records `query` asks for, newest first.
     func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage
     /// Totals of the calls since `since` (all when nil).
@@ -61,4 +61,9 @@ extension GovernanceStore {
     /// proxy (SQLite), whose OAuth state stays in its token files.
     public func sharedOAuthState(key: StoreKey) -> (any SharedOAuthState)? { nil }
     public var sharedByReplicas: Bool { false }
+
+    /// Writes `records` (a batch, in one transaction).
+    public func append(_ records: [AuditRecord]) async throws(AuditError) {
+        try await append(AuditRows(records))
+    }
 }

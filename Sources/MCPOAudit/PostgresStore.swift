@@ -249,17 +249,15 @@ public final class PostgresStore: GovernanceStore {
 
     // MARK: - Audit records
 
-    public func append(_ records: [AuditRecord]) async throws(AuditError) {
-        guard !records.isEmpty else { return }
+    public func append(_ rows: AuditRows) async throws(AuditError) {
+        guard !rows.isEmpty else { return }
         // COPY, PostgreSQL's bulk load: the batch travels as one text buffer, the cheapest way in for both sides.
-        var rows = AuditCopyRows(capacity: records.count)
-        for record in records { rows.append(record) }
         let batch = rows.buffer
         try await ensureMigrated()
         try await bounded {
             try await self.client.withConnection { connection in
                 try await connection.copyFrom(
-                    table: "audit_records", columns: AuditCopyRows.columns, logger: self.logger
+                    table: "audit_records", columns: AuditRows.columns, logger: self.logger
                 ) {
                     writer in try await writer.write(batch)
                 }

@@ -180,17 +180,17 @@ public final class SQLiteStore: GovernanceStore {
     /// binds eight values, not sixteen (SQLite parses each statement anew: binding and parsing are most of a write).
     static let rowsPerStatement = 256
 
-    public func append(_ records: [AuditRecord]) async throws(AuditError) {
+    public func append(_ rows: AuditRows) async throws(AuditError) {
+        let rows = rows.rows
         var start = 0
-        while start < records.count {
-            let chunk = records[start..<min(start + Self.rowsPerStatement, records.count)]
+        while start < rows.count {
+            let chunk = rows[start..<min(start + Self.rowsPerStatement, rows.count)]
             var binds: [SQLiteData] = []
             binds.reserveCapacity(chunk.count * 8)
-            for record in chunk {
+            for row in chunk {
                 binds += [
-                    .text(record.id), .integer(SQLiteInt64(AuditCursor.milliseconds(of: record.time))),
-                    .text(record.server), .text(record.tool), .text(record.caller), .text(record.outcome.rawValue),
-                    .float(record.durationMs), .text(record.storedText),
+                    .text(row.id), .integer(SQLiteInt64(row.timeMilliseconds)), .text(row.server), .text(row.tool),
+                    .text(row.caller), .text(row.outcome), .float(row.durationMs), .text(row.storedText),
                 ]
             }
             _ = try await write(Self.insertStatement(rows: chunk.count), binds)

@@ -13,10 +13,10 @@ public final class FlakyStore: GovernanceStore {
     public func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
     public var records: [AuditRecord] { state.withLock { $0.records } }
 
-    public func append(_ records: [AuditRecord]) async throws(AuditError) {
+    public func append(_ rows: AuditRows) async throws(AuditError) {
         try state.withLock { state throws(AuditError) in
             if state.failing { throw AuditError.store("disk full") }
-            state.records += records
+            state.records += rows.records
         }
     }
 

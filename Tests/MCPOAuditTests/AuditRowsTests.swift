@@ -6,11 +6,21 @@ import Testing
 @testable import MCPOAudit
 
 @Suite("audit records as PostgreSQL COPY rows and stored fields")
-struct AuditCopyRowsTests {
+struct AuditRowsTests {
     private func line(_ record: AuditRecord) -> String {
-        var rows = AuditCopyRows(capacity: 1)
+        var rows = AuditRows(reservingFor: 1)
         rows.append(record)
         return String(buffer: rows.buffer)
+    }
+
+    /// A record with something awkward in every field a row holds.
+    private func awkward(_ index: Int) -> AuditRecord {
+        AuditRecord(
+            id: "r\\\(index)\t", time: Date(timeIntervalSince1970: 1_796_523_038.123 + Double(index)),
+            caller: "a\tb\nc\rd\u{0}e", user: "zoë", tenant: "acme\n", server: "kit\\chen", tool: "cook\r",
+            argsSha256: String(repeating: "f", count: 64), status: 200 + index, outcome: .toolError,
+            durationMs: 0.1 * Double(index), output: "say \"hi\"\n\t\\ \u{1F600}", error: "bad\\\n",
+            risk: "high", replica: "r\t1", traceId: "4bf92f3577b34da6a3ce929d0e0e4736")
     }
 
     @Test("columns in order, tab-separated; the stored fields hold the rest without the empty ones")
@@ -73,5 +83,38 @@ struct AuditCopyRowsTests {
             AuditRecord(
                 id: "r3", time: record.time, server: "kitchen", tool: "cook", caller: "alice", outcome: "ok",
                 durationMs: 0.25, storedText: whole.text) == record)
+    }
+
+    @Test("rows read back are the records written (a NUL dropped, the time to the millisecond)")
+    func rowsReadBack() {
+        let records = (0..<3).map(awkward)
+        let rows = AuditRows(records)
+        #expect(rows.count == 3)
+        let read = rows.records
+        #expect(read.count == 3)
+        for (written, back) in zip(records, read) {
+            var expected = written
+            expected.caller = "a\tb\nc\rde"
+            expected.time = Date(timeIntervalSince1970: Double(AuditCursor.milliseconds(of: written.time)) / 1000)
+            #expect(back == expected)
+        }
+        #expect(rows.rows.map(\.timeMilliseconds) == records.map { AuditCursor.milliseconds(of: $0.time) })
+        #expect(AuditRows().rows.isEmpty)
+    }
+
+    @Test("the oldest rows are dropped whole; rows appended after others keep their order")
+    func dropAndJoin() {
+        var rows = AuditRows((0..<5).map(awkward))
+        rows.removeFirst(2)
+        #expect(rows.count == 3)
+        #expect(rows.rows.map(\.id) == (2..<5).map { "r\\\($0)\t" })
+        var joined = AuditRows([awkward(9)])
+        joined.append(contentsOf: rows)
+        #expect(joined.count == 4)
+        #expect(joined.records.map(\.status) == [209, 202, 203, 204])
+        rows.removeFirst(0)
+        #expect(rows.count == 3)
+        rows.removeFirst(7)
+        #expect(rows.isEmpty && rows.rows.isEmpty)
     }
 }
