@@ -1,5 +1,5 @@
 /// The outcome as the HTTP answer: a tool result through `ToolResultMapper`, a failure through its own answer
-/// (`CallFailure+Answer.swift`), with the headers stages added on the way.
+/// (`CallFailure+Answer.swift`), with the headers stages added on the way and the call's request id.
 struct Answer: CallStage {
     /// Binaries over `inlineBinaryLimit` are linked to `/files/<id>` instead of inlined.
     var files: FileStore?
@@ -19,6 +19,8 @@ struct Answer: CallStage {
                 break  // an event stream concludes when it ends
             }
         }
+        // The request id recording gave the call (added here, to the answer just made, to spare a copy of its headers).
+        if let trail = call.trail { response.headers.add(name: "X-Request-Id", value: trail.id) }
         for (name, value) in outcome.headers { response.headers.add(name: name, value: value) }
         outcome.value = .response(response)
         outcome.headers = [:]
