@@ -102,31 +102,29 @@ public struct AuditRecord: Sendable, Equatable {
     /// `outcome`, `duration_ms`): the others, without the empty ones, written straight into bytes (a record is stored
     /// per call; building a JSON value first, or writing the columns twice, costs more than the rest of the write).
     public func writeStoredFields(into out: inout [UInt8]) {
-        var first = true
-        func name(_ name: StaticString) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            first = false
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(UInt8(ascii: "\""))
-            out.append(UInt8(ascii: ":"))
+        out.append(UInt8(ascii: "{"))
+        // Each field with its name written at once, and a comma after it; the last comma becomes the brace.
+        func name(_ quotedWithColon: StaticString) {
+            quotedWithColon.withUTF8Buffer { out.append(contentsOf: $0) }
         }
-        func field(_ field: StaticString, _ value: String?) {
+        func field(_ quotedWithColon: StaticString, _ value: String?) {
             guard let value else { return }
-            name(field)
+            name(quotedWithColon)
             JSON.writeString(value, into: &out)
+            out.append(UInt8(ascii: ","))
         }
-        field("user", user)
-        field("tenant", tenant)
-        field("argsSha256", argsSha256)
-        name("status")
+        field(#""user":"#, user)
+        field(#""tenant":"#, tenant)
+        field(#""argsSha256":"#, argsSha256)
+        name(#""status":"#)
         out.append(utf8Of: String(status))
-        field("output", output)
-        field("error", error)
-        field("risk", risk)
-        field("replica", replica)
-        field("traceId", traceId)
-        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: ","))
+        field(#""output":"#, output)
+        field(#""error":"#, error)
+        field(#""risk":"#, risk)
+        field(#""replica":"#, replica)
+        field(#""traceId":"#, traceId)
+        out[out.count - 1] = UInt8(ascii: "}")  // the comma after the status at least
     }
 
     /// `writeStoredFields` as text.
