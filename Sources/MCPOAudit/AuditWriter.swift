@@ -35,7 +35,8 @@ public final class AuditWriter: Sendable {
     private let healthy = Atomic<Bool>(true)
     /// Records held beyond this are not kept (the oldest go, counted as lost): a store that is down must not eat the
     /// memory.
-    public static let pendingBound = 50_000
+    public static let defaultPendingBound = 50_000
+    public let pendingBound: Int
     public static let maximumRetryDelay = Duration.seconds(30)
     /// How long a batch may gather before it is written, also after the previous one (not when a call waits for its
     /// record): under load one transaction per `gatherDelay`, whatever the store's round trip, and each record's share
@@ -46,10 +47,14 @@ public final class AuditWriter: Sendable {
     public static let firstRetentionDelay = Duration.seconds(5)
     public static let retentionInterval = Duration.seconds(3600)
 
-    public init(store: any GovernanceStore, settings: AuditSettings, logger: Logger) {
+    public init(
+        store: any GovernanceStore, settings: AuditSettings, logger: Logger,
+        pendingBound: Int = AuditWriter.defaultPendingBound
+    ) {
         self.store = store
         self.settings = settings
         self.logger = logger
+        self.pendingBound = pendingBound
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -72,7 +77,7 @@ public final class AuditWriter: Sendable {
     /// Hands `record` over; returns at once.
     public func submit(_ record: AuditRecord) {
         let accepted = state.withLock { state -> Bool in
-            guard !state.stopped, state.pending.count < Self.pendingBound else { return false }
+            guard !state.stopped, state.pending.count < pendingBound else { return false }
             state.pending.append(record)
             return true
         }
@@ -87,7 +92,7 @@ public final class AuditWriter: Sendable {
     public func submitAndWait(_ record: AuditRecord) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let accepted = state.withLock { state -> Bool in
-                guard !state.stopped, state.pending.count < Self.pendingBound else { return false }
+                guard !state.stopped, state.pending.count < pendingBound else { return false }
                 state.pending.append(record)
                 state.waiting.append(continuation)
                 return true
@@ -213,8 +218,8 @@ public final class AuditWriter: Sendable {
             if state.stopped {
                 lost = held.count
                 held = AuditRows()
-            } else if held.count > Self.pendingBound {
-                lost = held.count - Self.pendingBound
+            } else if held.count > pendingBound {
+                lost = held.count - pendingBound
                 held.removeFirst(lost)
             }
             state.pending = held
@@ -238,10 +243,10 @@ public final class AuditWriter: Sendable {
             return (flushed, line, delay, state.stopped, lost)
         }
         healthy.store(false, ordering: .relaxed)
+        if lost > 0 { failed.add(lost, ordering: .relaxed) }  // counted before a flush is told it is done
         if let line { logger.error(line) }
         for waiter in waiters { waiter.resume(returning: false) }
         for waiter in flushed { waiter.resume() }
-        if lost > 0 { failed.add(lost, ordering: .relaxed) }
         if stopping { return false }
         // The pause, in short steps so that a stop or a call waiting for its record is not held up by it.
         let until = ContinuousClock.now + delay

@@ -58,6 +58,31 @@ struct AuditWriterTests {
         #expect(store.records.isEmpty)
     }
 
+    @Test(
+        "beyond the bound the oldest held records are lost and counted; the newest are written once the store is back")
+    func boundedHold() async {
+        let store = FlakyStore()
+        let writer = AuditWriter(store: store, settings: Self.settings, logger: quietLogger, pendingBound: 3)
+        store.setFailing(true)
+        store.holdNextWrite()
+        for index in 1...3 { writer.submit(record(index)) }
+        writer.submit(record(99))
+        #expect(writer.failedCount == 1, "a fourth record does not fit: refused, counted")
+        writer.start()
+        await store.heldWriteBegan()
+        // The batch of three is being written; two more come meanwhile, and the write fails.
+        writer.submit(record(4))
+        writer.submit(record(5))
+        store.release()
+        await writer.flush()
+        #expect(writer.failedCount == 3, "the two oldest of the five held went")
+        #expect(writer.pendingCount == 3)
+        store.setFailing(false)
+        await writer.shutdown()
+        #expect(store.records.map(\.id) == ["r00003", "r00004", "r00005"])
+        #expect(writer.writtenCount == 3)
+    }
+
     @Test("after shutdown nothing more is taken (counted as lost)")
     func afterShutdown() async {
         let store = FlakyStore()
