@@ -99,32 +99,46 @@ public struct AuditRows: Sendable {
     public var rows: [Row] {
         var rows: [Row] = []
         rows.reserveCapacity(count)
-        var values: [String] = []
-        var value: [UInt8] = []
-        var escaped = false
-        for byte in bytes {
-            if escaped {
-                switch byte {
-                case UInt8(ascii: "t"): value.append(0x09)
-                case UInt8(ascii: "n"): value.append(0x0A)
-                case UInt8(ascii: "r"): value.append(0x0D)
-                default: value.append(byte)
+        bytes.withUnsafeBufferPointer { all in
+            var values: [String] = []
+            values.reserveCapacity(Self.columns.count)
+            // Values are taken whole from the buffer; only one with an escape (rare) is copied as it is read.
+            var start = 0
+            var unescaped: [UInt8]?
+            var index = 0
+            while index < all.count {
+                let byte = all[index]
+                if byte == UInt8(ascii: "\\") {
+                    var value = unescaped ?? []
+                    value.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<index]))
+                    let escape = index + 1 < all.count ? all[index + 1] : byte
+                    switch escape {
+                    case UInt8(ascii: "t"): value.append(0x09)
+                    case UInt8(ascii: "n"): value.append(0x0A)
+                    case UInt8(ascii: "r"): value.append(0x0D)
+                    default: value.append(escape)
+                    }
+                    unescaped = value
+                    index += 2
+                    start = index
+                    continue
                 }
-                escaped = false
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\\"):
-                escaped = true
-            case 0x09, 0x0A:
-                values.append(String(decoding: value, as: UTF8.self))
-                value.removeAll(keepingCapacity: true)
-                if byte == 0x0A {
-                    if let row = Self.row(values) { rows.append(row) }
-                    values.removeAll(keepingCapacity: true)
+                if byte == 0x09 || byte == 0x0A {
+                    let run = UnsafeBufferPointer(rebasing: all[start..<index])
+                    if var value = unescaped {
+                        value.append(contentsOf: run)
+                        values.append(String(decoding: value, as: UTF8.self))
+                        unescaped = nil
+                    } else {
+                        values.append(String(decoding: run, as: UTF8.self))
+                    }
+                    start = index + 1
+                    if byte == 0x0A {
+                        if let row = Self.row(values) { rows.append(row) }
+                        values.removeAll(keepingCapacity: true)
+                    }
                 }
-            default:
-                value.append(byte)
+                index += 1
             }
         }
         return rows
