@@ -19,7 +19,7 @@ struct Answer: CallStage {
                 break  // an event stream concludes when it ends
             }
         }
-        // The request id recording gave the call (added here, to the answer just made, to spare a copy of its headers).
+        // The request id recording gave the call, on the answer as it is made.
         if let trail = call.trail { response.headers.add(name: "X-Request-Id", value: trail.id) }
         for (name, value) in outcome.headers { response.headers.add(name: name, value: value) }
         outcome.value = .response(response)
