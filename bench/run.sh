@@ -576,6 +576,7 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
       # Best round of each case: other work on the machine only ever makes figures worse.
       k = $1 SUBSEP $2 SUBSEP $3; r = $4 / ($5 / 1e6)
       if (!(k in rps) || r > rps[k]) rps[k] = r
+      rounds[k]++; inround[k, rounds[k]] = r
       errors[k] += $12
       if (!(k in p50) || $6 + 0 < p50[k]) p50[k] = $6 + 0
       if ($1 != "stub-direct" && $4 > 0) { per = ($8 / tck) * 1e6 / $4; if (!(k in cpu) || per < cpu[k]) cpu[k] = per }
@@ -587,6 +588,17 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
       if (minc == "" || $3 < minc) minc = $3
     }
     function verdict(ok) { return ok ? "met" : "**not met**" }
+    # The median of the per-round ratios of two cases (round i of one against round i of the other, measured a few
+    # seconds apart), and the ratios themselves: steadier than the ratio of best rounds when the machine is busy.
+    function paired(a, b, t, c,   ka, kb, n, i, j, x, v, list) {
+      ka = a SUBSEP t SUBSEP c; kb = b SUBSEP t SUBSEP c
+      n = (rounds[ka] < rounds[kb]) ? rounds[ka] : rounds[kb]
+      if (n < 2) return ""
+      list = ""
+      for (i = 1; i <= n; i++) { v[i] = inround[ka, i] / inround[kb, i]; list = list (i > 1 ? ", " : "") sprintf("%.2f", v[i]) }
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+      return sprintf("%.2f | rounds: %s", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, list)
+    }
     END {
       print "| figure | transport | swift-mcpo | mcpo | ratio | target |"
       print "|---|---|--:|--:|--:|---|"
@@ -634,6 +646,8 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
         if (("swift-mcpo-pgaudit", t, maxc) in rps) {
           g = rps["swift-mcpo-pgaudit", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
           printf "| req/s at C=%s: audit log in PostgreSQL \\| bare | %s | %.0f | %.0f | %.2f | >= 0.8: %s |\n", maxc, t, g, n, g / n, verdict(g / n >= 0.8)
+          pr = paired("swift-mcpo-pgaudit", "swift-mcpo-bare", t, maxc)
+          if (pr != "") printf "| req/s at C=%s: audit log in PostgreSQL \\| bare, median of the per-round ratios | %s | | | %s |\n", maxc, t, pr
         }
         if (t in pgrows && pgrows[t] > 0)
           printf "| PostgreSQL CPU per audit record at C=%s (its own processes, on the same 2 cores) | %s | %.1f µs | | | (not a target) |\n", maxc, t, pgticks[t] / tck * 1e6 / pgrows[t]
@@ -644,6 +658,8 @@ CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
         if (("swift-mcpo-governed", t, maxc) in rps) {
           g = rps["swift-mcpo-governed", t, maxc]; n = rps["swift-mcpo-bare", t, maxc]
           printf "| req/s at C=%s: audit log, metrics, rate limit \\| bare | %s | %.0f | %.0f | %.2f | >= 0.8: %s |\n", maxc, t, g, n, g / n, verdict(g / n >= 0.8)
+          pr = paired("swift-mcpo-governed", "swift-mcpo-bare", t, maxc)
+          if (pr != "") printf "| req/s at C=%s: audit log, metrics, rate limit \\| bare, median of the per-round ratios | %s | | | %s |\n", maxc, t, pr
         }
         bi = median3("idle" SUBSEP "swift-mcpo-base" SUBSEP t)
         si = median3("idle" SUBSEP "swift-mcpo" SUBSEP t); mi = median3("idle" SUBSEP "mcpo" SUBSEP t)
