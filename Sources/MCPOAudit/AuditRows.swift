@@ -41,7 +41,7 @@ public struct AuditRows: Sendable {
         bytes.append(UInt8(ascii: "\t"))
         Self.append(record.caller, to: &bytes)
         bytes.append(UInt8(ascii: "\t"))
-        Self.append(record.outcome.rawValue, to: &bytes)
+        bytes.append(utf8Of: record.outcome.rawValue)  // plain words: nothing to escape
         bytes.append(UInt8(ascii: "\t"))
         bytes.append(utf8Of: String(record.durationMs.isFinite ? record.durationMs : 0))
         bytes.append(UInt8(ascii: "\t"))

@@ -6,8 +6,9 @@ import Synchronization
 /// Writes audit records off the call path: calls hand their record over, encoded there and then (`AuditRows`),
 /// and go on; one task writes what has gathered as one batch. While the store fails (a removed file, a full disk,
 /// PostgreSQL away) the records are held and written again with growing pauses (1 s, doubling, up to 30 s); beyond
-/// `pendingBound` held records the oldest are lost (counted). Failures are logged at most once a minute. With `required`, a call waits for its record and
-/// is refused while the store fails. Retention runs in the background: a few seconds after start, then hourly.
+/// `pendingBound` held records the oldest are lost (counted). Failures are logged at most once a minute. With
+/// `required`, a call waits for its record and is refused while the store fails. Retention runs in the background: a
+/// few seconds after start, then hourly.
 public final class AuditWriter: Sendable {
     private struct State {
         var pending = AuditRows()

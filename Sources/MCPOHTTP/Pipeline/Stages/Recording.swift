@@ -34,13 +34,9 @@ struct CallHeaders: Equatable {
     var requestID: String?
     var traceparent: String?
     var tracestate: String?
+}
 
-    init(requestID: String? = nil, traceparent: String? = nil, tracestate: String? = nil) {
-        self.requestID = requestID
-        self.traceparent = traceparent
-        self.tracestate = tracestate
-    }
-
+extension CallHeaders {
     init(_ headers: HTTPHeaders) {
         for (name, value) in headers {
             // The first of each, as `HTTPHeaders.first(name:)` would find it.
