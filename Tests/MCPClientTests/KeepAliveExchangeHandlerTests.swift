@@ -167,7 +167,7 @@ struct KeepAliveExchangeHandlerTests {
     @Test("an idle connection closes after the idle timeout, counted from its last exchange; one used within it stays")
     func idleTimeout() throws {
         let connection = try Connection()
-        let timeout = KeepAliveExchangeHandler.idleTimeout
+        let timeout = KeepAliveExchangeHandler.defaultIdleTimeout
         let first = connection.post()
         try connection.serverSends("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
         #expect(Self.result(first) != nil)

@@ -10,10 +10,12 @@ import Testing
 @Suite("the keep-alive pool of plain http POSTs")
 struct KeepAlivePoolTests {
     /// Three requests one after the other (an `initialize` needs no session); the ports the server saw them come from.
+    /// Idle connections stay open for 10 minutes (this server keeps them as long): only the window decides, however
+    /// long a busy machine takes between two requests.
     private func pingPorts(_ peer: PythonPeer, reuseWindow: TimeAmount, tag: String) async throws -> [Int] {
         let client = KeepAliveHTTPClient(
             group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(30), maxBodyBytes: 1 << 20,
-            reuseWindow: reuseWindow)
+            reuseWindow: reuseWindow, idleTimeout: .seconds(600))
         let url = try #require(URL(string: peer.url("/mcp-json")))
         let target = try #require(KeepAliveTarget(url))
         var headers = HTTPHeaders()

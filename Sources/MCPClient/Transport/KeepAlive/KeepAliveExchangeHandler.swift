@@ -84,11 +84,12 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     var onIdle: (() -> Void)?
     /// How long an idle connection stays open: below the 5 s keep-alive of uvicorn and Node, so the server
     /// rarely closes a connection just as a request goes out on it.
-    static let idleTimeout = TimeAmount.seconds(4)
+    static let defaultIdleTimeout = TimeAmount.seconds(4)
     /// How long the rest of a left stream may take to end before the connection is closed instead.
     static let drainTimeout = TimeAmount.seconds(1)
 
     private let maxBodyBytes: Int
+    private let idleTimeout: TimeAmount
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var exchange = 0
@@ -101,8 +102,9 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     private var deadlineTimer: Scheduled<Void>?
     private var deadlinePassed = false
 
-    init(maxBodyBytes: Int) {
+    init(maxBodyBytes: Int, idleTimeout: TimeAmount = defaultIdleTimeout) {
         self.maxBodyBytes = maxBodyBytes
+        self.idleTimeout = idleTimeout
     }
 
     var isIdle: Bool {
@@ -256,13 +258,13 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     }
 
     private func armIdleTimer(context: ChannelHandlerContext) {
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleSince + Self.idleTimeout) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleSince + idleTimeout) {
             [weak self] in
             guard let self else { return }
             self.idleTimer = nil
             // Busy: the exchange's end arms it again.
             guard self.isIdle, let context = self.context else { return }
-            if context.eventLoop.now >= self.idleSince + Self.idleTimeout {
+            if context.eventLoop.now >= self.idleSince + self.idleTimeout {
                 context.close(promise: nil)
             } else {
                 self.armIdleTimer(context: context)

@@ -39,7 +39,7 @@ struct KeepAliveTarget: Sendable, Hashable {
 /// request state machines, async body streaming) costs more than the rest of the call.
 ///
 /// Connections are kept per origin and per event loop, so a call handled on one loop writes to an upstream
-/// connection on the same thread; an idle connection closes after `KeepAliveExchangeHandler.idleTimeout`, and is
+/// connection on the same thread; an idle connection closes after `idleTimeout` (4 s by default), and is
 /// reused only within `defaultReuseWindow` of its last answer, whenever its timer runs.
 /// No request is ever sent twice, except when the pooled connection had already closed before anything was
 /// written.
@@ -67,17 +67,20 @@ final class KeepAliveHTTPClient: Sendable {
     private let connectTimeout: TimeAmount
     private let maxBodyBytes: Int
     private let reuseWindow: TimeAmount
+    private let idleTimeout: TimeAmount
     private let idle = Mutex<[PoolKey: [Pooled]]>([:])
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     init(
         group: any EventLoopGroup, connectTimeout: TimeAmount, maxBodyBytes: Int,
-        reuseWindow: TimeAmount = defaultReuseWindow
+        reuseWindow: TimeAmount = defaultReuseWindow,
+        idleTimeout: TimeAmount = KeepAliveExchangeHandler.defaultIdleTimeout
     ) {
         self.group = group
         self.connectTimeout = connectTimeout
         self.maxBodyBytes = maxBodyBytes
         self.reuseWindow = reuseWindow
+        self.idleTimeout = idleTimeout
     }
 
     /// Sends one request and returns once the answer's head arrived; the body follows through the answer.
@@ -201,7 +204,7 @@ final class KeepAliveHTTPClient: Sendable {
     private func connect(to target: KeepAliveTarget, on loop: any EventLoop, key: PoolKey) async throws
         -> any Channel
     {
-        let maxBodyBytes = self.maxBodyBytes
+        let (maxBodyBytes, idleTimeout) = (self.maxBodyBytes, self.idleTimeout)
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -209,7 +212,7 @@ final class KeepAliveHTTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        KeepAliveExchangeHandler(maxBodyBytes: maxBodyBytes))
+                        KeepAliveExchangeHandler(maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout))
                 }
             }
             .connect(host: target.host, port: target.port)
