@@ -26,7 +26,7 @@ public final class PostgresStore: GovernanceStore {
     /// log (schema 3), which takes longer than a statement on a large one, and replicas wait for it on its lock.
     static let migrationBound = Duration.seconds(600)
     /// The schema this binary knows; migrations take a database from any older one to it.
-    static let schemaVersion = 3
+    static let schemaVersion = 4
     /// The advisory lock the migrations hold (any constant other applications are unlikely to use).
     static let migrationLock: Int64 = 0x6D63_706F_6D69_6772  // "mcpomigr"
 
@@ -205,6 +205,14 @@ public final class PostgresStore: GovernanceStore {
             // in the database's collation made every record cost PostgreSQL a third more to write.
             "CREATE INDEX IF NOT EXISTS audit_by_tool_hash ON audit_records (hashtextextended(tool, 0), seq DESC)",
             "DROP INDEX IF EXISTS audit_by_tool",
+        ],
+        [
+            // The same keys with the sequence ascending: a new record goes to the right end of its tool's run, where
+            // a page split leaves the old page full, instead of its left end, where each split leaves two half-full
+            // pages. The index is about half the size and costs a record less to write; `ORDER BY seq DESC` scans
+            // it backwards.
+            "CREATE INDEX IF NOT EXISTS audit_by_tool_seq ON audit_records (hashtextextended(tool, 0), seq)",
+            "DROP INDEX IF EXISTS audit_by_tool_hash",
         ],
     ]
 

@@ -77,7 +77,7 @@ struct ReplicaTests {
             let replicas = try await Self.startReplicas(3, config: file)
             let balancer = try await NginxBalancer.start(backends: replicas.map(\.port))
             do {
-                #expect(try await postgres.psql("SELECT max(version) FROM mcpo_schema") == "3", "migrated once")
+                #expect(try await postgres.psql("SELECT max(version) FROM mcpo_schema") == "4", "migrated once")
                 // 30 calls through the balancer, 10 at a time: each answers its own text.
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<30 {

@@ -268,25 +268,46 @@ struct StoreTests {
         await made.remove()
     }
 
-    @Test("PostgreSQL: the version 3 migration replaces the (server, tool) text index by one on the tool's hash")
+    @Test("PostgreSQL: versions 3 and 4 end with an index on the tool's hash and the sequence, read backwards")
     func postgresToolIndexMigration() async throws {
         let server = try await PostgresServer.start()
         let url = server.url()
         let indexes =
             "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'audit_records'"
+        let current = "audit_by_time,audit_by_tool_seq,audit_records_pkey"
         var store = try await PostgresStore.open(url: url, logger: quietLogger)
-        try await store.append([record(1, tool: "cook"), record(2, tool: "serve")])
+        try await store.append([record(1, tool: "cook"), record(2, tool: "serve"), record(3, tool: "serve")])
         await store.close()
-        #expect(try await server.psql(indexes) == "audit_by_time,audit_by_tool_hash,audit_records_pkey")
-        // Back to a database of version 2, as the previous release left it.
-        _ = try await server.psql(
-            "DROP INDEX audit_by_tool_hash; CREATE INDEX audit_by_tool ON audit_records (server, tool, seq DESC); "
-                + "DELETE FROM mcpo_schema WHERE version = 3")
-        store = try await PostgresStore.open(url: url, logger: quietLogger)
-        #expect(try await store.records(matching: AuditQuery(tool: "serve")).records.map(\.id) == ["r00002"])
-        #expect(try await server.psql(indexes) == "audit_by_time,audit_by_tool_hash,audit_records_pkey")
-        #expect(try await server.psql("SELECT max(version) FROM mcpo_schema") == "3")
-        await store.close()
+        #expect(try await server.psql(indexes) == current)
+        // Back to a database as versions 2 and 3 left it, each migrated forward again.
+        let earlier = [
+            (
+                2,
+                "CREATE INDEX audit_by_tool ON audit_records (server, tool, seq DESC); "
+                    + "DELETE FROM mcpo_schema WHERE version > 2"
+            ),
+            (
+                3,
+                "CREATE INDEX audit_by_tool_hash ON audit_records (hashtextextended(tool, 0), seq DESC); "
+                    + "DELETE FROM mcpo_schema WHERE version > 3"
+            ),
+        ]
+        for (version, statements) in earlier {
+            _ = try await server.psql("DROP INDEX audit_by_tool_seq; " + statements)
+            #expect(try await server.psql("SELECT max(version) FROM mcpo_schema") == "\(version)")
+            store = try await PostgresStore.open(url: url, logger: quietLogger)
+            let found = try await store.records(matching: AuditQuery(tool: "serve")).records.map(\.id)
+            #expect(found == ["r00003", "r00002"], "from version \(version)")
+            #expect(try await server.psql(indexes) == current, "from version \(version)")
+            #expect(try await server.psql("SELECT max(version) FROM mcpo_schema") == "4")
+            await store.close()
+        }
+        // The search by tool, newest first, is a backward scan of that index (sequential scans ruled out: the table
+        // is too small for the planner to prefer the index on its own).
+        let plan = try await server.psql(
+            "SET enable_seqscan = off; EXPLAIN SELECT seq FROM audit_records WHERE hashtextextended(tool, 0) = "
+                + "hashtextextended('serve', 0) AND tool = 'serve' AND seq < 10 ORDER BY seq DESC LIMIT 51")
+        #expect(plan.contains("Index Scan Backward using audit_by_tool_seq"), "\(plan)")
         await server.remove()
     }
 
