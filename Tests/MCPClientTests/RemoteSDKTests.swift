@@ -162,13 +162,26 @@ struct RemoteSDKTests {
                 // A call that has reached the server when the server goes: its marker file says it arrived.
                 let marker = NSTemporaryDirectory() + "in-flight-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: marker) }
+                // Set when the call ends: one that ends before its marker appears never reached the tool, and
+                // says why at once instead of leaving the test to wait for a marker that will not come.
+                let ended = Mutex<MCPClientError??>(nil)
                 let inFlight = Task {
-                    await failure { () async throws(MCPClientError) in
+                    let outcome = await failure { () async throws(MCPClientError) in
                         _ = try await server.callTool(
                             name: "marked_wait", arguments: ["seconds": 120, "marker": .string(marker)], timeout: 600)
                     }
+                    ended.withLock { $0 = .some(outcome) }
+                    return outcome
                 }
-                #expect(await pollUntil(within: .seconds(90)) { FileManager.default.fileExists(atPath: marker) })
+                _ = await pollUntil(within: .seconds(90)) {
+                    FileManager.default.fileExists(atPath: marker) || ended.withLock { $0 != nil }
+                }
+                guard FileManager.default.fileExists(atPath: marker) else {
+                    inFlight.cancel()
+                    let outcome = ended.withLock { $0 }.map { "ended with \($0.map { "\($0)" } ?? "a result")" }
+                    Issue.record("the call never reached the tool: \(outcome ?? "not there in 90 s"); \(server.status)")
+                    return
+                }
                 await peer.stop()
                 let outcome = await inFlight.value
                 guard case .disconnected = outcome else {
