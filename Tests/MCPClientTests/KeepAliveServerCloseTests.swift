@@ -9,7 +9,8 @@ import Testing
 
 /// A server closes an idle keep-alive connection on its own clock (uvicorn and Node after 5 s). The race with a
 /// request sent just then is staged with events: the client's event loop is held while the server closes the
-/// connection, so the pool still has it as open when the next request is started on that loop.
+/// connection, so the pool still has it as open when the next request is started on that loop (as when a busy or
+/// descheduled loop starts a request before it reads the close).
 @Suite("a pooled connection the server has closed")
 struct KeepAliveServerCloseTests {
     struct Failed: Error, CustomStringConvertible {
@@ -24,12 +25,13 @@ struct KeepAliveServerCloseTests {
 
     /// Runs `body` with the server and a client whose idle connections stay in the pool for 10 minutes.
     private static func withServerAndClient(
+        closeCheckAge: TimeAmount,
         _ body: (ClosingHTTPServer, KeepAliveHTTPClient, KeepAliveTarget) async throws -> Void
     ) async throws {
         let server = try await ClosingHTTPServer.start()
         let client = KeepAliveHTTPClient(
             group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(30), maxBodyBytes: 1 << 20,
-            reuseWindow: .seconds(600), idleTimeout: .seconds(600))
+            reuseWindow: .seconds(600), idleTimeout: .seconds(600), closeCheckAge: closeCheckAge)
         do {
             let url = try #require(URL(string: "http://127.0.0.1:\(server.port)/mcp"))
             try await body(server, client, try #require(KeepAliveTarget(url)))
@@ -43,15 +45,20 @@ struct KeepAliveServerCloseTests {
     }
 
     /// On `loop`, held meanwhile: the server closes its connections, then a request is started on the loop's idle
-    /// pooled connection. The loop has not run since the close, so the pool has not heard of it.
+    /// pooled connection. The loop has not run since the close, so the pool has not heard of it. With `seenBy`, the
+    /// request is started only once that connection's kernel has the server's close.
     private static func sendAfterServerClosed(
-        _ server: ClosingHTTPServer, _ client: KeepAliveHTTPClient, _ target: KeepAliveTarget, on loop: any EventLoop
+        _ server: ClosingHTTPServer, _ client: KeepAliveHTTPClient, _ target: KeepAliveTarget, on loop: any EventLoop,
+        seenBy connection: (any Channel)? = nil
     ) async -> Result<KeepAliveAnswer, any Error> {
         let answer = loop.flatSubmit { () -> EventLoopFuture<KeepAliveAnswer> in
             let closed = DispatchSemaphore(value: 0)
             server.closeConnections().whenComplete { _ in closed.signal() }
             guard closed.wait(timeout: .now() + .seconds(60)) == .success else {
                 return loop.makeFailedFuture(Failed(description: "the server did not close its connections"))
+            }
+            if let connection, !kernelHasClose(of: connection) {
+                return loop.makeFailedFuture(Failed(description: "the client's kernel never had the server's close"))
             }
             guard
                 let (answer, _) = client.startOnIdleConnection(
@@ -66,11 +73,24 @@ struct KeepAliveServerCloseTests {
         }
     }
 
+    /// Asks the kernel (from the connection's loop) until it has the peer's close; false if it still has not after
+    /// 10 s. Over loopback the close has nearly always arrived when the server's `close` returns.
+    private static func kernelHasClose(of connection: any Channel) -> Bool {
+        guard let socket = connection as? any SocketOptionProvider else { return false }
+        let bound = ContinuousClock.now + .seconds(10)
+        var closed = false
+        while !closed, ContinuousClock.now < bound {
+            guard KeepAliveExchangeHandler.askWhetherClosedByPeer(socket, { closed = $0 }) else { return false }
+        }
+        return closed
+    }
+
     @Test(
-        "a request written on a connection the server has just closed fails as closed before answering, unread"
+        "unchecked, a request written on a connection the server has just closed fails as closed before answering, unread"
     )
     func requestMeetsTheClose() async throws {
-        try await Self.withServerAndClient { server, client, target in
+        // Never asking the kernel: the pool trusts what its loop has read.
+        try await Self.withServerAndClient(closeCheckAge: .hours(24)) { server, client, target in
             let loop = MultiThreadedEventLoopGroup.singleton.next()
             let first = try await client.execute(
                 .POST, target, headers: Self.headers, body: Self.body(1), deadline: .now() + .seconds(60),
@@ -81,6 +101,39 @@ struct KeepAliveServerCloseTests {
             let outcome = await Self.sendAfterServerClosed(server, client, target, on: loop)
             #expect(throws: KeepAliveHTTPError.closedBeforeAnswer) { try outcome.get() }
             #expect(server.requestsRead == 1, "the server read the request written after its close")
+        }
+    }
+}
+
+extension KeepAliveServerCloseTests {
+    @Test(
+        "a request on an idle connection whose close the kernel has, though the loop has not read it, is not written: another connection takes it"
+    )
+    func closeSeenBeforeWriting() async throws {
+        try await Self.withServerAndClient(closeCheckAge: .zero) { server, client, target in
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let first = try await client.execute(
+                .POST, target, headers: Self.headers, body: Self.body(1), deadline: .now() + .seconds(60),
+                preferring: loop)
+            #expect(first.head.status == .ok)
+            // A second request on the pooled connection, checked and written: the handle of that connection.
+            let (second, connection) = try #require(
+                client.startOnIdleConnection(
+                    .POST, target, headers: Self.headers, body: Self.body(2), deadline: .now() + .seconds(60),
+                    preferring: loop))
+            #expect(try await second.get().head.status == .ok)
+            #expect(server.requestsRead == 2)
+
+            let outcome = await Self.sendAfterServerClosed(server, client, target, on: loop, seenBy: connection)
+            // Nothing written: both ways of sending (`execute`, the transport's fast path) send it on another one.
+            #expect(throws: KeepAliveHTTPError.staleConnection) { try outcome.get() }
+            try await connection.closeFuture.get()
+            #expect(client.idleConnectionCount(host: "127.0.0.1", port: server.port) == 0)
+            let again = try await client.execute(
+                .POST, target, headers: Self.headers, body: Self.body(3), deadline: .now() + .seconds(60),
+                preferring: loop)
+            #expect(again.head.status == .ok)
+            #expect(server.requestsRead == 3, "each request read once")
         }
     }
 }

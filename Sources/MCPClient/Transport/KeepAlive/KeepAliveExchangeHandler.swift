@@ -1,6 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Why an exchange on a keep-alive connection failed.
 enum KeepAliveHTTPError: Error, Equatable, CustomStringConvertible {
     /// The pooled connection had closed before anything was written: the request can go on another one.
@@ -73,6 +79,8 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
 
     private enum State {
         case idle
+        /// The kernel is asked whether the server closed the connection while it was idle; nothing written yet.
+        case checking(EventLoopPromise<KeepAliveAnswer>)
         case awaitingHead(EventLoopPromise<KeepAliveAnswer>)
         case collecting(EventLoopPromise<KeepAliveAnswer>, HTTPResponseHead, ByteBuffer)
         case streaming(KeepAliveBodyStream.Source, keepAlive: Bool)
@@ -87,9 +95,19 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     static let defaultIdleTimeout = TimeAmount.seconds(4)
     /// How long the rest of a left stream may take to end before the connection is closed instead.
     static let drainTimeout = TimeAmount.seconds(1)
+    /// How long a connection must have been idle for the kernel to be asked, before a request is written on it,
+    /// whether the server has closed it. The event loop learns of a close only when it next reads; a busy or
+    /// descheduled loop can start a request first, on a connection that cannot carry it, and the request is then lost
+    /// (whether the server read it cannot be known from here, so it cannot be sent again). The kernel knows as soon as
+    /// the server's FIN arrives. Servers close idle connections after seconds; a connection reused sooner than this
+    /// (the hot path of many calls) is not asked, which saves a system call per request.
+    static let defaultCloseCheckAge = TimeAmount.milliseconds(100)
 
     private let maxBodyBytes: Int
     private let idleTimeout: TimeAmount
+    private let closeCheckAge: TimeAmount
+    /// The socket under the connection; nil for a channel that is not one (the tests' embedded channel).
+    private var socket: (any SocketOptionProvider)?
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var exchange = 0
@@ -102,9 +120,13 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
     private var deadlineTimer: Scheduled<Void>?
     private var deadlinePassed = false
 
-    init(maxBodyBytes: Int, idleTimeout: TimeAmount = defaultIdleTimeout) {
+    init(
+        maxBodyBytes: Int, idleTimeout: TimeAmount = defaultIdleTimeout,
+        closeCheckAge: TimeAmount = defaultCloseCheckAge
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
+        self.closeCheckAge = closeCheckAge
     }
 
     var isIdle: Bool {
@@ -114,6 +136,7 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        socket = context.channel as? any SocketOptionProvider
         idleSince = context.eventLoop.now
     }
 
@@ -121,7 +144,10 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
-    /// Writes the request; `promise` gets the answer.
+    /// Writes the request; `promise` gets the answer. On a connection that served a request before and has been idle
+    /// for `closeCheckAge`, only once the kernel says the server has not closed it: if it has, `promise` fails with
+    /// `staleConnection` and nothing is written (the server closed before the request existed, so it cannot have
+    /// read it).
     func start(
         _ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<KeepAliveAnswer>
     ) {
@@ -131,6 +157,48 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
         }
         exchange += 1
         deadlinePassed = false
+        // A new connection's first request is not checked: a close then is the server's answer to it.
+        guard exchange > 1, let socket, context.eventLoop.now - idleSince >= closeCheckAge else {
+            write(head, body: body, deadline: deadline, promise: promise, context: context)
+            return
+        }
+        state = .checking(promise)
+        let asked = Self.askWhetherClosedByPeer(socket) { [self, exchange] closed in
+            guard exchange == self.exchange, case .checking = state, let context = self.context else { return }
+            if closed {
+                fail(KeepAliveHTTPError.staleConnection, context: context)
+            } else {
+                write(head, body: body, deadline: deadline, promise: promise, context: context)
+            }
+        }
+        if !asked { write(head, body: body, deadline: deadline, promise: promise, context: context) }
+    }
+
+    /// Calls `answer` on the socket's event loop (from which this is called) with whether the peer's FIN or RST has
+    /// reached the kernel (the connection is no longer established; an error asking counts as closed); false, and
+    /// `answer` is not called, where the kernel cannot be asked.
+    static func askWhetherClosedByPeer(_ socket: any SocketOptionProvider, _ answer: @escaping (Bool) -> Void) -> Bool {
+        #if os(Linux) || os(Android)
+            socket.getTCPInfo().assumeIsolated().whenComplete { info in
+                answer((try? info.get().tcpi_state) != UInt8(TCP_ESTABLISHED))
+            }
+            return true
+        #elseif canImport(Darwin)
+            // TCPS_ESTABLISHED of <netinet/tcp_fsm.h>.
+            let established: UInt8 = 4
+            socket.getTCPConnectionInfo().assumeIsolated().whenComplete { info in
+                answer((try? info.get().tcpi_state) != established)
+            }
+            return true
+        #else
+            return false
+        #endif
+    }
+
+    private func write(
+        _ head: HTTPRequestHead, body: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<KeepAliveAnswer>,
+        context: ChannelHandlerContext
+    ) {
         state = .awaitingHead(promise)
         if deadline != .distantFuture {
             deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
@@ -283,6 +351,9 @@ final class KeepAliveExchangeHandler: ChannelDuplexHandler {
         let previous = state
         state = .closed
         switch previous {
+        case .checking(let promise):
+            // Nothing was written: the request can go on another connection.
+            promise.fail(KeepAliveHTTPError.staleConnection)
         case .awaitingHead(let promise):
             promise.fail(
                 (reported as? KeepAliveHTTPError) == .closedMidAnswer ? KeepAliveHTTPError.closedBeforeAnswer : reported

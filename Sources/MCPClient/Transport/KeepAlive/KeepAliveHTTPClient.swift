@@ -40,9 +40,11 @@ struct KeepAliveTarget: Sendable, Hashable {
 ///
 /// Connections are kept per origin and per event loop, so a call handled on one loop writes to an upstream
 /// connection on the same thread; an idle connection closes after `idleTimeout` (4 s by default), and is
-/// reused only within `defaultReuseWindow` of its last answer, whenever its timer runs.
+/// reused only within `defaultReuseWindow` of its last answer, whenever its timer runs; one idle for
+/// `closeCheckAge` or more is reused only if the kernel has not had the server's close (the loop may not have read
+/// it yet).
 /// No request is ever sent twice, except when the pooled connection had already closed before anything was
-/// written.
+/// written: a request is never resent once written, since whether the server read it cannot be known.
 final class KeepAliveHTTPClient: Sendable {
     private struct PoolKey: Hashable {
         let host: String
@@ -68,19 +70,22 @@ final class KeepAliveHTTPClient: Sendable {
     private let maxBodyBytes: Int
     private let reuseWindow: TimeAmount
     private let idleTimeout: TimeAmount
+    private let closeCheckAge: TimeAmount
     private let idle = Mutex<[PoolKey: [Pooled]]>([:])
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     init(
         group: any EventLoopGroup, connectTimeout: TimeAmount, maxBodyBytes: Int,
         reuseWindow: TimeAmount = defaultReuseWindow,
-        idleTimeout: TimeAmount = KeepAliveExchangeHandler.defaultIdleTimeout
+        idleTimeout: TimeAmount = KeepAliveExchangeHandler.defaultIdleTimeout,
+        closeCheckAge: TimeAmount = KeepAliveExchangeHandler.defaultCloseCheckAge
     ) {
         self.group = group
         self.connectTimeout = connectTimeout
         self.maxBodyBytes = maxBodyBytes
         self.reuseWindow = reuseWindow
         self.idleTimeout = idleTimeout
+        self.closeCheckAge = closeCheckAge
     }
 
     /// Sends one request and returns once the answer's head arrived; the body follows through the answer.
@@ -204,7 +209,7 @@ final class KeepAliveHTTPClient: Sendable {
     private func connect(to target: KeepAliveTarget, on loop: any EventLoop, key: PoolKey) async throws
         -> any Channel
     {
-        let (maxBodyBytes, idleTimeout) = (self.maxBodyBytes, self.idleTimeout)
+        let (maxBodyBytes, idleTimeout, closeCheckAge) = (self.maxBodyBytes, self.idleTimeout, self.closeCheckAge)
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -212,7 +217,8 @@ final class KeepAliveHTTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        KeepAliveExchangeHandler(maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout))
+                        KeepAliveExchangeHandler(
+                            maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout, closeCheckAge: closeCheckAge))
                 }
             }
             .connect(host: target.host, port: target.port)
