@@ -1,5 +1,6 @@
 import Foundation
 import JSONValue
+import Synchronization
 import TestSupport
 import Testing
 
@@ -112,8 +113,23 @@ struct RemoteTransportTests {
                 let slow = Task {
                     try await TestHTTP.post(proxy, "/marked_wait", ["seconds": 30, "marker": .string(marker)])
                 }
+                // Set when the call ends: one that ends before its marker appears never reached the tool, and says
+                // why at once instead of leaving the test to wait for a marker that will not come.
+                let ended = Mutex<String?>(nil)
+                Task {
+                    let outcome = await slow.result
+                    ended.withLock { $0 = "\(outcome.map { "\($0.status) \($0.text)" })" }
+                }
                 // Killed only once the call has reached the server, however slow the machine is.
-                #expect(await pollUntil(within: .seconds(60)) { FileManager.default.fileExists(atPath: marker) })
+                _ = await pollUntil(within: .seconds(60)) {
+                    FileManager.default.fileExists(atPath: marker) || ended.withLock { $0 != nil }
+                }
+                guard FileManager.default.fileExists(atPath: marker) else {
+                    slow.cancel()
+                    let outcome = ended.withLock { $0 }.map { "it ended with \($0)" } ?? "not there in 60 s"
+                    Issue.record("the call never reached the tool: \(outcome); \(proxy.logText)")
+                    return
+                }
                 await peer.stop()
                 let inFlight = try await slow.value
                 #expect(inFlight.status == 502, "\(inFlight.text)")
