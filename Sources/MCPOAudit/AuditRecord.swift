@@ -101,38 +101,36 @@ public struct AuditRecord: Sendable, Equatable {
     /// The fields a store keeps as JSON text beside its columns (`id`, `time_ms`, `server`, `tool`, `caller`,
     /// `outcome`, `duration_ms`): the others, without the empty ones, written straight into bytes (a record is stored
     /// per call; building a JSON value first, or writing the columns twice, costs more than the rest of the write).
-    public func writeStoredFields(into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
+    func writeStoredFields(into line: inout AuditLineWriter) {
+        line.byte(UInt8(ascii: "{"))
         // Each field with its name written at once, and a comma after it; the last comma becomes the brace.
-        func name(_ quotedWithColon: StaticString) {
-            quotedWithColon.withUTF8Buffer { out.append(contentsOf: $0) }
-        }
         func field(_ quotedWithColon: StaticString, _ value: String?) {
             guard let value else { return }
-            name(quotedWithColon)
-            JSON.writeString(value, into: &out)
-            out.append(UInt8(ascii: ","))
+            line.literal(quotedWithColon)
+            line.jsonString(value)
+            line.byte(UInt8(ascii: ","))
         }
         field(#""user":"#, user)
         field(#""tenant":"#, tenant)
         field(#""argsSha256":"#, argsSha256)
-        name(#""status":"#)
-        out.append(utf8Of: String(status))
-        out.append(UInt8(ascii: ","))
+        line.literal(#""status":"#)
+        line.integer(Int64(status))
+        line.byte(UInt8(ascii: ","))
         field(#""output":"#, output)
         field(#""error":"#, error)
         field(#""risk":"#, risk)
         field(#""replica":"#, replica)
         field(#""traceId":"#, traceId)
-        out[out.count - 1] = UInt8(ascii: "}")  // the comma after the status at least
+        line.replaceLast(with: UInt8(ascii: "}"))  // the comma after the status at least
     }
 
-    /// `writeStoredFields` as text.
+    /// The stored fields as JSON text.
     public var storedText: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(160 + (output?.utf8.count ?? 0))
-        writeStoredFields(into: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: AuditLineWriter.room(for: self)) { out in
+            var line = AuditLineWriter(out, escapesForCopy: false)
+            writeStoredFields(into: &line)
+            return line.count
+        }
     }
 
     /// A record read back from a store: its columns, and its stored fields (rows written by earlier versions hold
@@ -240,13 +238,5 @@ public enum AuditTime {
         let base = timegm(&parts)
         guard base != -1 else { return nil }
         return Date(timeIntervalSince1970: Double(base) + second)
-    }
-}
-
-extension [UInt8] {
-    /// `text`'s UTF-8 bytes copied at once (`+= text.utf8` takes them one by one).
-    mutating func append(utf8Of text: String) {
-        var text = text
-        text.withUTF8 { append(contentsOf: $0) }
     }
 }

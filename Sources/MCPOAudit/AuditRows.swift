@@ -9,15 +9,13 @@ public struct AuditRows: Sendable {
     /// The columns of each line, in order.
     public static let columns = ["id", "time_ms", "server", "tool", "caller", "outcome", "duration_ms", "record"]
 
-    private var bytes: [UInt8] = []
+    private var bytes: ByteBuffer
     /// How many records the lines hold.
     public private(set) var count = 0
-    /// The stored fields of the record being written, reused from record to record.
-    private var fields: [UInt8] = []
 
     /// Room for about `records` records without growing.
     public init(reservingFor records: Int = 0) {
-        bytes.reserveCapacity(records * 320)
+        bytes = ByteBufferAllocator().buffer(capacity: records * 320)
     }
 
     public init(_ records: some Sequence<AuditRecord>) {
@@ -28,33 +26,36 @@ public struct AuditRows: Sendable {
     public var isEmpty: Bool { count == 0 }
 
     /// The lines, as PostgreSQL's COPY takes them.
-    var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
+    var buffer: ByteBuffer { bytes }
 
+    /// Writes `record`'s line into room made for its longest possible form, once.
     public mutating func append(_ record: AuditRecord) {
-        Self.append(record.id, to: &bytes)
-        bytes.append(UInt8(ascii: "\t"))
-        bytes.append(utf8Of: String(AuditCursor.milliseconds(of: record.time)))
-        bytes.append(UInt8(ascii: "\t"))
-        Self.append(record.server, to: &bytes)
-        bytes.append(UInt8(ascii: "\t"))
-        Self.append(record.tool, to: &bytes)
-        bytes.append(UInt8(ascii: "\t"))
-        Self.append(record.caller, to: &bytes)
-        bytes.append(UInt8(ascii: "\t"))
-        bytes.append(utf8Of: record.outcome.rawValue)  // plain words: nothing to escape
-        bytes.append(UInt8(ascii: "\t"))
-        bytes.append(utf8Of: String(record.durationMs.isFinite ? record.durationMs : 0))
-        bytes.append(UInt8(ascii: "\t"))
-        fields.removeAll(keepingCapacity: true)
-        record.writeStoredFields(into: &fields)
-        fields.withUnsafeBufferPointer { Self.appendJSON($0, to: &bytes) }
-        bytes.append(UInt8(ascii: "\n"))
+        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: AuditLineWriter.room(for: record)) { raw in
+            var line = AuditLineWriter(raw.bindMemory(to: UInt8.self), escapesForCopy: true)
+            line.column(record.id)
+            line.byte(0x09)
+            line.integer(AuditCursor.milliseconds(of: record.time))
+            line.byte(0x09)
+            line.column(record.server)
+            line.byte(0x09)
+            line.column(record.tool)
+            line.byte(0x09)
+            line.column(record.caller)
+            line.byte(0x09)
+            line.column(record.outcome.rawValue)
+            line.byte(0x09)
+            line.milliseconds(record.durationMs)
+            line.byte(0x09)
+            record.writeStoredFields(into: &line)
+            line.byte(0x0A)
+            return line.count
+        }
         count += 1
     }
 
     /// `other`'s records after these.
     public mutating func append(contentsOf other: AuditRows) {
-        bytes.append(contentsOf: other.bytes)
+        bytes.writeImmutableBuffer(other.bytes)
         count += other.count
     }
 
@@ -66,12 +67,13 @@ public struct AuditRows: Sendable {
         }
         guard records > 0 else { return }
         // Lines end at their one unescaped newline: a value's newlines are written `\n`.
-        var end = 0
+        let view = bytes.readableBytesView
+        var end = view.startIndex
         for _ in 0..<records {
-            guard let newline = bytes[end...].firstIndex(of: 0x0A) else { break }
+            guard let newline = view[end...].firstIndex(of: 0x0A) else { break }
             end = newline + 1
         }
-        bytes.removeFirst(end)
+        bytes.moveReaderIndex(forwardBy: end - view.startIndex)
         count -= records
     }
 
@@ -99,7 +101,8 @@ public struct AuditRows: Sendable {
     public var rows: [Row] {
         var rows: [Row] = []
         rows.reserveCapacity(count)
-        bytes.withUnsafeBufferPointer { all in
+        bytes.withUnsafeReadableBytes { raw in
+            let all = raw.bindMemory(to: UInt8.self)
             var values: [String] = []
             values.reserveCapacity(Self.columns.count)
             // Values are taken whole from the buffer; only one with an escape (rare) is copied as it is read.
@@ -154,51 +157,5 @@ public struct AuditRows: Sendable {
         return Row(
             id: values[0], timeMilliseconds: time, server: values[2], tool: values[3], caller: values[4],
             outcome: values[5], durationMs: duration, storedText: values[7])
-    }
-
-    /// JSON text escaped for the text format: it has no raw control characters (JSON escapes them), so only its
-    /// backslashes need doubling, found with `memchr`.
-    static func appendJSON(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        guard var rest = UnsafeRawBufferPointer(text).baseAddress, text.count > 0 else { return }
-        let end = rest + text.count
-        while let found = memchr(rest, 0x5C, end - rest) {
-            let backslash = UnsafeRawPointer(found)
-            bytes.append(contentsOf: UnsafeRawBufferPointer(start: rest, count: backslash - rest + 1))
-            bytes.append(UInt8(ascii: "\\"))
-            rest = backslash + 1
-        }
-        bytes.append(contentsOf: UnsafeRawBufferPointer(start: rest, count: end - rest))
-    }
-
-    /// `text` escaped for the text format.
-    static func append(_ text: String, to bytes: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { append($0, to: &bytes) }
-    }
-
-    /// `text` escaped for the text format (a NUL, which PostgreSQL's text cannot hold, is dropped). Runs that need
-    /// no escaping (nearly all) are copied whole: JSON text has none of these bytes but the backslashes of its escapes.
-    static func append(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        var runStart = 0
-        for index in 0..<text.count {
-            let escaped: UInt8
-            switch text[index] {
-            case 0x5C: escaped = UInt8(ascii: "\\")
-            case 0x09: escaped = UInt8(ascii: "t")
-            case 0x0A: escaped = UInt8(ascii: "n")
-            case 0x0D: escaped = UInt8(ascii: "r")
-            case 0: escaped = 0
-            default: continue
-            }
-            if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<index])) }
-            if escaped != 0 {
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(escaped)
-            }
-            runStart = index + 1
-        }
-        if runStart < text.count {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<text.count]))
-        }
     }
 }

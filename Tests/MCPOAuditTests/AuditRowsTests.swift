@@ -30,7 +30,7 @@ struct AuditRowsTests {
             tool: "cook", argsSha256: "ab", status: 200, outcome: .ok, durationMs: 1.5, replica: "r")
         #expect(
             line(record)
-                == "r1\t1796523038123\tkitchen\tcook\tci\tok\t1.5\t{\"argsSha256\":\"ab\",\"status\":200,\"replica\":\"r\"}\n"
+                == "r1\t1796523038123\tkitchen\tcook\tci\tok\t1.500\t{\"argsSha256\":\"ab\",\"status\":200,\"replica\":\"r\"}\n"
         )
         #expect(record.storedText == #"{"argsSha256":"ab","status":200,"replica":"r"}"#)
     }
@@ -43,7 +43,7 @@ struct AuditRowsTests {
         record.output = "say \"hi\"\n\t\\"
         record.user = "zoë"
         let text = line(record)
-        #expect(text.hasPrefix("r\\\\2\t0\ts\tt\ta\\tb\\nc\\rde\ttool_error\t0.0\t"))
+        #expect(text.hasPrefix("r\\\\2\t0\ts\tt\ta\\tb\\nc\\rde\ttool_error\t0.000\t"))
         #expect(text.hasSuffix("\n"))
         #expect(text.dropLast().split(separator: "\t", omittingEmptySubsequences: false).count == 8)
         // The record column is the stored fields' JSON with its backslashes doubled, nothing else changed.
@@ -85,7 +85,9 @@ struct AuditRowsTests {
                 durationMs: 0.25, storedText: whole.text) == record)
     }
 
-    @Test("rows read back are the records written (a NUL dropped, the time to the millisecond)")
+    @Test(
+        "rows read back are the records written (a NUL dropped, the time to the millisecond, the duration to the microsecond)"
+    )
     func rowsReadBack() {
         let records = (0..<3).map(awkward)
         let rows = AuditRows(records)
@@ -96,6 +98,7 @@ struct AuditRowsTests {
             var expected = written
             expected.caller = "a\tb\nc\rde"
             expected.time = Date(timeIntervalSince1970: Double(AuditCursor.milliseconds(of: written.time)) / 1000)
+            expected.durationMs = (written.durationMs * 1000).rounded() / 1000
             #expect(back == expected)
         }
         #expect(rows.rows.map(\.timeMilliseconds) == records.map { AuditCursor.milliseconds(of: $0.time) })
@@ -116,5 +119,47 @@ struct AuditRowsTests {
         #expect(rows.count == 3)
         rows.removeFirst(7)
         #expect(rows.isEmpty && rows.rows.isEmpty)
+    }
+
+    @Test("stored fields are the JSON the JSON writer makes, control characters and quotes included")
+    func storedFieldsEscapes() throws {
+        let awkward = "q\"b\\s\u{1}\u{8}\u{c}\u{1f}\n\r\tzoë \u{1F600}"
+        var record = AuditRecord(
+            id: "r", time: Date(timeIntervalSince1970: 0), caller: "c", server: "s", tool: "t", argsSha256: awkward,
+            status: -7, outcome: .ok, durationMs: 0, replica: awkward)
+        record.output = awkward
+        var expected: [UInt8] = []
+        JSON.writeString(awkward, into: &expected)
+        let quoted = String(decoding: expected, as: UTF8.self)
+        #expect(
+            record.storedText
+                == "{\"argsSha256\":\(quoted),\"status\":-7,\"output\":\(quoted),\"replica\":\(quoted)}")
+        let parsed = try JSON.parse(Array(record.storedText.utf8))
+        #expect(parsed["output"]?.stringValue == awkward)
+    }
+
+    @Test("numbers: the time in milliseconds and the status as integers, the duration to the microsecond")
+    func numbers() {
+        func column(_ index: Int, of record: AuditRecord) -> Substring {
+            line(record).dropLast().split(separator: "\t", omittingEmptySubsequences: false)[index]
+        }
+        var record = AuditRecord(
+            id: "r", time: Date(timeIntervalSince1970: -1.5), caller: "c", server: "s", tool: "t", argsSha256: "",
+            status: Int(Int64.max), outcome: .ok, durationMs: 0.0004, replica: "r")
+        #expect(column(1, of: record) == "-1500")
+        #expect(column(6, of: record) == "0.000")
+        #expect(column(7, of: record).contains("\"status\":9223372036854775807,"))
+        let durations: [(Double, String)] = [
+            (0.0005, "0.001"), (12.3456, "12.346"), (1000, "1000.000"), (-2.5, "-2.500"), (-0.25, "-0.250"),
+            (86_400_000.125, "86400000.125"), (.nan, "0"), (.infinity, "0"), (1e300, "0"),
+        ]
+        for (duration, text) in durations {
+            record.durationMs = duration
+            #expect(column(6, of: record) == Substring(text), "\(duration)")
+        }
+        record.time = Date(timeIntervalSince1970: 0)
+        record.status = 0
+        #expect(column(1, of: record) == "0")
+        #expect(column(7, of: record).contains("\"status\":0,"))
     }
 }
