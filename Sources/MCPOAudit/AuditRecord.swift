@@ -54,6 +54,8 @@ public struct AuditRecord: Sendable, Equatable {
     /// The W3C trace id of the request's `traceparent`, if it had one.
     public var traceId: String?
 
+    /// Inlinable: a record is made per call, in place where it is made rather than copied in.
+    @inlinable
     public init(
         id: String, time: Date, caller: String, user: String? = nil, tenant: String? = nil, server: String,
         tool: String, argsSha256: String, status: Int, outcome: AuditOutcome, durationMs: Double,

@@ -51,30 +51,42 @@ final class CallTrail: Sendable {
         let elapsed = ContinuousClock.now - started
         let facts = self.facts.withLock { facts -> Facts? in
             guard !facts.concluded else { return nil }
-            facts.concluded = true
-            return facts
+            // Taken out rather than copied: what stays behind says only that the call is concluded.
+            var taken = Facts(concluded: true)
+            swap(&taken, &facts)
+            return taken
         }
         guard let facts else { return }
-        let identity = facts.identity ?? .anonymous
-        let outcome = AuditOutcome(value)
+        let outcome = AuditOutcome.of(value)
         services.metrics?.record(endpoint: endpoint, outcome: outcome, elapsed: elapsed)
         guard let writer = services.auditWriter else { return }
-        let limit = writer.settings.outputChars
         var error: String?
-        if case .failure(let failure) = value { error = AuditRecord.truncated(failure.message, to: limit) }
-        let record = AuditRecord(
+        if case .failure(let failure) = value { error = failure.message }
+        // The record is made where it is handed over: one kept across the wait below would be copied first.
+        if writer.settings.required {
+            _ = await writer.submitAndWait(
+                record(facts, outcome, error: error, status: status, body: body, elapsed: elapsed, writer.settings))
+        } else {
+            writer.submit(
+                record(facts, outcome, error: error, status: status, body: body, elapsed: elapsed, writer.settings))
+        }
+    }
+
+    private func record(
+        _ facts: Facts, _ outcome: AuditOutcome, error: String?, status: Int, body: some Collection<UInt8>,
+        elapsed: Duration, _ settings: AuditSettings
+    ) -> AuditRecord {
+        let identity = facts.identity ?? .anonymous
+        let limit = settings.outputChars
+        return AuditRecord(
             id: id, time: time, caller: identity.name, user: identity.user, tenant: identity.tenant,
             server: endpoint.server.name, tool: endpoint.operation.tool.name,
             argsSha256: Self.hash(
                 arguments: facts.arguments, body: self.body, dropping: endpoint.operation.confirmField),
             status: status, outcome: outcome, durationMs: Self.milliseconds(elapsed),
-            output: AuditRecord.truncated(String(decoding: body, as: UTF8.self), to: limit), error: error,
-            risk: endpoint.operation.risk.rawValue, replica: services.replica, traceId: traceID)
-        if writer.settings.required {
-            _ = await writer.submitAndWait(record)
-        } else {
-            writer.submit(record)
-        }
+            output: AuditRecord.truncated(String(decoding: body, as: UTF8.self), to: limit),
+            error: error.flatMap { AuditRecord.truncated($0, to: limit) }, risk: endpoint.operation.risk.rawValue,
+            replica: services.replica, traceId: traceID)
     }
 
     /// SHA-256 of the arguments in canonical JSON: those validated, else the body's (without the proxy's confirm
@@ -100,15 +112,16 @@ final class CallTrail: Sendable {
 }
 
 extension AuditOutcome {
-    /// The outcome of a call that ended with `value`.
-    init(_ value: CallOutcome.Value) {
+    /// The outcome of a call that ended with `value` (a function, not an initializer: it borrows `value` where an
+    /// initializer would take a copy of it).
+    static func of(_ value: CallOutcome.Value) -> AuditOutcome {
         switch value {
         case .result(let result):
-            self = result["isError"]?.boolValue == true ? .toolError : .ok
+            result["isError"]?.boolValue == true ? .toolError : .ok
         case .response:
-            self = .ok
+            .ok
         case .failure(let failure):
-            self = AuditOutcome(failure)
+            AuditOutcome(failure)
         }
     }
 
