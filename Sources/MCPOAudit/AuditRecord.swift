@@ -54,7 +54,7 @@ public struct AuditRecord: Sendable, Equatable {
     /// The W3C trace id of the request's `traceparent`, if it had one.
     public var traceId: String?
 
-    /// Inlinable: a record is made per call, in place where it is made rather than copied in.
+    /// Inlinable: a record is made per call, by its caller, without a call across modules.
     @inlinable
     public init(
         id: String, time: Date, caller: String, user: String? = nil, tenant: String? = nil, server: String,

@@ -59,6 +59,12 @@ public struct AuditRows: Sendable {
         count += other.count
     }
 
+    /// Drops every record and keeps the room they took.
+    public mutating func removeAll() {
+        bytes.clear()
+        count = 0
+    }
+
     /// Drops the oldest `records` records (all of them when there are fewer).
     public mutating func removeFirst(_ records: Int) {
         guard records < count else {

@@ -119,6 +119,11 @@ struct AuditRowsTests {
         #expect(rows.count == 3)
         rows.removeFirst(7)
         #expect(rows.isEmpty && rows.rows.isEmpty)
+        // Emptied for reuse: what is appended next is all it holds.
+        joined.removeAll()
+        #expect(joined.isEmpty && joined.rows.isEmpty)
+        joined.append(awkward(4))
+        #expect(joined.records.map(\.status) == [204])
     }
 
     @Test("stored fields are the JSON the JSON writer makes, control characters and quotes included")
