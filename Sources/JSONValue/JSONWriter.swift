@@ -100,20 +100,28 @@ extension JSON {
         out.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { bytes in
-            // Runs that need no escaping (nearly all text) are copied whole.
-            var runStart = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                appendEscape(of: byte, into: &out)
-                runStart = index + 1
-            }
-            if runStart < bytes.count {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-            }
+            forEachStringPart(
+                of: bytes, run: { out.append(contentsOf: $0) }, escape: { appendEscape(of: $0, into: &out) })
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Walks `bytes` as the content of a JSON string: each stretch that needs no escaping (nearly all text) goes to
+    /// `run` whole, each byte that does (a quote, a backslash, a control character) to `escape`. Writers of JSON
+    /// text into buffers of their own share it.
+    @inlinable
+    public static func forEachStringPart(
+        of bytes: UnsafeBufferPointer<UInt8>, run: (UnsafeBufferPointer<UInt8>) -> Void, escape: (UInt8) -> Void
+    ) {
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if runStart < index { run(UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            escape(byte)
+            runStart = index + 1
+        }
+        if runStart < bytes.count { run(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
     }
 
     private static func appendEscape(of byte: UInt8, into out: inout [UInt8]) {

@@ -1,3 +1,5 @@
+import JSONValue
+
 /// Writes an audit record's bytes into room made for them beforehand (`room(for:)`), with no check or growth per
 /// piece: the columns of a `COPY … FROM STDIN` text line, and the record's stored fields as JSON, either plain or with
 /// the text format's escapes (its backslashes doubled) in the same pass.
@@ -77,15 +79,7 @@ struct AuditLineWriter {
         byte(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
-            var runStart = 0
-            for index in 0..<bytes.count {
-                let value = bytes[index]
-                guard value < 0x20 || value == UInt8(ascii: "\"") || value == UInt8(ascii: "\\") else { continue }
-                copy(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                escape(value)
-                runStart = index + 1
-            }
-            copy(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+            JSON.forEachStringPart(of: bytes, run: { copy($0) }, escape: { escape($0) })
         }
         byte(UInt8(ascii: "\""))
     }
