@@ -75,7 +75,7 @@ final class ProxyProcess: Sendable {
     /// Starts `mcpo <arguments>` (with `--host 127.0.0.1 --port 0` added) and waits until it serves.
     static func start(
         _ arguments: [String], environment: [String: String] = [:], scheme: String = "http",
-        startupBound: Duration = .seconds(60)
+        startupBound: Duration = .seconds(120)
     ) async throws -> ProxyProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.mcpo)
