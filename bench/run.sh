@@ -26,7 +26,8 @@
 #   BENCH_REPLICAS=1                  also, at the highest concurrency, swift-mcpo in config mode with its audit log in a
 #                                     PostgreSQL of its own ("swift-mcpo-pgaudit", against "swift-mcpo-bare"), and three
 #                                     such proxies behind nginx ("swift-mcpo-3-replicas": every answer's body checked);
-#                                     needs Debian's postgresql and nginx (skipped with a note otherwise)
+#                                     needs Debian's postgresql and nginx (installed with apt-get when missing;
+#                                     skipped with a note if that fails)
 #   BENCH_MCP_ENDPOINT=1              also swift-mcpo at the highest concurrency called through its MCP endpoint
 #                                     ("swift-mcpo-mcp": POST /mcp, a stateless 2026-07-28 tools/call of echo)
 #   BENCH_BASELINE=""                 a second swift-mcpo binary (an earlier commit's release build) measured in
@@ -265,8 +266,15 @@ if (( WITH_AUTH )); then
   log "identity provider fixture at $IDP_ISSUER"
 fi
 
-# PostgreSQL (initdb in a folder of its own, as the postgres user when run as root) and nginx for the replica cases.
+# PostgreSQL (initdb in a folder of its own, as the postgres user when run as root) and nginx for the replica cases,
+# installed from Debian's packages as wrk is when they are missing.
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+if (( WITH_REPLICAS )) && { [[ -z "$PG_BIN" ]] || [[ ! -x /usr/sbin/nginx ]]; }; then
+  log "installing postgresql and nginx (apt) for the replica cases"
+  if (( EUID == 0 )); then apt-get install -y postgresql nginx >/dev/null 2>&1; else sudo apt-get install -y postgresql nginx >/dev/null 2>&1; fi \
+    || log "apt-get install postgresql nginx failed"
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+fi
 if (( WITH_REPLICAS )) && { [[ -z "$PG_BIN" ]] || [[ ! -x /usr/sbin/nginx ]]; }; then
   log "PostgreSQL or nginx missing (apt-get install postgresql nginx): no replica cases"
   WITH_REPLICAS=0
