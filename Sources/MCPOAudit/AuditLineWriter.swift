@@ -99,13 +99,9 @@ struct AuditLineWriter {
         case 0x0C: byte(UInt8(ascii: "f"))
         default:
             literal("u00")
-            byte(Self.hexDigit(value >> 4))
-            byte(Self.hexDigit(value & 0x0F))
+            byte(Digest.hexDigit(value >> 4))
+            byte(Digest.hexDigit(value & 0x0F))
         }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     /// Decimal digits (at most 20 bytes).

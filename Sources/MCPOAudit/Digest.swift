@@ -17,7 +17,8 @@ public enum Digest {
         }
     }
 
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
+    /// The lowercase hex digit of `value` (0-15).
+    static func hexDigit(_ value: UInt8) -> UInt8 {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }

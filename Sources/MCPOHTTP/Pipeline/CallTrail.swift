@@ -62,13 +62,12 @@ final class CallTrail: Sendable {
         guard let writer = services.auditWriter else { return }
         var error: String?
         if case .failure(let failure) = value { error = failure.message }
-        // The record is made where it is handed over: one kept across the wait below would be copied first.
+        let record = self.record(
+            facts, outcome, error: error, status: status, body: body, elapsed: elapsed, writer.settings)
         if writer.settings.required {
-            _ = await writer.submitAndWait(
-                record(facts, outcome, error: error, status: status, body: body, elapsed: elapsed, writer.settings))
+            _ = await writer.submitAndWait(record)
         } else {
-            writer.submit(
-                record(facts, outcome, error: error, status: status, body: body, elapsed: elapsed, writer.settings))
+            writer.submit(record)
         }
     }
 
