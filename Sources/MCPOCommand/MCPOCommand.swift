@@ -236,7 +236,7 @@ public struct MCPOCommand: AsyncParsableCommand {
 
         var description: String {
             switch self {
-            case .eventLoops: "Swift tasks run on the event loop threads"
+            case .eventLoops: "Swift tasks run on the event loop threads, a request's on its connection's loop"
             case .swiftPool(let reason): "Swift tasks run on Swift's own thread pool (\(reason))"
             }
         }
@@ -379,6 +379,7 @@ public struct MCPOCommand: AsyncParsableCommand {
 
     func proxySettings() throws -> ProxySettings {
         var settings = ProxySettings()
+        if case .swiftPool = Self.executor.withLock({ $0 }) { settings.requestTasksOnConnectionLoops = false }
         settings.host = host
         settings.port = port
         settings.apiKeys = apiKeys.filter { !$0.isEmpty }

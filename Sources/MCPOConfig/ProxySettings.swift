@@ -52,6 +52,8 @@ public struct ProxySettings: Sendable {
     public var shutdownGraceSeconds: Double = 10
     /// What a client connection may take and how many may be open.
     public var clientBounds = ClientConnectionBounds()
+    /// Whether a request's task prefers its connection's event loop (off when tasks run on Swift's own pool).
+    public var requestTasksOnConnectionLoops = true
 
     public init() {}
 }

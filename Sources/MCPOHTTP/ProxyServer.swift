@@ -262,6 +262,7 @@ public final class ProxyServer: Sendable {
         let limits = ConnectionDeadlines.Limits(bounds)
         let channel = ProxyHTTP1Channel(
             responder: responder, limits: limits, sweepers: ConnectionSweepers(),
+            executors: LoopTaskExecutors(enabled: settings.requestTasksOnConnectionLoops),
             report: BoundsReport(limits: limits, logger: logger), logger: quietHTTPLogger())
         let server = try httpServerBuilder(channel).buildServer(
             configuration: configuration,

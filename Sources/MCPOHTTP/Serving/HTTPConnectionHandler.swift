@@ -22,6 +22,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private let responder: any RequestResponder
     private let limits: ConnectionDeadlines.Limits
     private let sweeper: ConnectionSweeper?
+    private let executor: LoopTaskExecutor?
     private let report: BoundsReport?
     private let logger: Logger
     private let clientLeft = CallCancellation()
@@ -35,11 +36,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     init(
         responder: any RequestResponder, limits: ConnectionDeadlines.Limits, sweeper: ConnectionSweeper?,
-        report: BoundsReport?, logger: Logger
+        executor: LoopTaskExecutor? = nil, report: BoundsReport?, logger: Logger
     ) {
         self.responder = responder
         self.limits = limits
         self.sweeper = sweeper
+        self.executor = executor
         self.report = report
         self.logger = logger
     }
@@ -130,7 +132,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             body = nil
             Self.start(
                 request, tooLarge: bodyTooLarge, keepAlive: head.isKeepAlive, responder: responder,
-                channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+                executor: executor, channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
         }
     }
 
@@ -144,9 +146,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private static func start(
         _ request: ProxyRequest, tooLarge: Bool, keepAlive: Bool, responder: any RequestResponder,
-        channel: any Channel, handler: NIOLoopBound<HTTPConnectionHandler>
+        executor: LoopTaskExecutor?, channel: any Channel, handler: NIOLoopBound<HTTPConnectionHandler>
     ) {
-        Task {
+        Task(executorPreference: executor) {
             let response = tooLarge ? responder.bodyTooLarge(request) : await responder.respond(to: request)
             await AnswerWriter.write(
                 response, keepAlive: keepAlive, omitBody: request.method == .HEAD, on: channel,

@@ -19,6 +19,7 @@ struct ProxyHTTP1Channel: ServerChildChannel {
     let responder: any RequestResponder
     let limits: ConnectionDeadlines.Limits
     let sweepers: ConnectionSweepers
+    let executors: LoopTaskExecutors
     let report: BoundsReport
     let logger: Logger
 
@@ -26,7 +27,7 @@ struct ProxyHTTP1Channel: ServerChildChannel {
         channel.eventLoop.makeCompletedFuture {
             let handler = HTTPConnectionHandler(
                 responder: responder, limits: limits, sweeper: sweepers.sweeper(for: channel.eventLoop),
-                report: report, logger: self.logger)
+                executor: executors.executor(for: channel.eventLoop), report: report, logger: self.logger)
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(RequestBytesObserver(connection: handler))
             // Pipelined requests wait in NIO's pipeline handler until the answer before them is written; parse
