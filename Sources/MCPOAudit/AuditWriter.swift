@@ -78,16 +78,17 @@ public final class AuditWriter: Sendable {
         tasks.withLock { $0 = [flusher, retention] }
     }
 
-    /// Hands `record` over; returns at once.
+    /// Hands `record` over; returns at once. Only the record that finds nothing pending wakes the writer: a record
+    /// joining others is taken with them by the write their first one woke (or is gathering for).
     public func submit(_ record: AuditRecord) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped, state.pending.count < pendingBound else { return false }
+        let handed = state.withLock { state -> (accepted: Bool, first: Bool) in
+            guard !state.stopped, state.pending.count < pendingBound else { return (false, false) }
             state.pending.append(record)
-            return true
+            return (true, state.pending.count == 1)
         }
-        if accepted {
+        if handed.first {
             wake.yield()
-        } else {
+        } else if !handed.accepted {
             failed.add(1, ordering: .relaxed)
         }
     }
