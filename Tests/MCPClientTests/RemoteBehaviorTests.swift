@@ -283,6 +283,28 @@ struct RemoteBehaviorTests {
         }
     }
 
+    @Test(
+        "legacy SSE messages to plain http go over the keep-alive pool, whose reuse window a busy loop cannot stretch")
+    func legacyPostsKeepAlive() async throws {
+        try await withPeer(try await PythonPeer.behaviors()) { peer in
+            try await withServer(makeServer(peer, "/legacy/sse", sse: true)) { server in
+                try await server.start()
+                let pool = UpstreamHTTPClient.sharedKeepAlive
+                // The POST's connection is back in the pool once its 202 arrived, before the answer comes on the
+                // stream; each call gives the check another chance, should a slow machine let the idle timer run
+                // between the two.
+                var pooled = false
+                for index in 0..<5 where !pooled {
+                    let echo = try await server.callTool(
+                        name: "echo", arguments: ["text": .string("\(index)")], timeout: 30)
+                    #expect(echo["content"]?[0]?["text"] == .string("\(index)"))
+                    pooled = pool.idleConnectionCount(host: "127.0.0.1", port: peer.port) > 0
+                }
+                #expect(pooled, "no POST connection to the SSE server in the keep-alive pool")
+            }
+        }
+    }
+
     @Test("a legacy endpoint on another origin is refused (static headers must not follow it)")
     func foreignEndpoint() async throws {
         try await withPeer(try await PythonPeer.behaviors()) { peer in

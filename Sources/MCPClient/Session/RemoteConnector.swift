@@ -161,7 +161,8 @@ struct RemoteConnector: Sendable {
             (connection, _) = try await open(events: events) { receiver throws(MCPClientError) in
                 try await LegacySSETransport.connect(
                     url: url, headers: endpoint.headers, serverName: serverName, receiver: receiver, timeout: timeout,
-                    logger: logger, client: UpstreamHTTPClient.shared, eventLoop: eventLoopGroup.next())
+                    logger: logger, client: UpstreamHTTPClient.shared,
+                    keepAlive: UpstreamHTTPClient.sharedKeepAlive, eventLoop: eventLoopGroup.next())
             }
         } catch .client(.protocolViolation(let detail)) where !evidence.isEmpty {
             throw .client(

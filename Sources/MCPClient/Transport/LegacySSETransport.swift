@@ -8,7 +8,10 @@ import Synchronization
 /// The HTTP+SSE transport of MCP 2024-11-05 (deprecated, still common): a GET opens an SSE stream whose
 /// first `endpoint` event names where to POST messages; every answer comes back on that stream.
 ///
-/// The stream is the connection: when it ends, the transport is closed and a new one is a new session.
+/// The stream is the connection: when it ends, the transport is closed and a new one is a new session. Messages to a
+/// plain `http` endpoint are posted over `KeepAliveHTTPClient`, which takes a pooled connection only within its reuse
+/// window (a server closes idle ones on its own clock, and a message met by that close cannot always be sent again);
+/// the rest (TLS, redirects) over AsyncHTTPClient.
 final class LegacySSETransport: MCPTransport {
     private struct State {
         var receiver: (any TransportReceiver)?
@@ -22,18 +25,24 @@ final class LegacySSETransport: MCPTransport {
     private let serverName: String
     private let logger: Logger
     private let client: HTTPClient
+    private let keepAlive: KeepAliveHTTPClient?
+    /// A `Host` header the configuration sets, which the keep-alive requests carry instead of the URL's authority.
+    private let configuredHost: String?
     private let eventLoop: any EventLoop
     private let state: Mutex<State>
 
     private init(
         streamURL: URL, headers: [(name: String, value: String)], serverName: String,
-        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+        receiver: any TransportReceiver, logger: Logger, client: HTTPClient, keepAlive: KeepAliveHTTPClient?,
+        eventLoop: any EventLoop
     ) {
         self.streamURL = streamURL
         self.staticHeaders = headers
         self.serverName = serverName
         self.logger = logger
         self.client = client
+        self.keepAlive = keepAlive
+        self.configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
         self.eventLoop = eventLoop
         self.state = Mutex(State(receiver: receiver))
     }
@@ -43,7 +52,8 @@ final class LegacySSETransport: MCPTransport {
     /// Opens the stream and waits (at most `timeout` seconds) for the `endpoint` event.
     static func connect(
         url: URL, headers: [(name: String, value: String)], serverName: String, receiver: any TransportReceiver,
-        timeout: Double, logger: Logger, client: HTTPClient, eventLoop: any EventLoop
+        timeout: Double, logger: Logger, client: HTTPClient, keepAlive: KeepAliveHTTPClient? = nil,
+        eventLoop: any EventLoop
     ) async throws(MCPClientError) -> LegacySSETransport {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
@@ -68,7 +78,7 @@ final class LegacySSETransport: MCPTransport {
         }
         let transport = LegacySSETransport(
             streamURL: response.url ?? url, headers: headers, serverName: serverName, receiver: receiver,
-            logger: logger, client: client, eventLoop: eventLoop)
+            logger: logger, client: client, keepAlive: keepAlive, eventLoop: eventLoop)
         let endpoint = Settlement<URL>(eventLoop: eventLoop)
         let reader = Task { await transport.read(response.body, endpoint: endpoint) }
         transport.state.withLock { $0.reader = reader }
@@ -123,22 +133,14 @@ final class LegacySSETransport: MCPTransport {
     // MARK: - Posting
 
     private func post(_ message: OutboundMessage, to target: URL) async throws {
-        var request = HTTPClientRequest(url: target.absoluteString)
-        request.method = .POST
-        for (name, value) in staticHeaders { request.headers.add(name: name, value: value) }
-        for (name, value) in message.headers { request.headers.replaceOrAdd(name: name, value: value) }
-        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        request.body = .bytes(message.body)
-        let client = self.client
-        let send = { try await client.execute(request, deadline: .now() + .seconds(60)) }
-        let response: HTTPClientResponse
+        let response: UpstreamAnswer
         do {
             do {
-                response = try await send()
+                response = try await send(message, to: target)
             } catch  where HTTPExchange.isClosedBeforeAnswer(error) && message.method != "tools/call" {
                 // A connection closed under the message is tried once more on another, except a tool call: whether
                 // it may be repeated is the session's decision (it knows the tool's annotations).
-                response = try await send()
+                response = try await send(message, to: target)
             }
         } catch {
             throw Self.failure(error, posting: target)
@@ -157,6 +159,32 @@ final class LegacySSETransport: MCPTransport {
                 detail: "POST \(target.absoluteString) answered \(HTTPExchange.statusText(response.status, body: body))"
             )
         }
+    }
+
+    /// One POST of `message`: over a pooled keep-alive connection to a plain `http` endpoint, else (or to follow a
+    /// redirect, which AsyncHTTPClient does by sending the message again) through AsyncHTTPClient.
+    private func send(_ message: OutboundMessage, to target: URL) async throws -> UpstreamAnswer {
+        let deadline = NIODeadline.now() + .seconds(60)
+        if let keepAlive, let plain = KeepAliveTarget(target, hostHeader: configuredHost) {
+            var headers = HTTPHeaders()
+            for (name, value) in staticHeaders where name.lowercased() != "host" {
+                headers.add(name: name, value: value)
+            }
+            for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
+            headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            headers.remove(name: "Content-Length")
+            let answer = UpstreamAnswer(
+                try await keepAlive.execute(
+                    .POST, plain, headers: headers, body: message.body, deadline: deadline, preferring: eventLoop))
+            guard answer.isRedirect else { return answer }
+        }
+        var request = HTTPClientRequest(url: target.absoluteString)
+        request.method = .POST
+        for (name, value) in staticHeaders { request.headers.add(name: name, value: value) }
+        for (name, value) in message.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        request.body = .bytes(message.body)
+        return UpstreamAnswer(try await client.execute(request, deadline: deadline))
     }
 
     /// What a POST that got no answer becomes.

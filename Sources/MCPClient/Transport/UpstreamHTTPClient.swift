@@ -146,6 +146,7 @@ enum HTTPExchange {
     /// request went out (uvicorn closes the ones it will not reuse, e.g. after answering an unread body).
     static func isClosedBeforeAnswer(_ error: any Error) -> Bool {
         (error as? HTTPClientError) == .remoteConnectionClosed
+            || (error as? KeepAliveHTTPError) == .closedBeforeAnswer
     }
 
     static func isTLSFailure(_ error: any Error) -> Bool {
