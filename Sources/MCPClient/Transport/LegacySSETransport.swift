@@ -18,6 +18,9 @@ final class LegacySSETransport: MCPTransport {
         var closedReason: String?
         var reader: Task<Void, Never>?
         var postURL: URL?
+        /// The endpoint as the keep-alive pool addresses it, made once with the URL: nil without a pool or unless
+        /// the URL is plain `http`.
+        var postTarget: KeepAliveTarget?
     }
 
     let streamURL: URL
@@ -28,6 +31,8 @@ final class LegacySSETransport: MCPTransport {
     private let keepAlive: KeepAliveHTTPClient?
     /// A `Host` header the configuration sets, which the keep-alive requests carry instead of the URL's authority.
     private let configuredHost: String?
+    /// The static headers of a keep-alive POST, made once: without `Host` and `Content-Length`, which the pool writes.
+    private let keepAliveHeaders: HTTPHeaders
     private let eventLoop: any EventLoop
     private let state: Mutex<State>
 
@@ -43,6 +48,12 @@ final class LegacySSETransport: MCPTransport {
         self.client = client
         self.keepAlive = keepAlive
         self.configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
+        var keepAliveHeaders = HTTPHeaders()
+        for (name, value) in headers where !["host", "content-length"].contains(name.lowercased()) {
+            keepAliveHeaders.add(name: name, value: value)
+        }
+        keepAliveHeaders.replaceOrAdd(name: "Content-Type", value: "application/json")
+        self.keepAliveHeaders = keepAliveHeaders
         self.eventLoop = eventLoop
         self.state = Mutex(State(receiver: receiver))
     }
@@ -101,7 +112,7 @@ final class LegacySSETransport: MCPTransport {
     }
 
     func send(_ message: OutboundMessage) -> EventLoopFuture<Void> {
-        let (reason, target) = state.withLock { ($0.closedReason, $0.postURL) }
+        let (reason, target, plain) = state.withLock { ($0.closedReason, $0.postURL, $0.postTarget) }
         if let reason { return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: reason)) }
         guard let target else {
             return eventLoop.makeFailedFuture(MCPClientError.disconnected(reason: "no endpoint yet"))
@@ -109,7 +120,7 @@ final class LegacySSETransport: MCPTransport {
         let promise = eventLoop.makePromise(of: Void.self)
         promise.completeWithTask { [self] in
             do {
-                try await post(message, to: target)
+                try await post(message, to: target, plain: plain)
             } catch {
                 if case .unavailable(let reason) = error as? MCPClientError {
                     eventLoop.execute { self.close(reason: reason) }
@@ -132,15 +143,15 @@ final class LegacySSETransport: MCPTransport {
 
     // MARK: - Posting
 
-    private func post(_ message: OutboundMessage, to target: URL) async throws {
+    private func post(_ message: OutboundMessage, to target: URL, plain: KeepAliveTarget?) async throws {
         let response: UpstreamAnswer
         do {
             do {
-                response = try await send(message, to: target)
+                response = try await send(message, to: target, plain: plain)
             } catch  where HTTPExchange.isClosedBeforeAnswer(error) && message.method != "tools/call" {
                 // A connection closed under the message is tried once more on another, except a tool call: whether
                 // it may be repeated is the session's decision (it knows the tool's annotations).
-                response = try await send(message, to: target)
+                response = try await send(message, to: target, plain: plain)
             }
         } catch {
             throw Self.failure(error, posting: target)
@@ -163,16 +174,13 @@ final class LegacySSETransport: MCPTransport {
 
     /// One POST of `message`: over a pooled keep-alive connection to a plain `http` endpoint, else (or to follow a
     /// redirect, which AsyncHTTPClient does by sending the message again) through AsyncHTTPClient.
-    private func send(_ message: OutboundMessage, to target: URL) async throws -> UpstreamAnswer {
+    private func send(_ message: OutboundMessage, to target: URL, plain: KeepAliveTarget?) async throws
+        -> UpstreamAnswer
+    {
         let deadline = NIODeadline.now() + .seconds(60)
-        if let keepAlive, let plain = KeepAliveTarget(target, hostHeader: configuredHost) {
-            var headers = HTTPHeaders()
-            for (name, value) in staticHeaders where name.lowercased() != "host" {
-                headers.add(name: name, value: value)
-            }
+        if let keepAlive, let plain {
+            var headers = keepAliveHeaders
             for (name, value) in message.headers { headers.replaceOrAdd(name: name, value: value) }
-            headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-            headers.remove(name: "Content-Length")
             let answer = UpstreamAnswer(
                 try await keepAlive.execute(
                     .POST, plain, headers: headers, body: message.body, deadline: deadline, preferring: eventLoop))
@@ -209,7 +217,11 @@ final class LegacySSETransport: MCPTransport {
                         guard event.type == "endpoint" else { continue }
                         switch resolveEndpoint(event.text) {
                         case .success(let url):
-                            state.withLock { $0.postURL = url }
+                            let plain = keepAlive == nil ? nil : KeepAliveTarget(url, hostHeader: configuredHost)
+                            state.withLock { state in
+                                state.postURL = url
+                                state.postTarget = plain
+                            }
                             endpoint.settle(.success(url))
                         case .failure(let error):
                             endpoint.settle(.failure(error))
