@@ -31,7 +31,5 @@ struct CallHeadersTests {
         ])
         #expect(CallHeaders(headers) == CallHeaders())
         #expect(CallHeaders(HTTPHeaders()) == CallHeaders())
-        #expect(CallHeaders.name("X-Request-ID", is: "x-request-id"))
-        #expect(!CallHeaders.name("x-request-id", is: "x-request-ie"))
     }
 }

@@ -1,6 +1,6 @@
 import NIOHTTP1
 
-/// The request headers recording reads, found in one pass over them (names matched case-insensitively).
+/// The request headers recording reads (names matched case-insensitively, the first of each).
 struct CallHeaders: Equatable {
     var requestID: String?
     var traceparent: String?
@@ -8,26 +8,11 @@ struct CallHeaders: Equatable {
 }
 
 extension CallHeaders {
+    /// `first(name:)` compares each name where it lies; walking the headers instead hands out a copy of every name
+    /// and value (a reference count up and down for each) to find, on most calls, none of the three.
     init(_ headers: HTTPHeaders) {
-        for (name, value) in headers {
-            // The first of each, as `HTTPHeaders.first(name:)` would find it.
-            if requestID == nil, Self.name(name, is: "x-request-id") {
-                requestID = value
-            } else if traceparent == nil, Self.name(name, is: "traceparent") {
-                traceparent = value
-            } else if tracestate == nil, Self.name(name, is: "tracestate") {
-                tracestate = value
-            }
-        }
-    }
-
-    /// Whether `name` is `lowercase` in any case (ASCII).
-    static func name(_ name: String, is lowercase: StaticString) -> Bool {
-        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in
-            zip(name.utf8, expected).allSatisfy { given, wanted in
-                given == wanted || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(given) && given | 0x20 == wanted
-            }
-        }
+        requestID = headers.first(name: "x-request-id")
+        traceparent = headers.first(name: "traceparent")
+        tracestate = headers.first(name: "tracestate")
     }
 }
