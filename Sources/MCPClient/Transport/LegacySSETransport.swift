@@ -47,11 +47,8 @@ final class LegacySSETransport: MCPTransport {
         self.logger = logger
         self.client = client
         self.keepAlive = keepAlive
-        self.configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
-        var keepAliveHeaders = HTTPHeaders()
-        for (name, value) in headers where !["host", "content-length"].contains(name.lowercased()) {
-            keepAliveHeaders.add(name: name, value: value)
-        }
+        self.configuredHost = HTTPExchange.configuredHost(headers)
+        var keepAliveHeaders = HTTPExchange.staticHeaders(headers, except: ["host", "content-length"])
         keepAliveHeaders.replaceOrAdd(name: "Content-Type", value: "application/json")
         self.keepAliveHeaders = keepAliveHeaders
         self.eventLoop = eventLoop

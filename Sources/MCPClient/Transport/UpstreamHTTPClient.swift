@@ -128,6 +128,23 @@ enum HTTPExchange {
         return String(decoding: type[start...], as: UTF8.self)
     }
 
+    /// The `Host` header a configuration sets (its last), which requests carry instead of the URL's authority.
+    static func configuredHost(_ headers: [(name: String, value: String)]) -> String? {
+        headers.last { $0.name.lowercased() == "host" }?.value
+    }
+
+    /// The configured headers a request carries as they are: all but those it sets itself (`setPerRequest`,
+    /// lowercase).
+    static func staticHeaders(_ headers: [(name: String, value: String)], except setPerRequest: Set<String>)
+        -> HTTPHeaders
+    {
+        var kept = HTTPHeaders()
+        for (name, value) in headers where !setPerRequest.contains(name.lowercased()) {
+            kept.add(name: name, value: value)
+        }
+        return kept
+    }
+
     /// Whether the request never reached the server: the proxy may call it unavailable (503), and a
     /// supervisor may treat the server as down.
     static func isConnectFailure(_ error: any Error) -> Bool {

@@ -85,14 +85,12 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.mode = mode
         self.originalEndpoint = endpoint
         self.staticHeaders = headers
-        var postHeaders = HTTPHeaders()
-        let setPerRequest: Set<String> = [
-            "host", "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version",
-            "mcp-method", "mcp-name",
-        ]
-        for (name, value) in headers where !setPerRequest.contains(name.lowercased()) {
-            postHeaders.add(name: name, value: value)
-        }
+        var postHeaders = HTTPExchange.staticHeaders(
+            headers,
+            except: [
+                "host", "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version",
+                "mcp-method", "mcp-name",
+            ])
         postHeaders.add(name: "Accept", value: "application/json, text/event-stream")
         postHeaders.add(name: "Content-Type", value: "application/json")
         self.postHeaders = postHeaders
@@ -102,7 +100,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.client = client
         self.keepAlive = keepAlive
         self.eventLoop = eventLoop
-        let configuredHost = headers.last { $0.name.lowercased() == "host" }?.value
+        let configuredHost = HTTPExchange.configuredHost(headers)
         self.configuredHost = configuredHost
         var version: String?
         if case .stateless(let stateless) = mode { version = stateless }
