@@ -337,6 +337,14 @@ governed_config() {
   fi
 }
 
+# governed_args <transport> <impl> <name>: writes the case's config file as $WORK/<name>.json and sets GOVERNED_ARGS
+# to the proxy's arguments for it (metrics off but in the governed case, whose target includes them).
+governed_args() {
+  governed_config "$1" "$2" > "$WORK/$3.json"
+  GOVERNED_ARGS=(--config "$WORK/$3.json")
+  if [[ "$2" != swift-mcpo-governed ]]; then GOVERNED_ARGS+=(--no-metrics); fi
+}
+
 # A few tokens, as a few real clients reuse theirs: "Bearer t1|Bearer t2|…".
 jwt_authorizations() {
   local i token list=""
@@ -383,9 +391,8 @@ run_case() {
       authorizations="$(jwt_authorizations)" ;;
     swift-mcpo-bare|swift-mcpo-governed|swift-mcpo-pgaudit)
       binary="$SWIFT_MCPO"; mount="/stub"
-      governed_config "$transport" "$impl" > "$WORK/$impl-$transport.json"
-      auth_args=(--config "$WORK/$impl-$transport.json")
-      [[ "$impl" != swift-mcpo-governed ]] && auth_args+=(--no-metrics) ;;
+      governed_args "$transport" "$impl" "$impl-$transport"
+      auth_args=("${GOVERNED_ARGS[@]}") ;;
     swift-mcpo-base) binary="$BASELINE_MCPO" ;;
     mcpo) binary="$PY_MCPO" ;;
   esac
@@ -447,12 +454,12 @@ run_case() {
 run_replicas() {
   local transport="$1" c="$2" ports=() pids=() i port pid nginx_port nginx_dir expected out requests tag
   tag="$transport-replicas-c$c"
-  governed_config "$transport" swift-mcpo-pgaudit > "$WORK/$tag.json"
+  governed_args "$transport" swift-mcpo-pgaudit "$tag"
   for i in 1 2 3; do
     port="$(free_port)"
     "$PYTHON" "$LAUNCH" ready --url "http://127.0.0.1:$port/stub/openapi.json" --pid-file "$WORK/$tag-$i.pid" \
       --log "$WORK/$tag-$i.log" --timeout 60 -- env MCPO_REPLICA="r$i" "$SWIFT_MCPO" --host 127.0.0.1 --port "$port" \
-      --config "$WORK/$tag.json" --no-metrics "${PROXY_ARGS[@]}" > /dev/null \
+      "${GOVERNED_ARGS[@]}" "${PROXY_ARGS[@]}" > /dev/null \
       || { KEEP_WORK=1; die "replica $i did not start ($WORK/$tag-$i.log)"; }
     pid="$(< "$WORK/$tag-$i.pid")"
     PIDS+=("$pid"); pids+=("$pid"); ports+=("$port")
@@ -499,21 +506,19 @@ run_replicas() {
 # between them in $INTERLEAVE pairs of $SLICE-second slices (A B, then B A, …), so that both meet the same phases of
 # a machine whose speed varies from one minute to the next (other guests on its host): best rounds of separate runs
 # compare different minutes. Before each slice a pause of half a second, in which the other proxy's last audit batch
-# (gathered for 0.1 s) is written and charged to its own slices, not to the next one's.
+# (gathered for 0.1 s) is written rather than during the next proxy's slice (docs/benchmarks.md: it falls in none).
 run_interleaved() {
   local transport="$1" c="$2" other="$3" impl out requests duration pair order tag
   local -A urls pids totals_req totals_us slice_rps
   local ratios="" errors=0
   for impl in swift-mcpo-bare "$other"; do
     tag="$transport-$impl-interleaved"
-    governed_config "$transport" "$impl" > "$WORK/$tag.json"
-    local args=(--config "$WORK/$tag.json")
-    [[ "$impl" != swift-mcpo-governed ]] && args+=(--no-metrics)
+    governed_args "$transport" "$impl" "$tag"
     local port
     port="$(free_port)"
     urls[$impl]="http://127.0.0.1:$port/stub/echo"
     "$PYTHON" "$LAUNCH" ready --url "http://127.0.0.1:$port/stub/openapi.json" --pid-file "$WORK/$tag.pid" \
-      --log "$WORK/$tag.log" --timeout 60 -- "$SWIFT_MCPO" --host 127.0.0.1 --port "$port" "${args[@]}" \
+      --log "$WORK/$tag.log" --timeout 60 -- "$SWIFT_MCPO" --host 127.0.0.1 --port "$port" "${GOVERNED_ARGS[@]}" \
       "${PROXY_ARGS[@]}" > /dev/null || { KEEP_WORK=1; die "$impl did not start ($WORK/$tag.log)"; }
     pids[$impl]="$(< "$WORK/$tag.pid")"
     PIDS+=("${pids[$impl]}")
