@@ -48,7 +48,7 @@ final class LegacySSETransport: MCPTransport {
         self.client = client
         self.keepAlive = keepAlive
         self.configuredHost = HTTPExchange.configuredHost(headers)
-        var keepAliveHeaders = HTTPExchange.staticHeaders(headers, except: ["host", "content-length"])
+        var keepAliveHeaders = HTTPExchange.configuredHeaders(headers, except: ["host", "content-length"])
         keepAliveHeaders.replaceOrAdd(name: "Content-Type", value: "application/json")
         self.keepAliveHeaders = keepAliveHeaders
         self.eventLoop = eventLoop

@@ -135,7 +135,7 @@ enum HTTPExchange {
 
     /// The configured headers a request carries as they are: all but those it sets itself (`setPerRequest`,
     /// lowercase).
-    static func staticHeaders(_ headers: [(name: String, value: String)], except setPerRequest: Set<String>)
+    static func configuredHeaders(_ headers: [(name: String, value: String)], except setPerRequest: Set<String>)
         -> HTTPHeaders
     {
         var kept = HTTPHeaders()

@@ -85,7 +85,7 @@ final class StreamableHTTPTransport: MCPTransport, HTTPSessionControl {
         self.mode = mode
         self.originalEndpoint = endpoint
         self.staticHeaders = headers
-        var postHeaders = HTTPExchange.staticHeaders(
+        var postHeaders = HTTPExchange.configuredHeaders(
             headers,
             except: [
                 "host", "accept", "content-type", "content-length", "mcp-session-id", "mcp-protocol-version",
