@@ -161,16 +161,31 @@ struct ResilienceTests {
 
     @Test("calls beyond --max-concurrent-calls wait in the queue; beyond the queue they get 503 at once")
     func concurrencyLimit() async throws {
+        let folder = Self.temporaryPath("queue")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let release = folder + "/release"
         let arguments = ["--max-concurrent-calls", "1", "--max-queued-calls", "1", "--"]
         try await withProxy(arguments + PythonLine.mcp1.fastMCPServer) { proxy in
-            let replies = try await withThrowingTaskGroup(of: HTTPReply.self) { group in
-                for _ in 0..<3 {
-                    group.addTask { try await TestHTTP.post(proxy, "/slow", ["seconds": 1.5]) }
-                }
-                var replies: [HTTPReply] = []
-                for try await reply in group { replies.append(reply) }
-                return replies
+            // Each call holds its slot until the test releases them all: the test waits for events, not for time.
+            @Sendable func held(_ name: String) async throws -> HTTPReply {
+                try await TestHTTP.post(
+                    proxy, "/held_until_released",
+                    ["marker": .string(folder + "/" + name), "release": .string(release)])
             }
+            let first = Task { try await held("first") }
+            #expect(await pollUntil { FileManager.default.fileExists(atPath: folder + "/first") })
+            // The only slot is taken: of the next two calls one waits in the queue, the other (the queue full) is
+            // answered before anything is released.
+            let replies = try await withThrowingTaskGroup(of: HTTPReply.self) { group in
+                for name in ["second", "third"] { group.addTask { try await held(name) } }
+                var replies: [HTTPReply] = []
+                if let answeredAtOnce = try await group.next() { replies.append(answeredAtOnce) }
+                FileManager.default.createFile(atPath: release, contents: Data())
+                for try await reply in group { replies.append(reply) }
+                return replies + [try await first.value]
+            }
+            #expect(replies.first?.status == 503)
             #expect(replies.filter { $0.status == 200 }.count == 2)
             let refused = try #require(replies.first { $0.status == 503 })
             #expect(refused.json?["detail"]?["message"]?.stringValue?.contains("too many calls") == true)
