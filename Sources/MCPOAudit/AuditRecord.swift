@@ -103,7 +103,7 @@ public struct AuditRecord: Sendable, Equatable {
     /// The fields a store keeps as JSON text beside its columns (`id`, `time_ms`, `server`, `tool`, `caller`,
     /// `outcome`, `duration_ms`): the others, without the empty ones, written straight into bytes (a record is stored
     /// per call; building a JSON value first, or writing the columns twice, costs more than the rest of the write).
-    func writeStoredFields(into line: inout AuditLineWriter) {
+    func writeStoredFields(into line: inout AuditBytesWriter) {
         line.byte(UInt8(ascii: "{"))
         // Each field with its name written at once, and a comma after it; the last comma becomes the brace.
         func field(_ quotedWithColon: StaticString, _ value: String?) {
@@ -128,8 +128,8 @@ public struct AuditRecord: Sendable, Equatable {
 
     /// The stored fields as JSON text.
     public var storedText: String {
-        String(unsafeUninitializedCapacity: AuditLineWriter.room(for: self)) { out in
-            var line = AuditLineWriter(out, escapesForCopy: false)
+        String(unsafeUninitializedCapacity: AuditBytesWriter.room(for: self)) { out in
+            var line = AuditBytesWriter(out)
             writeStoredFields(into: &line)
             return line.count
         }

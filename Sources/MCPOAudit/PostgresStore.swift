@@ -259,19 +259,26 @@ public final class PostgresStore: GovernanceStore {
 
     public func append(_ rows: AuditRows) async throws(AuditError) {
         guard !rows.isEmpty else { return }
-        // COPY, PostgreSQL's bulk load: the batch travels as one text buffer, the cheapest way in for both sides.
-        let batch = rows.buffer
+        // COPY, PostgreSQL's bulk load: the batch travels as one buffer, the cheapest way in for both sides.
+        let batch = rows.copyData
         try await ensureMigrated()
         try await bounded {
             try await self.client.withConnection { connection in
-                try await connection.copyFrom(
-                    table: "audit_records", columns: AuditRows.columns, logger: self.logger
-                ) {
-                    writer in try await writer.write(batch)
+                try await connection.copyFrom(table: Self.binaryCopyTarget, logger: self.logger) { writer in
+                    try await writer.write(batch)
                 }
             }
         }
     }
+
+    /// What `copyFrom` is given as the table: postgres-nio 1.x asks for COPY's text format only, and writes the
+    /// table's name into its statement as it is given, between double quotes. This name closes the quotes itself,
+    /// names the columns and the binary format, and makes the rest of the statement a comment:
+    /// `COPY "audit_records" ("id", …) FROM STDIN WITH (FORMAT binary) --" FROM STDIN WITH (FORMAT text)`.
+    /// Every part of it is a constant.
+    static let binaryCopyTarget =
+        "audit_records\" (" + AuditRows.columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        + ") FROM STDIN WITH (FORMAT binary) --"
 
     public func records(matching query: AuditQuery) async throws(AuditError) -> AuditPage {
         var conditions: [String] = []

@@ -5,13 +5,34 @@ import Testing
 
 @testable import MCPOAudit
 
-@Suite("audit records as PostgreSQL COPY rows and stored fields")
+@Suite("audit records as PostgreSQL binary COPY tuples and stored fields")
 struct AuditRowsTests {
-    private func line(_ record: AuditRecord) -> String {
+    /// `record`'s tuple, split by a reader of the binary format written here: the field count, then each field's
+    /// big-endian length and bytes.
+    private func fields(_ record: AuditRecord) -> [[UInt8]] {
         var rows = AuditRows(reservingFor: 1)
         rows.append(record)
-        return String(buffer: rows.buffer)
+        let bytes = Array(rows.tuples.readableBytesView)
+        func integer(at index: Int, size: Int) -> Int {
+            bytes[index..<index + size].reduce(0) { $0 << 8 | Int($1) }
+        }
+        #expect(integer(at: 0, size: 2) == 8)
+        var fields: [[UInt8]] = []
+        var index = 2
+        while index < bytes.count {
+            let length = integer(at: index, size: 4)
+            fields.append(Array(bytes[index + 4..<index + 4 + length]))
+            index += 4 + length
+        }
+        #expect(index == bytes.count)
+        return fields
     }
+
+    private func bigEndian<Value: FixedWidthInteger>(_ value: Value) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    private func text(_ field: [UInt8]) -> String { String(decoding: field, as: UTF8.self) }
 
     /// A record with something awkward in every field a row holds.
     private func awkward(_ index: Int) -> AuditRecord {
@@ -23,33 +44,35 @@ struct AuditRowsTests {
             risk: "high", replica: "r\t1", traceId: "4bf92f3577b34da6a3ce929d0e0e4736")
     }
 
-    @Test("columns in order, tab-separated; the stored fields hold the rest without the empty ones")
+    @Test("eight fields in the columns' order; the stored fields hold the rest without the empty ones")
     func plainRow() {
         let record = AuditRecord(
             id: "r1", time: Date(timeIntervalSince1970: 1_796_523_038.123), caller: "ci", server: "kitchen",
             tool: "cook", argsSha256: "ab", status: 200, outcome: .ok, durationMs: 1.5, replica: "r")
+        let stored = #"{"argsSha256":"ab","status":200,"replica":"r"}"#
         #expect(
-            line(record)
-                == "r1\t1796523038123\tkitchen\tcook\tci\tok\t1.500\t{\"argsSha256\":\"ab\",\"status\":200,\"replica\":\"r\"}\n"
-        )
-        #expect(record.storedText == #"{"argsSha256":"ab","status":200,"replica":"r"}"#)
+            fields(record) == [
+                Array("r1".utf8), bigEndian(Int64(1_796_523_038_123)), Array("kitchen".utf8), Array("cook".utf8),
+                Array("ci".utf8), Array("ok".utf8), bigEndian((1.5).bitPattern), Array(stored.utf8),
+            ])
+        #expect(record.storedText == stored)
     }
 
-    @Test("backslash, tab, newline and carriage return are escaped in every column; a NUL is dropped")
-    func escapes() {
+    @Test("text goes as it is, backslashes, tabs, newlines and carriage returns included; a NUL is dropped")
+    func textAsItIs() {
         var record = AuditRecord(
-            id: "r\\2", time: Date(timeIntervalSince1970: 0), caller: "a\tb\nc\rd\u{0}e", server: "s", tool: "t",
-            argsSha256: "00", status: 500, outcome: .toolError, durationMs: 0, replica: "r")
+            id: "r\\2", time: Date(timeIntervalSince1970: 0), caller: "a\tb\nc\rd\u{0}e\u{0}", server: "s\u{0}",
+            tool: "t", argsSha256: "00", status: 500, outcome: .toolError, durationMs: 0, replica: "r")
         record.output = "say \"hi\"\n\t\\"
-        record.user = "zoë"
-        let text = line(record)
-        #expect(text.hasPrefix("r\\\\2\t0\ts\tt\ta\\tb\\nc\\rde\ttool_error\t0.000\t"))
-        #expect(text.hasSuffix("\n"))
-        #expect(text.dropLast().split(separator: "\t", omittingEmptySubsequences: false).count == 8)
-        // The record column is the stored fields' JSON with its backslashes doubled, nothing else changed.
-        let stored = String(text.dropLast().split(separator: "\t", omittingEmptySubsequences: false)[7])
-        #expect(stored == record.storedText.replacingOccurrences(of: "\\", with: "\\\\"))
-        #expect(!stored.contains("\n") && !stored.contains("\t"))
+        record.user = "zoë \u{1F600}"
+        let fields = fields(record)
+        #expect(fields.count == 8)
+        #expect(text(fields[0]) == "r\\2")
+        #expect(text(fields[2]) == "s")
+        #expect(text(fields[4]) == "a\tb\nc\rde")
+        #expect(text(fields[5]) == "tool_error")
+        // The record field is the stored fields' JSON, nothing changed.
+        #expect(text(fields[7]) == record.storedText)
     }
 
     @Test("a record read back from its columns and stored fields is the record written; old whole-record rows read too")
@@ -143,28 +166,37 @@ struct AuditRowsTests {
         #expect(parsed["output"]?.stringValue == awkward)
     }
 
-    @Test("numbers: the time in milliseconds and the status as integers, the duration to the microsecond")
+    @Test(
+        "numbers: the time in milliseconds as a bigint, the status as a JSON integer, the duration to the microsecond")
     func numbers() {
-        func column(_ index: Int, of record: AuditRecord) -> Substring {
-            line(record).dropLast().split(separator: "\t", omittingEmptySubsequences: false)[index]
-        }
         var record = AuditRecord(
             id: "r", time: Date(timeIntervalSince1970: -1.5), caller: "c", server: "s", tool: "t", argsSha256: "",
             status: Int(Int64.max), outcome: .ok, durationMs: 0.0004, replica: "r")
-        #expect(column(1, of: record) == "-1500")
-        #expect(column(6, of: record) == "0.000")
-        #expect(column(7, of: record).contains("\"status\":9223372036854775807,"))
-        let durations: [(Double, String)] = [
-            (0.0005, "0.001"), (12.3456, "12.346"), (1000, "1000.000"), (-2.5, "-2.500"), (-0.25, "-0.250"),
-            (86_400_000.125, "86400000.125"), (.nan, "0"), (.infinity, "0"), (1e300, "0"),
+        #expect(fields(record)[1] == bigEndian(Int64(-1500)))
+        #expect(fields(record)[6] == bigEndian((0.0).bitPattern))
+        #expect(text(fields(record)[7]).contains("\"status\":9223372036854775807,"))
+        let durations: [(Double, Double)] = [
+            (0.0005, 0.001), (12.3456, 12.346), (1000, 1000), (-2.5, -2.5), (-0.25, -0.25), (-0.0004, 0),
+            (86_400_000.125, 86_400_000.125), (.nan, 0), (.infinity, 0), (1e300, 0),
         ]
-        for (duration, text) in durations {
+        for (duration, stored) in durations {
             record.durationMs = duration
-            #expect(column(6, of: record) == Substring(text), "\(duration)")
+            #expect(fields(record)[6] == bigEndian(stored.bitPattern), "\(duration)")
         }
         record.time = Date(timeIntervalSince1970: 0)
         record.status = 0
-        #expect(column(1, of: record) == "0")
-        #expect(column(7, of: record).contains("\"status\":0,"))
+        #expect(fields(record)[1] == bigEndian(Int64(0)))
+        #expect(text(fields(record)[7]).contains("\"status\":0,"))
+    }
+
+    @Test("a COPY's data: the binary format's signature, no flags, no header extension, the tuples, the trailer")
+    func copyData() {
+        let rows = AuditRows((0..<2).map(awkward))
+        let data = Array(rows.copyData.readableBytesView)
+        let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0] + [0, 0, 0, 0] + [0, 0, 0, 0]
+        #expect(Array(data.prefix(19)) == header)
+        #expect(Array(data.dropFirst(19).dropLast(2)) == Array(rows.tuples.readableBytesView))
+        #expect(Array(data.suffix(2)) == [0xFF, 0xFF])
+        #expect(Array(AuditRows().copyData.readableBytesView) == header + [0xFF, 0xFF])
     }
 }

@@ -221,18 +221,19 @@ struct StoreTests {
     }
 
     @Test(
-        "values with tabs, newlines, backslashes, quotes and other scripts come back as written",
+        "values with tabs, newlines, backslashes, quotes and other scripts come back as written (a NUL dropped)",
         arguments: Backend.allCases)
     func awkwardValues(_ backend: Backend) async throws {
         let made = try await TestStore.make(backend)
-        var written = record(1, server: "k\titchen", tool: "c\\ook\n", caller: "ci \"quoted\" \r élan 東京")
+        var written = record(1, server: "k\titchen", tool: "c\\ook\n", caller: "ci \"quoted\" \r élan\u{0} 東京")
         written.output = "line one\nline\ttwo \\N \\ end"
         written.error = "\\"
         try await made.store.append([written, record(2)])
         let read = try await made.store.records(matching: AuditQuery()).records
         #expect(read.map(\.id) == ["r00002", "r00001"])
         let back = try #require(read.last)
-        #expect(back.server == written.server && back.tool == written.tool && back.caller == written.caller)
+        #expect(back.server == written.server && back.tool == written.tool)
+        #expect(back.caller == "ci \"quoted\" \r élan 東京")
         #expect(back.output == written.output && back.error == written.error)
         let filtered = try await made.store.records(matching: AuditQuery(server: "k\titchen", tool: "c\\ook\n"))
         #expect(filtered.records.map(\.id) == ["r00001"])

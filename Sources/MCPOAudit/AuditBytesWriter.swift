@@ -1,30 +1,27 @@
 import JSONValue
 
 /// Writes an audit record's bytes into room made for them beforehand (`room(for:)`), with no check or growth per
-/// piece: the columns of a `COPY … FROM STDIN` text line, and the record's stored fields as JSON, either plain or with
-/// the text format's escapes (its backslashes doubled) in the same pass.
-struct AuditLineWriter {
+/// piece: the fields of a binary `COPY … FROM STDIN` tuple (each a big-endian length and its bytes), and the record's
+/// stored fields as JSON.
+struct AuditBytesWriter {
     private let out: UnsafeMutableBufferPointer<UInt8>
     /// Bytes written.
     private(set) var count = 0
-    /// Whether JSON is written for a COPY line (each backslash of its escapes doubled) or as it is.
-    private let escapesForCopy: Bool
 
     /// `out` must hold at least `room(for:)` bytes of what is written into it.
-    init(_ out: UnsafeMutableBufferPointer<UInt8>, escapesForCopy: Bool) {
+    init(_ out: UnsafeMutableBufferPointer<UInt8>) {
         self.out = out
-        self.escapesForCopy = escapesForCopy
     }
 
-    /// The most bytes `record`'s line can take: a column's byte escaped is at most two bytes, a JSON string's at most
-    /// seven (`\u001f` with its backslash doubled); the names, numbers and separators fit in the rest.
+    /// The most bytes `record`'s tuple can take: a column's text as it is, a JSON string's byte at most six
+    /// (`\u001f`); the names, numbers, lengths and separators fit in the rest.
     static func room(for record: AuditRecord) -> Int {
         func utf8(_ text: String?) -> Int { text?.utf8.count ?? 0 }
         let columns = utf8(record.id) + utf8(record.server) + utf8(record.tool) + utf8(record.caller)
         let strings =
             utf8(record.user) + utf8(record.tenant) + utf8(record.argsSha256) + utf8(record.output)
             + utf8(record.error) + utf8(record.risk) + utf8(record.replica) + utf8(record.traceId)
-        return 2 * columns + 7 * strings + 400
+        return columns + 6 * strings + 400
     }
 
     mutating func byte(_ byte: UInt8) {
@@ -47,32 +44,49 @@ struct AuditLineWriter {
         count += bytes.count
     }
 
-    /// A column's text: backslash, tab, newline and carriage return escaped, a NUL (which PostgreSQL's text cannot
-    /// hold) dropped; runs without any of them (nearly all text) copied whole.
-    mutating func column(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            var runStart = 0
-            for index in 0..<bytes.count {
-                let escaped: UInt8
-                switch bytes[index] {
-                case 0x5C: escaped = UInt8(ascii: "\\")
-                case 0x09: escaped = UInt8(ascii: "t")
-                case 0x0A: escaped = UInt8(ascii: "n")
-                case 0x0D: escaped = UInt8(ascii: "r")
-                case 0: escaped = 0
-                default: continue
+    // MARK: - Binary COPY
+
+    /// `value` big-endian, as every integer of the binary format.
+    mutating func bigEndian<Value: FixedWidthInteger>(_ value: Value) {
+        UnsafeMutableRawBufferPointer(out).storeBytes(of: value.bigEndian, toByteOffset: count, as: Value.self)
+        count += MemoryLayout<Value>.size
+    }
+
+    /// One field: its length, then what `write` writes.
+    mutating func field(_ write: (inout AuditBytesWriter) -> Void) {
+        let start = count
+        count += 4
+        write(&self)
+        let length = UInt32(count - start - 4)
+        UnsafeMutableRawBufferPointer(out).storeBytes(of: length.bigEndian, toByteOffset: start, as: UInt32.self)
+    }
+
+    /// A text field: its UTF-8 as it is, but for a NUL, which PostgreSQL's text cannot hold (dropped).
+    mutating func textField(_ text: String) {
+        field { field in
+            var text = text
+            text.withUTF8 { bytes in
+                var runStart = 0
+                while let nul = bytes[runStart...].firstIndex(of: 0) {
+                    field.copy(UnsafeBufferPointer(rebasing: bytes[runStart..<nul]))
+                    runStart = nul + 1
                 }
-                copy(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-                if escaped != 0 {
-                    byte(UInt8(ascii: "\\"))
-                    byte(escaped)
-                }
-                runStart = index + 1
+                field.copy(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
             }
-            copy(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
     }
+
+    /// A `bigint` field.
+    mutating func integerField(_ value: Int64) {
+        field { $0.bigEndian(value) }
+    }
+
+    /// A `double precision` field.
+    mutating func doubleField(_ value: Double) {
+        field { $0.bigEndian(value.bitPattern) }
+    }
+
+    // MARK: - JSON
 
     /// `text` as a quoted JSON string (the escapes of `JSON.writeString`).
     mutating func jsonString(_ text: String) {
@@ -86,12 +100,8 @@ struct AuditLineWriter {
 
     private mutating func escape(_ value: UInt8) {
         byte(UInt8(ascii: "\\"))
-        if escapesForCopy { byte(UInt8(ascii: "\\")) }
         switch value {
-        case UInt8(ascii: "\""): byte(value)
-        case UInt8(ascii: "\\"):
-            byte(value)
-            if escapesForCopy { byte(value) }
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(value)
         case 0x0A: byte(UInt8(ascii: "n"))
         case 0x0D: byte(UInt8(ascii: "r"))
         case 0x09: byte(UInt8(ascii: "t"))
@@ -120,23 +130,5 @@ struct AuditLineWriter {
             low += 1
             high -= 1
         }
-    }
-
-    /// Milliseconds to the microsecond, `12.345` (at most 20 bytes): what the audit log shows of a duration. A value
-    /// beyond a thousand years or not a number is written as 0.
-    mutating func milliseconds(_ value: Double) {
-        let microseconds = (value * 1000).rounded()
-        guard microseconds.isFinite, microseconds.magnitude < 3.2e16 else {
-            byte(UInt8(ascii: "0"))
-            return
-        }
-        let whole = Int64(microseconds)
-        if whole < 0 { byte(UInt8(ascii: "-")) }
-        integer(Int64(whole.magnitude / 1000))
-        byte(UInt8(ascii: "."))
-        let fraction = Int(whole.magnitude % 1000)
-        byte(UInt8(ascii: "0") + UInt8(fraction / 100))
-        byte(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        byte(UInt8(ascii: "0") + UInt8(fraction % 10))
     }
 }
