@@ -103,35 +103,35 @@ public struct AuditRecord: Sendable, Equatable {
     /// The fields a store keeps as JSON text beside its columns (`id`, `time_ms`, `server`, `tool`, `caller`,
     /// `outcome`, `duration_ms`): the others, without the empty ones, written straight into bytes (a record is stored
     /// per call; building a JSON value first, or writing the columns twice, costs more than the rest of the write).
-    func writeStoredFields(into line: inout AuditBytesWriter) {
-        line.byte(UInt8(ascii: "{"))
+    func writeStoredFields(into out: inout AuditBytesWriter) {
+        out.byte(UInt8(ascii: "{"))
         // Each field with its name written at once, and a comma after it; the last comma becomes the brace.
         func field(_ quotedWithColon: StaticString, _ value: String?) {
             guard let value else { return }
-            line.literal(quotedWithColon)
-            line.jsonString(value)
-            line.byte(UInt8(ascii: ","))
+            out.literal(quotedWithColon)
+            out.jsonString(value)
+            out.byte(UInt8(ascii: ","))
         }
         field(#""user":"#, user)
         field(#""tenant":"#, tenant)
         field(#""argsSha256":"#, argsSha256)
-        line.literal(#""status":"#)
-        line.integer(Int64(status))
-        line.byte(UInt8(ascii: ","))
+        out.literal(#""status":"#)
+        out.integer(Int64(status))
+        out.byte(UInt8(ascii: ","))
         field(#""output":"#, output)
         field(#""error":"#, error)
         field(#""risk":"#, risk)
         field(#""replica":"#, replica)
         field(#""traceId":"#, traceId)
-        line.replaceLast(with: UInt8(ascii: "}"))  // the comma after the status at least
+        out.replaceLast(with: UInt8(ascii: "}"))  // the comma after the status at least
     }
 
     /// The stored fields as JSON text.
     public var storedText: String {
         String(unsafeUninitializedCapacity: AuditBytesWriter.room(for: self)) { out in
-            var line = AuditBytesWriter(out)
-            writeStoredFields(into: &line)
-            return line.count
+            var writer = AuditBytesWriter(out)
+            writeStoredFields(into: &writer)
+            return writer.count
         }
     }
 
