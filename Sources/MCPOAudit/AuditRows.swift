@@ -29,18 +29,13 @@ public struct AuditRows: Sendable {
     /// The tuples alone.
     var tuples: ByteBuffer { bytes }
 
-    /// The whole of a binary COPY's data: the format's signature, flags and header extension (none), the tuples,
-    /// and the trailer.
-    var copyData: ByteBuffer {
-        var data = ByteBufferAllocator().buffer(capacity: Self.copyHeader.count + bytes.readableBytes + 2)
-        data.writeBytes(Self.copyHeader)
-        data.writeImmutableBuffer(bytes)
-        data.writeInteger(Int16(-1))
-        return data
-    }
+    /// A binary COPY's data in three parts, none of them a copy: the format's signature, flags and header extension
+    /// (none), the tuples, and the trailer.
+    var copyParts: [ByteBuffer] { [Self.copyHeader, bytes, Self.copyTrailer] }
 
-    static let copyHeader: [UInt8] =
-        Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8)
+    static let copyHeader = ByteBuffer(
+        bytes: Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8))
+    static let copyTrailer = ByteBuffer(bytes: [0xFF, 0xFF])
 
     /// Writes `record`'s tuple into room made for its longest possible form, once.
     public mutating func append(_ record: AuditRecord) {

@@ -259,13 +259,14 @@ public final class PostgresStore: GovernanceStore {
 
     public func append(_ rows: AuditRows) async throws(AuditError) {
         guard !rows.isEmpty else { return }
-        // COPY, PostgreSQL's bulk load: the batch travels as one buffer, the cheapest way in for both sides.
-        let batch = rows.copyData
+        // COPY, PostgreSQL's bulk load: the batch's bytes travel as they were encoded, the cheapest way in for both
+        // sides (framed by the format's header and trailer, sent apart rather than copied around them).
+        let parts = rows.copyParts
         try await ensureMigrated()
         try await bounded {
             try await self.client.withConnection { connection in
                 try await connection.copyFrom(table: Self.binaryCopyTarget, logger: self.logger) { writer in
-                    try await writer.write(batch)
+                    for part in parts { try await writer.write(part) }
                 }
             }
         }
