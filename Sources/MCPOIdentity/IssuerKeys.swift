@@ -108,11 +108,20 @@ final class IssuerKeys: Sendable {
             case .failure(let failure):
                 state.cache.fetchFailed(failure.reason)
                 if let retryDelay, !state.stopped, state.retry == nil {
+                    // Rounds until a fetch works: a round that finds the keys tried lately (a token asked for them
+                    // meanwhile, and was refused too) is refused without a fetch, and waits for the next one.
                     state.retry = Task { [weak self] in
-                        try? await Task.sleep(for: retryDelay)
-                        guard let self, !Task.isCancelled else { return }
-                        self.state.withLock { $0.retry = nil }
-                        _ = await self.keys(for: nil)
+                        while true {
+                            try? await Task.sleep(for: retryDelay)
+                            guard let self, !Task.isCancelled else { return }
+                            _ = await self.keys(for: nil)
+                            let done = self.state.withLock { state -> Bool in
+                                guard state.stopped || state.cache.lastError == nil else { return false }
+                                state.retry = nil
+                                return true
+                            }
+                            if done { return }
+                        }
                     }
                 }
             }

@@ -311,6 +311,36 @@ struct TokenVerificationTests {
         }
     }
 
+    @Test("background retries go on after a round that finds the keys tried lately, until a fetch works")
+    func retriesOutlastARefusedRound() async throws {
+        try await Self.withIdP { idp in
+            try await idp.down()
+            let clock = MovingClock()
+            // Each read of the key clock is a visit of the key cache: the test sees a retry round happen.
+            let reads = Atomic<Int>(0)
+            let authenticator = CallerAuthenticator(
+                config: AuthConfig(jwtIssuers: [Self.settings(idp)]), strict: false, logger: quietLogger,
+                keyClock: {
+                    reads.add(1, ordering: .relaxed)
+                    return clock.now
+                }, keyRetryDelay: .milliseconds(100))
+            defer { Task { await authenticator.shutdown() } }
+            let token = try await idp.token(alg: "ES256")
+            #expect(
+                Self.refusal(await authenticator.authenticate(authorization: "Bearer " + token, openWebUIUser: nil))?
+                    .contains("503") == true)
+            try await idp.up()
+            // The key clock has not moved: the first retry round finds the keys tried lately and fetches nothing.
+            let visits = reads.load(ordering: .relaxed)
+            #expect(await pollUntil { reads.load(ordering: .relaxed) > visits })
+            #expect(authenticator.issuerHealth.first?.up == false)
+            clock.advance(.seconds(10))
+            // A later round fetches them, with no token asking.
+            #expect(await pollUntil { authenticator.issuerHealth.first?.up == true })
+            #expect(authenticator.issuerHealth.first?.error == nil)
+        }
+    }
+
     @Test("a bearer that parses as a JWT is a token; anything else a key; without issuers every bearer is a key")
     func tokenOrKey() async throws {
         try await Self.withIdP { idp in
