@@ -16,7 +16,8 @@ struct TokenBucket: Equatable {
         var bucket = self
         let elapsed = now - updated
         guard elapsed > .zero else { return bucket }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let (whole, attoseconds) = elapsed.components  // computed: a 128-bit division each time it is read
+        let seconds = Double(whole) + Double(attoseconds) / 1e18
         bucket.tokens = min(Double(limit.count), tokens + seconds * Self.rate(limit))
         bucket.updated = now
         return bucket
