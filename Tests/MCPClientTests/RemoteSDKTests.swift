@@ -12,6 +12,10 @@ import Testing
 /// lines, in every mode they offer.
 @Suite("remote transports against the Python SDK")
 struct RemoteSDKTests {
+    /// The handshake's bound, there only to catch a hang: the suites start many Python servers at once, and on two
+    /// busy cores one of them answered `initialize` after more than 20 s.
+    static let startupBound = 300.0
+
     @Test("connects, lists, calls, and runs many calls at once over one session", arguments: PeerMode.all)
     func callsAndConcurrency(mode: PeerMode) async throws {
         try await withPeer(try await PythonPeer.start(mode)) { peer in
@@ -95,7 +99,7 @@ struct RemoteSDKTests {
         try await withPeer(try await PythonPeer.start(mode)) { peer in
             let server = UpstreamServer(
                 entry: ServerEntry(name: "peer", transport: .streamableHTTP(RemoteEndpoint(url: peer.url("/sse")))),
-                client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+                client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: Self.startupBound,
                 logger: Logger(label: "test"))
             try await withServer(server) { server in
                 try await server.start()
@@ -211,7 +215,7 @@ struct RemoteSDKTests {
         let transport: ServerTransport = mode.transport == "sse" ? .sse(endpoint) : .streamableHTTP(endpoint)
         return UpstreamServer(
             entry: ServerEntry(name: "peer", transport: transport),
-            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: 20,
+            client: ClientIdentity(name: "swift-mcpo-tests", version: "0"), startupTimeout: Self.startupBound,
             logger: Logger(label: "test"))
     }
 }
