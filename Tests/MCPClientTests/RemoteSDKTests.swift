@@ -13,7 +13,7 @@ import Testing
 @Suite("remote transports against the Python SDK")
 struct RemoteSDKTests {
     /// The handshake's bound, there only to catch a hang: the suites start many Python servers at once, and on two
-    /// busy cores one of them answered `initialize` after more than 20 s.
+    /// busy cores their handshakes took longer than the 20 s this was.
     static let startupBound = 300.0
 
     @Test("connects, lists, calls, and runs many calls at once over one session", arguments: PeerMode.all)
