@@ -1,5 +1,6 @@
 import JSONValue
 import Logging
+import MCPOConfig
 import NIOCore
 import NIOPosix
 import Synchronization

@@ -1,3 +1,5 @@
+import MCPOConfig
+
 /// Where one upstream server's connection stands, as a value: `UpstreamServer` holds it under its lock and acts on
 /// what its transitions return. Generic over the session and the connecting work so its tests need neither.
 ///
@@ -168,11 +170,5 @@ struct UpstreamLifecycle<Session, Connecting> {
         case .stopped:
             return .stopped
         }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -16,9 +16,7 @@ struct TokenBucket: Equatable {
         var bucket = self
         let elapsed = now - updated
         guard elapsed > .zero else { return bucket }
-        let (whole, attoseconds) = elapsed.components  // computed: a 128-bit division each time it is read
-        let seconds = Double(whole) + Double(attoseconds) / 1e18
-        bucket.tokens = min(Double(limit.count), tokens + seconds * Self.rate(limit))
+        bucket.tokens = min(Double(limit.count), tokens + elapsed.seconds * Self.rate(limit))
         bucket.updated = now
         return bucket
     }
